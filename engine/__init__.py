@@ -1,0 +1,45 @@
+"""mnist-engine: a schema-driven engine for MNIST-family datasets.
+
+`engine.load('mnist', path)` reads a dataset, `engine.save(ds, 'mnist_csv', out)` writes one; the
+Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset.import_from`,
+`dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
+"""
+
+from engine.api import detect, load, save
+from engine.errors import (
+    EngineError,
+    FormatError,
+    FormatWarning,
+    OutputExistsError,
+    UnknownFormatError,
+    ValidationError,
+)
+from engine.idx import read_idx, write_idx
+from engine.model import NO_LABEL, Dataset, DatasetItem, Image, ItemView, Label, Subset
+from engine.registry import formats, get_format, register_format, register_spec
+
+__all__ = [
+    "NO_LABEL",
+    "Dataset",
+    "DatasetItem",
+    "EngineError",
+    "FormatError",
+    "FormatWarning",
+    "Image",
+    "ItemView",
+    "Label",
+    "OutputExistsError",
+    "Subset",
+    "UnknownFormatError",
+    "ValidationError",
+    "detect",
+    "formats",
+    "get_format",
+    "load",
+    "read_idx",
+    "register_format",
+    "register_spec",
+    "save",
+    "write_idx",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,70 @@
+"""The public verbs: load, save, detect, formats. Thin: they pick a format from the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.errors import UnknownFormatError
+from engine.model import Dataset
+from engine.output import atomic_output_dir, check_output_dir
+from engine.registry import detect as _detect_all
+from engine.registry import get_format
+
+
+def load(format: str | None, path: str | Path, *, subset: str | None = None) -> Dataset:
+    """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
+
+    With `format=None` the format is detected; detection must give one clear answer.
+    """
+    path = Path(path)
+    if format is None:
+        format = detect_one(path)
+    return get_format(format).load(path, subset=subset)
+
+
+def save(
+    dataset: Dataset,
+    format: str,
+    path: str | Path,
+    *,
+    save_media: bool = True,
+    image_ext: str = ".png",
+    save_dataset_meta: bool = False,
+    overwrite: bool = False,
+    compresslevel: int = 6,
+    **options: Any,
+) -> None:
+    """Writes `dataset` in `format` into the directory `path`, atomically.
+
+    A non-empty `path` is refused unless `overwrite`; then it is replaced whole. Data the format
+    cannot hold raises ValidationError before anything is written.
+    """
+    fmt = get_format(format)
+    check_output_dir(path, overwrite)
+    with atomic_output_dir(path, overwrite=overwrite) as staging:
+        fmt.save(
+            dataset,
+            staging,
+            save_media=save_media,
+            image_ext=image_ext,
+            save_dataset_meta=save_dataset_meta,
+            compresslevel=compresslevel,
+            **options,
+        )
+
+
+def detect(path: str | Path) -> list[str]:
+    """Names of the formats that recognise `path`, best first."""
+    return [found.format for found in _detect_all(path)]
+
+
+def detect_one(path: str | Path) -> str:
+    """The single best format for `path`; raises when none or several tie."""
+    found = _detect_all(path)
+    if not found:
+        raise UnknownFormatError(f"{path}: no known format recognises it")
+    if len(found) > 1 and found[0].score == found[1].score:
+        tied = [d.format for d in found if d.score == found[0].score]
+        raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
+    return found[0].format

@@ -1,0 +1,108 @@
+"""Reads and writes file contents through gzip, xz, bz2 or nothing, chosen by the file's suffix.
+
+Plain files are memory-mapped, so opening a large one costs O(1); compressed ones are decompressed
+in one call. Every decompression failure becomes a FormatError naming the file.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import mmap
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from engine.errors import FormatError
+
+COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2")
+
+
+def compression_of(path: str | Path) -> str:
+    """The compression suffix of a path ('.gz', '.xz', '.bz2') or '' for a plain file."""
+    suffix = Path(path).suffix.lower()
+    return suffix if suffix in COMPRESSED_SUFFIXES else ""
+
+
+def read_content(path: str | Path) -> np.ndarray:
+    """The uncompressed content of a file as a read-only uint8 array (memory-mapped when plain)."""
+    path = Path(path)
+    kind = compression_of(path)
+    if kind == "":
+        return _map_plain(path)
+    with open(path, "rb") as handle:
+        packed = handle.read()
+    return np.frombuffer(_decompress(packed, kind, path), dtype=np.uint8)
+
+
+def read_head(path: str | Path, size: int) -> bytes:
+    """The first `size` bytes of the uncompressed content, decompressing no more than needed."""
+    path = Path(path)
+    opener = _OPENERS[compression_of(path)]
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read(size)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as error:
+        raise FormatError(path, f"cannot read the start of the file: {error}", offset=0) from None
+
+
+def _map_plain(path: Path) -> np.ndarray:
+    with open(path, "rb") as handle:
+        if Path(path).stat().st_size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    return np.frombuffer(mapped, dtype=np.uint8)
+
+
+def _decompress(packed: bytes, kind: str, path: Path) -> bytes:
+    try:
+        if kind == ".gz":
+            return gzip.decompress(packed)
+        if kind == ".xz":
+            return lzma.decompress(packed)
+        return bz2.decompress(packed)
+    except EOFError:
+        raise FormatError(
+            path,
+            f"the {kind[1:]} stream ends early ({len(packed)} compressed bytes): "
+            "the file is truncated",
+        ) from None
+    except (OSError, zlib.error, lzma.LZMAError, ValueError) as error:
+        raise FormatError(path, f"not a valid {kind[1:]} file: {error}") from None
+
+
+@contextmanager
+def open_writer(path: str | Path, compresslevel: int = 6) -> Iterator[BinaryIO]:
+    """A binary writer for `path`, compressing by its suffix; gzip output is reproducible."""
+    path = Path(path)
+    kind = compression_of(path)
+    with open(path, "wb") as raw:
+        if kind == ".gz":
+            inner_name = path.name[: -len(kind)]
+            with gzip.GzipFile(inner_name, "wb", compresslevel, raw, mtime=0) as writer:
+                yield writer
+        elif kind == ".xz":
+            with lzma.LZMAFile(raw, "wb", preset=min(compresslevel, 9)) as writer:
+                yield writer
+        elif kind == ".bz2":
+            with bz2.BZ2File(raw, "wb", compresslevel=max(1, compresslevel)) as writer:
+                yield writer
+        else:
+            yield raw
+
+
+def write_chunks(
+    path: str | Path, chunks: Iterable[bytes | memoryview], compresslevel: int = 6
+) -> None:
+    """Writes the chunks to `path`, compressed by its suffix."""
+    with open_writer(path, compresslevel) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+
+
+_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open, "": open}

@@ -1,0 +1,84 @@
+"""Errors the engine raises; each carries the facts: file, position, field, expected, actual."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class FormatError(EngineError):
+    """A file of a known format is malformed: says where, what was expected and what was found."""
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        reason: str | None = None,
+        *,
+        offset: int | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        expected: object = None,
+        actual: object = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.offset = offset
+        self.line = line
+        self.column = column
+        self.field = field
+        self.expected = expected
+        self.actual = actual
+        self.reason = reason or _default_reason(field, expected, actual)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(Path(self.path).name)
+        if self.offset is not None:
+            where.append(f"byte {self.offset}")
+        if self.line is not None:
+            where.append(f"line {self.line}" + (f", column {self.column}" if self.column else ""))
+        return ": ".join([*where, self.reason])
+
+
+def _default_reason(field: str | None, expected: object, actual: object) -> str:
+    subject = field or "value"
+    return f"{subject}: expected {expected}, found {actual}"
+
+
+class ValidationError(EngineError):
+    """Data that the target format cannot hold; names the offending items."""
+
+    def __init__(self, problem: str, item_ids: Iterable[object] = (), *, hint: str = "") -> None:
+        self.problem = problem
+        self.item_ids = list(item_ids)
+        self.hint = hint
+        shown = ", ".join(repr(i) for i in self.item_ids[:10])
+        more = f" and {len(self.item_ids) - 10} more" if len(self.item_ids) > 10 else ""
+        message = problem
+        if self.item_ids:
+            message += f" (items {shown}{more})"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)
+
+
+class UnknownFormatError(EngineError, LookupError):
+    """A format name that the registry does not hold, or a path no format recognises."""
+
+
+class OutputExistsError(EngineError, FileExistsError):
+    """The output directory is not empty and overwriting was not asked for."""
+
+
+class FormatWarning(UserWarning):
+    """A file that deviates from its format but can be read without losing data."""
+
+
+class NotThisFormat(Exception):
+    """Internal: a probe found the file is not of the format tried (swallowed by detection)."""

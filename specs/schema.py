@@ -1,0 +1,124 @@
+"""What a dataset spec is: pydantic models that a spec module fills in and the engine interprets.
+
+A spec is pure data. `specs/<name>.py` defines one `SPEC = DatasetSpec(...)`; the engine finds it
+through the registry and never branches on its name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DTypeName = Literal["uint8", "int8", "int16", "int32", "float32", "float64"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tensor(_Frozen):
+    """The array one file holds: dtype and the shape of one item (the first axis counts items)."""
+
+    dtype: DTypeName
+    item_shape: tuple[int, ...] = ()
+    transposed: bool = Field(
+        False, description="items are stored transposed on disk (e.g. EMNIST); loaded upright"
+    )
+
+
+class KnownFile(_Frozen):
+    """A published file: its name, the MD5 of the file and of its uncompressed content."""
+
+    name: str
+    md5: str
+    content_md5: str | None = None
+
+
+class SideFile(_Frozen):
+    """Datumaro's per-subset side file holding custom item ids and image sizes.
+
+    Rows are `[id]`, `[h, w]` or `[id, h, w]`; `encoding` says how the rows are stored:
+    `numpy_u32` is a gzip of raw numpy '<U32' cells, `csv` is one comma-separated row per line.
+    """
+
+    name: str
+    encoding: Literal["numpy_u32", "csv"]
+    cell_chars: int = 32
+
+
+class IdxLayout(_Frozen):
+    """A dataset stored as pairs of IDX files per subset (images and labels)."""
+
+    codec: Literal["idx"] = "idx"
+    images_names: tuple[str, ...] = Field(
+        description="file-name patterns for a subset's images, `{prefix}` = the subset's prefix; "
+        "the first one is used when writing"
+    )
+    labels_names: tuple[str, ...]
+    images: Tensor
+    labels: Tensor
+    compressions: tuple[str, ...] = Field(
+        (".gz", "", ".xz", ".bz2"),
+        description="suffixes accepted after a file name; the first is the default when writing",
+    )
+    side_file: SideFile | None = None
+    header_count_may_be_element_count: bool = Field(
+        True,
+        description="tolerate writers (Datumaro) that store the number of elements, not of "
+        "items, in the first dim; the labels file's count decides, with a warning",
+    )
+
+
+class CsvLayout(_Frozen):
+    """A dataset stored as one CSV file per subset: a label column then the pixels in row-major."""
+
+    codec: Literal["csv"] = "csv"
+    file_names: tuple[str, ...]
+    image_shape: tuple[int, ...]
+    pixel_range: tuple[int, int] = (0, 255)
+    no_label: int = -1
+    side_file: SideFile | None = None
+
+
+Layout = Annotated[IdxLayout | CsvLayout, Field(discriminator="codec")]
+
+
+class DatasetSpec(_Frozen):
+    """One dataset format: its files, arrays, classes and published checksums."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    layout: Layout
+    classes: tuple[str, ...] = Field(description="default class names, in label-index order")
+    subset_prefixes: dict[str, str] = Field(
+        default_factory=dict,
+        description="subset name -> file prefix where they differ (MNIST's test <-> t10k)",
+    )
+    no_label: int | None = Field(
+        None, description="label value that marks an item without a label, if the format has one"
+    )
+    max_label: int | None = Field(None, description="largest label index the files can hold")
+    known_files: tuple[KnownFile, ...] = ()
+    default_image_ext: str = ".png"
+
+    @model_validator(mode="after")
+    def _no_label_outside_range(self) -> DatasetSpec:
+        if (
+            self.no_label is not None
+            and self.max_label is not None
+            and 0 <= self.no_label <= self.max_label
+        ):
+            raise ValueError("no_label must lie outside 0..max_label")
+        return self
+
+    def prefix_of(self, subset: str) -> str:
+        """The file prefix a subset is stored under."""
+        return self.subset_prefixes.get(subset, subset)
+
+    def subset_of(self, prefix: str) -> str:
+        """The subset a file prefix stands for."""
+        for subset, known in self.subset_prefixes.items():
+            if known == prefix:
+                return subset
+        return prefix
