@@ -1,0 +1,27 @@
+"""Shared fixtures: small datasets made by our own code (no network, no ../shared)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.model import Dataset, Subset
+
+
+def make_dataset(counts=(("train", 7), ("test", 5)), *, seed: int = 0) -> Dataset:
+    """A tiny random MNIST-shaped dataset: uint8 28x28 images, labels 0..9."""
+    rng = np.random.default_rng(seed)
+    subsets = [
+        Subset(
+            name=name,
+            labels=rng.integers(0, 10, count).astype(np.int32),
+            images=rng.integers(0, 256, (count, 28, 28), dtype=np.uint8),
+        )
+        for name, count in counts
+    ]
+    return Dataset(subsets, [str(d) for d in range(10)])
+
+
+@pytest.fixture
+def tiny_dataset() -> Dataset:
+    return make_dataset()
