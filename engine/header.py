@@ -58,10 +58,13 @@ def _field_error(
         )
     if isinstance(inner, construct.Const):
         found = bytes(data[offset : offset + len(inner.value)])
+        first_wrong = next(
+            i for i, (a, b) in enumerate(zip(found, inner.value, strict=True)) if a != b
+        )
         return FormatError(
             path,
             f"{label}: expected {inner.value.hex(' ')}, found {found.hex(' ')}",
-            offset=offset,
+            offset=offset + first_wrong,
             field=field.name,
             expected=inner.value,
             actual=found,
