@@ -37,6 +37,8 @@ def read_content(path: str | Path) -> np.ndarray:
         return _map_plain(path)
     with open(path, "rb") as handle:
         packed = handle.read()
+    if kind == ".gz":
+        return _gunzip(packed, path)
     return np.frombuffer(_decompress(packed, kind, path), dtype=np.uint8)
 
 
@@ -57,6 +59,53 @@ def _map_plain(path: Path) -> np.ndarray:
             return np.zeros(0, dtype=np.uint8)
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     return np.frombuffer(mapped, dtype=np.uint8)
+
+
+_BLOCK = 1 << 23  # output bytes per inflate call: bounds the transient copy
+
+
+def _gunzip(packed: bytes, path: Path) -> np.ndarray:
+    """Inflates every gzip member into one preallocated array (peak memory ~ output + input).
+
+    The size hint comes from the last member's ISIZE field, capped by deflate's 1032:1 ratio so
+    a lying trailer cannot make us allocate more than the data could ever hold.
+    """
+    if packed[:2] != b"\x1f\x8b":
+        raise FormatError(path, "not a valid gz file: no gzip magic 1f 8b", offset=0)
+    hint = int.from_bytes(packed[-4:], "little") if len(packed) >= 18 else 0
+    out = np.empty(min(hint, 1032 * len(packed)) or _BLOCK, dtype=np.uint8)
+    filled = 0
+    rest = memoryview(packed)
+    try:
+        while rest:
+            inflater = zlib.decompressobj(31)
+            pending = rest
+            while not inflater.eof:
+                if not pending:
+                    raise FormatError(
+                        path,
+                        f"the gz stream ends early, after {filled} uncompressed bytes: "
+                        "the file is truncated",
+                        offset=len(packed),
+                    )
+                block = inflater.decompress(pending, _BLOCK)
+                pending = inflater.unconsumed_tail
+                if filled + len(block) > len(out):
+                    out = _grow(out, filled + len(block))
+                out[filled : filled + len(block)] = np.frombuffer(block, np.uint8)
+                filled += len(block)
+            rest = memoryview(inflater.unused_data)
+            if rest and not any(rest[:2]):  # zero padding after the last member is allowed
+                break
+    except zlib.error as error:
+        raise FormatError(path, f"not a valid gz file: {error}") from None
+    return out[:filled]
+
+
+def _grow(array: np.ndarray, needed: int) -> np.ndarray:
+    bigger = np.empty(max(needed, 2 * len(array)), dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
 
 
 def _decompress(packed: bytes, kind: str, path: Path) -> bytes:

@@ -202,3 +202,19 @@ def test_any_array_round_trips(tmp_path_factory, array, suffix):
     loaded = read_idx(path, tensor)
     np.testing.assert_array_equal(loaded, array)
     assert loaded.shape == array.shape
+
+
+def test_multi_member_gzip_and_zero_padding(tmp_path):
+    array = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    content = idx_bytes(array)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(content[:100]) + gzip.compress(content[100:]) + bytes(8))
+    np.testing.assert_array_equal(read_idx(path, IMAGES), array)
+
+
+def test_lying_count_in_a_plain_file(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(idx_header_bytes("uint8", (2**31, 28, 28)) + b"\x00" * 84)
+    with pytest.raises(FormatError, match="payload ends early") as caught:
+        read_idx(path, IMAGES)
+    assert caught.value.offset == 100
