@@ -50,8 +50,8 @@ def mnistify(
     Integer inputs are read as 0..255, float inputs as 0..1 when their maximum is at most 1 and as
     0..255 otherwise. An image without ink yields an all-zero canvas.
     """
-    box = _positive_int("box", box)
-    field = _positive_int("field", field)
+    box = whole_number("box", box)
+    field = whole_number("field", field)
     if box > field:
         raise ValueError(f"box ({box}) must not exceed field ({field})")
 
@@ -76,16 +76,16 @@ def mnistify(
     return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
 
 
-def _positive_int(name: str, value: int) -> int:
-    """Coerce an integer-like geometry argument and reject non-positive values."""
+def whole_number(name: str, value: int, *, minimum: int = 1) -> int:
+    """An integer-like argument as int; TypeError for non-integers, ValueError below `minimum`."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an integer, got bool")
     try:
         number = operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be at least 1, got {number}")
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {number}")
     return number
 
 

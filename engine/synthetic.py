@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from engine.normalize import mnistify
+from engine.normalize import mnistify, whole_number
 
 __all__ = ["synthesize_digits"]
 
@@ -47,7 +47,7 @@ def synthesize_digits(
     size, stroke width, rotation, slant, stretch, elastic warp and blur before ``mnistify``.
     Output is reproducible for one Pillow/FreeType build; other builds may differ by a few levels.
     """
-    count = _validate_count(count)
+    count = whole_number("count", count, minimum=0)
     digits = _validate_classes(classes)
     rng = np.random.default_rng(seed)
     labels = _balanced_labels(count, digits, rng)
@@ -55,19 +55,6 @@ def synthesize_digits(
     for index, label in enumerate(labels):
         images[index] = _render_digit(int(label), rng)
     return images, labels
-
-
-def _validate_count(count: int) -> int:
-    """Check that ``count`` is a non-negative integer and return it as ``int``."""
-    if isinstance(count, bool):
-        raise TypeError("count must be an integer, got bool")
-    try:
-        number = operator.index(count)
-    except TypeError:
-        raise TypeError(f"count must be an integer, got {type(count).__name__}") from None
-    if number < 0:
-        raise ValueError(f"count must be >= 0, got {number}")
-    return number
 
 
 def _validate_classes(classes: Sequence[int]) -> list[int]:
