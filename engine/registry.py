@@ -124,7 +124,9 @@ class SpecFormat:
             self.codec.write_subset(
                 part,
                 directory,
-                compression=compression or self._default_compression(part.name),
+                compression=self._default_compression(part.name)
+                if compression is None
+                else compression,
                 compresslevel=compresslevel,
                 variant=variant,
             )
