@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from engine import registry
 from engine.label_table import is_table, table_columns
 from engine.model import Dataset, Subset
 from engine.registry import SpecFormat, all_formats
@@ -54,3 +56,11 @@ def synthetic_subset(spec: DatasetSpec, name: str, count: int, seed: int = 0) ->
 def synthetic_dataset(spec: DatasetSpec, counts=(("train", 6), ("test", 4)), seed=0) -> Dataset:
     subsets = [synthetic_subset(spec, name, n, seed + i) for i, (name, n) in enumerate(counts)]
     return Dataset(subsets, classes_for(spec))
+
+
+@pytest.fixture
+def sandbox_registry(monkeypatch: pytest.MonkeyPatch):
+    """A copy of the registry for one test, so specs a test registers do not leak."""
+    registry._ensure_loaded()
+    monkeypatch.setattr(registry, "_FORMATS", dict(registry._FORMATS))
+    return registry
