@@ -18,8 +18,8 @@ def load(
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
 
     With `format=None` the format is detected; detection must give one clear answer, and the
-    options it detected (e.g. EMNIST's `split`) apply unless given. `options` are the format's
-    own (e.g. `split='balanced'` for EMNIST).
+    options it detected (a spec's variant, e.g. `split=...`) apply unless given. `options` are
+    the format's own (most formats take none).
     """
     path = Path(path)
     if format is None:

@@ -1,5 +1,5 @@
-"""Labels files whose items are rows of values (QMNIST's N x 8 int32): one column is the class,
-the others are per-item attribute columns, split on read and joined back on write.
+"""Labels files whose items are rows of values (an N x k table): one column is the class, the
+others are per-item attribute columns, split on read and joined back on write.
 """
 
 from __future__ import annotations
