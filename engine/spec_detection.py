@@ -42,25 +42,20 @@ def score(spec: DatasetSpec, codec: IdxCodec, path: Path) -> tuple[float, list[s
 
 
 def checksum_clues(spec: DatasetSpec, found: list[SubsetFiles]) -> list[Clue]:
-    """A clue per small file whose MD5 (or content MD5) is a published one of this spec."""
+    """A clue per small label file whose MD5 (or content MD5) is a published one of this spec.
+
+    Only label files are hashed (kilobytes to a few MB); image files would make detection slow.
+    """
     by_stem: dict[str, list] = {}
     for known in spec.known_files:
         by_stem.setdefault(stem_of(known.name), []).append(known)
     clues = []
     for files in found:
-        for file in (files.labels, files.images):
-            if file is None or stem_of(file.name) not in by_stem:
-                continue
-            if file.stat().st_size > MAX_HASHED_BYTES:
-                continue
-            try:
-                matches = compare(file, by_stem[stem_of(file.name)])
-            except EngineError:
-                continue
-            hit = next((m for m in matches if m.status != "differs"), None)
-            if hit is not None:
-                how = "is" if hit.status == "identical" else "has the content of"
-                clues.append(Clue(CHECKSUM_WEIGHT, f"{file.name} {how} the published file"))
+        file = files.labels
+        if file is None or stem_of(file.name) not in by_stem:
+            continue
+        if file.stat().st_size <= MAX_HASHED_BYTES:
+            clues.extend(_checksum_clue(file, by_stem[stem_of(file.name)]))
     return clues
 
 
@@ -76,3 +71,15 @@ def classes_clues(spec: DatasetSpec, root: Path, variants: list[str]) -> list[Cl
     if any(tuple(names) == tuple(classes) for classes in expected):
         return [Clue(CLASSES_WEIGHT, f"the class names beside the files are {spec.name}'s")]
     return []
+
+
+def _checksum_clue(file: Path, known: list) -> list[Clue]:
+    try:
+        matches = compare(file, known)
+    except EngineError:
+        return []
+    hit = next((m for m in matches if m.status != "differs"), None)
+    if hit is None:
+        return []
+    how = "is" if hit.status == "identical" else "has the content of"
+    return [Clue(CHECKSUM_WEIGHT, f"{file.name} {how} the published file")]

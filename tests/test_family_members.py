@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from spec_data import synthetic_dataset, synthetic_subset
 
 import engine
@@ -230,3 +233,34 @@ def test_subset_model_rows_stay_views(tmp_path: Path) -> None:
     view = engine.load("qmnist", tmp_path, subset="test10k")["test10k"]
     assert isinstance(view, Subset)
     assert view.attributes["writer_id"].base is not None  # a slice of the file's array
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    table=arrays(
+        np.int32,
+        st.tuples(st.integers(0, 12), st.just(8)),
+        elements=st.integers(-(2**31), 2**31 - 1),
+    ),
+    images=st.booleans(),
+)
+def test_qmnist_random_tables_round_trip(table: np.ndarray, images: bool, tmp_path: Path) -> None:
+    table[:, 0] = np.abs(table[:, 0]) % 10
+    out = tmp_path / f"out{np.random.default_rng().integers(1 << 30)}"
+    labels = table[:, 0].copy()
+    attributes = {
+        column.name: table[:, index].copy()
+        for index, column in enumerate(QMNIST.layout.labels.columns)
+        if index
+    }
+    pixels = np.zeros((len(table), 28, 28), np.uint8) if images else None
+    dataset = Dataset([Subset("train", labels, pixels, attributes=attributes)], QMNIST.classes)
+    engine.save(dataset, "qmnist", out, compression="")
+    raw = (out / "qmnist-train-labels-idx2-int").read_bytes()
+    assert raw == idx_header_bytes("int32", table.shape) + table.astype(">i4").tobytes()
+    back = engine.load("qmnist", out)["train"]
+    np.testing.assert_array_equal(back.labels, labels)
+    for name, column in attributes.items():
+        np.testing.assert_array_equal(back.attributes[name], column)
