@@ -16,19 +16,23 @@ from engine.errors import (
 )
 from engine.idx import read_idx, write_idx
 from engine.model import NO_LABEL, Dataset, DatasetItem, Image, ItemView, Label, Subset
-from engine.registry import formats, get_format, register_format, register_spec
+from engine.registry import formats, get_format, register_format, register_spec, register_specs
+from engine.spec_sources import SpecError
+from engine.verify import FileCheck, verify
 
 __all__ = [
     "NO_LABEL",
     "Dataset",
     "DatasetItem",
     "EngineError",
+    "FileCheck",
     "FormatError",
     "FormatWarning",
     "Image",
     "ItemView",
     "Label",
     "OutputExistsError",
+    "SpecError",
     "Subset",
     "UnknownFormatError",
     "ValidationError",
@@ -39,7 +43,9 @@ __all__ = [
     "read_idx",
     "register_format",
     "register_spec",
+    "register_specs",
     "save",
+    "verify",
     "write_idx",
 ]
 __version__ = "0.1.0"

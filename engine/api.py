@@ -12,15 +12,20 @@ from engine.registry import detect as _detect_all
 from engine.registry import get_format
 
 
-def load(format: str | None, path: str | Path, *, subset: str | None = None) -> Dataset:
+def load(
+    format: str | None, path: str | Path, *, subset: str | None = None, **options: Any
+) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
 
-    With `format=None` the format is detected; detection must give one clear answer.
+    With `format=None` the format is detected; detection must give one clear answer, and the
+    options it detected (a spec's variant, e.g. `split=...`) apply unless given. `options` are
+    the format's own (most formats take none).
     """
     path = Path(path)
     if format is None:
-        format = detect_one(path)
-    return get_format(format).load(path, subset=subset)
+        found = _detect_best(path)
+        format, options = found.format, {**found.options, **options}
+    return get_format(format).load(path, subset=subset, **options)
 
 
 def save(
@@ -61,10 +66,14 @@ def detect(path: str | Path) -> list[str]:
 
 def detect_one(path: str | Path) -> str:
     """The single best format for `path`; raises when none or several tie."""
+    return _detect_best(path).format
+
+
+def _detect_best(path: str | Path):
     found = _detect_all(path)
     if not found:
         raise UnknownFormatError(f"{path}: no known format recognises it")
     if len(found) > 1 and found[0].score == found[1].score:
         tied = [d.format for d in found if d.score == found[0].score]
         raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
-    return found[0].format
+    return found[0]

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
+from engine import spec_detection, spec_sources
 from engine.categories import load_categories, save_categories
 from engine.errors import NotThisFormat, UnknownFormatError
 from engine.idx_codec import IdxCodec
@@ -26,6 +27,7 @@ class Detection:
     format: str
     score: float
     evidence: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # load options detected (e.g. split)
 
 
 @runtime_checkable
@@ -38,7 +40,8 @@ class Format(Protocol):
     def detect(self, path: Path) -> Detection:
         """Evidence that `path` is of this format; raises NotThisFormat when it is not."""
 
-    def load(self, path: Path, *, subset: str | None = None) -> Dataset: ...
+    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
+        """Reads the dataset; `options` are the format's own (none for most formats)."""
 
     def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
         """Writes into `directory`, an existing empty folder (the engine makes it atomic)."""
@@ -60,21 +63,37 @@ class SpecFormat:
         self.codec = CODECS[spec.layout.codec](spec)
 
     def detect(self, path: Path) -> Detection:
-        evidence = self.codec.probe(path)
-        return Detection(self.name, float(len(evidence)), evidence)
+        score, evidence, options = spec_detection.score(self.spec, self.codec, Path(path))
+        return Detection(self.name, score, evidence, options)
 
-    def load(self, path: Path, *, subset: str | None = None) -> Dataset:
+    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory")
-        root, found = self.codec.subset_files(path)
-        if subset is not None:
-            found = [files for files in found if files.subset == subset]
-        if not found:
+        variant = self._variant(options, required=False)
+        root, subsets, variant = self.codec.load_subsets(path, subset=subset, variant=variant)
+        if not subsets:
             wanted = f" of subset {subset!r}" if subset else ""
             raise UnknownFormatError(f"{path}: no {self.name} files{wanted} found")
-        subsets = [self.codec.read_subset(root, files) for files in found]
-        return Dataset(subsets, load_categories(root, self.spec.classes))
+        classes = self.spec.variant(variant).classes if variant else self.spec.classes
+        return Dataset(subsets, load_categories(root, classes))
+
+    def _default_compression(self, subset: str) -> str:
+        return self.spec.subset_compressions.get(subset, self.spec.layout.compressions[0])
+
+    def _variant(self, options: dict[str, Any], *, required: bool) -> str | None:
+        """The variant the options select (validated); options the spec does not take fail."""
+        key = self.spec.variant_option
+        unknown = sorted(set(options) - ({key} if self.spec.variants else set()))
+        if unknown:
+            raise TypeError(f"{self.name}: unexpected option(s) {', '.join(unknown)}")
+        chosen = options.get(key)
+        if chosen is None:
+            if required and self.spec.variants:
+                choices = ", ".join(v.name for v in self.spec.variants)
+                raise ValueError(f"{self.name}: pass {key}=... (one of {choices})")
+            return None
+        return self.spec.variant(chosen).name
 
     def save(
         self,
@@ -86,9 +105,10 @@ class SpecFormat:
         image_ext: str | None = None,
         compression: str | None = None,
         compresslevel: int = 6,
+        **options: Any,
     ) -> None:
-        compression = self.spec.layout.compressions[0] if compression is None else compression
-        if compression not in self.spec.layout.compressions:
+        variant = self._variant(options, required=True)
+        if compression is not None and compression not in self.spec.layout.compressions:
             raise ValueError(
                 f"{self.name}: compression {compression!r} is not one of "
                 f"{list(self.spec.layout.compressions)}"
@@ -102,7 +122,13 @@ class SpecFormat:
         ]
         for part in prepared:
             self.codec.write_subset(
-                part, directory, compression=compression, compresslevel=compresslevel
+                part,
+                directory,
+                compression=self._default_compression(part.name)
+                if compression is None
+                else compression,
+                compresslevel=compresslevel,
+                variant=variant,
             )
         save_categories(directory, dataset.categories, dataset_meta=save_dataset_meta)
 
@@ -111,13 +137,33 @@ _FORMATS: dict[str, Format] = {}
 _LOADED = False
 
 
-def register_spec(spec: DatasetSpec | ModuleType) -> Format:
-    """Adds a spec (or a module defining `SPEC`) to the registry; returns its format."""
-    if isinstance(spec, ModuleType):
-        spec = spec.SPEC
-    fmt = SpecFormat(spec)
+def register_spec(spec: DatasetSpec | ModuleType | str | Path) -> Format:
+    """Adds a spec (or a module or spec file defining `SPEC`) to the registry; returns its format.
+
+    A spec named like a registered format replaces it.
+    """
+    if isinstance(spec, str | Path):
+        found = spec_sources.load_spec_file(spec)
+    else:
+        found = spec_sources.specs_in(spec, getattr(spec, "__name__", ""))
+    if len(found) != 1:
+        raise spec_sources.SpecError(f"{spec}: defines {len(found)} specs; use register_specs")
+    _ensure_loaded()
+    fmt = SpecFormat(found[0])
     _FORMATS[fmt.name] = fmt
     return fmt
+
+
+def register_specs(source: ModuleType | str | Path) -> list[Format]:
+    """Adds every spec of a module, a spec file or a folder of spec files; returns the formats."""
+    if isinstance(source, ModuleType):
+        found = spec_sources.specs_in(source, source.__name__)
+    elif Path(source).is_dir():
+        found = spec_sources.load_spec_dir(source)
+    else:
+        found = spec_sources.load_spec_file(source)
+    _ensure_loaded()
+    return [register_spec(spec) for spec in found]
 
 
 def register_format(fmt: Format) -> Format:
@@ -137,6 +183,8 @@ def _load_package(package_name: str, attribute: str) -> None:
             register_spec(entry)
         elif entry is not None:
             register_format(entry)
+        for spec in getattr(module, "SPECS", ()):
+            register_spec(spec)
 
 
 def _ensure_loaded() -> None:
@@ -145,6 +193,14 @@ def _ensure_loaded() -> None:
         _LOADED = True
         _load_package("specs", "SPEC")
         _load_package("formats", "FORMAT")
+        for spec in spec_sources.user_specs():
+            register_spec(spec)
+
+
+def reload_user_specs() -> list[str]:
+    """Registers the specs of MNIST_ENGINE_SPEC_PATH and entry points again (after a change)."""
+    _ensure_loaded()
+    return [register_spec(spec).name for spec in spec_sources.user_specs()]
 
 
 def formats() -> list[str]:

@@ -17,6 +17,16 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Column(_Frozen):
+    """One named column of a table-shaped labels file (e.g. QMNIST's N x 8 int32 labels)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    fill: int | None = Field(
+        None,
+        description="value written when a dataset lacks this attribute; None makes it an error",
+    )
+
+
 class Tensor(_Frozen):
     """The array one file holds: dtype and the shape of one item (the first axis counts items)."""
 
@@ -25,6 +35,43 @@ class Tensor(_Frozen):
     transposed: bool = Field(
         False, description="items are stored transposed on disk (e.g. EMNIST); loaded upright"
     )
+    columns: tuple[Column, ...] = Field(
+        (),
+        description="names of the last axis when each item is a row of values (labels tables); "
+        "one per entry of `item_shape[-1]`",
+    )
+
+    @model_validator(mode="after")
+    def _columns_fit_shape(self) -> Tensor:
+        if self.columns and (len(self.item_shape) != 1 or self.item_shape[0] != len(self.columns)):
+            raise ValueError(
+                f"{len(self.columns)} columns need item_shape ({len(self.columns)},), "
+                f"not {self.item_shape}"
+            )
+        return self
+
+
+class TensorFiles(_Frozen):
+    """Another kind of file that can stand in for a subset's labels (read only, never written)."""
+
+    names: tuple[str, ...]
+    tensor: Tensor
+
+
+class RowRange(_Frozen):
+    """A subset that is a row range of another (QMNIST's test10k = rows 0..10000 of test)."""
+
+    source: str
+    start: int = Field(0, ge=0)
+    stop: int | None = Field(None, ge=0)
+
+
+class Variant(_Frozen):
+    """One of several datasets sharing a spec, named in the files (EMNIST's splits)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    classes: tuple[str, ...]
+    description: str = ""
 
 
 class KnownFile(_Frozen):
@@ -63,6 +110,14 @@ class IdxLayout(_Frozen):
         description="suffixes accepted after a file name; the first is the default when writing",
     )
     side_file: SideFile | None = None
+    label_column: int = Field(
+        0, ge=0, description="for labels tables (`labels.columns`): the column holding the class"
+    )
+    labels_alternatives: tuple[TensorFiles, ...] = Field(
+        (),
+        description="other label files read when a subset has no file of the main kind "
+        "(QMNIST's plain idx1 labels)",
+    )
     header_count_may_be_element_count: bool = Field(
         True,
         description="tolerate writers (Datumaro) that store the number of elements, not of "
@@ -101,6 +156,36 @@ class DatasetSpec(_Frozen):
     max_label: int | None = Field(None, description="largest label index the files can hold")
     known_files: tuple[KnownFile, ...] = ()
     default_image_ext: str = ".png"
+    subsets: tuple[str, ...] = Field(
+        ("train", "test"),
+        description="the subsets the publisher ships; files of these count most in detection",
+    )
+    other_subset_prefix: str = Field(
+        "{subset}",
+        description="how a subset without an entry in `subset_prefixes` is named in files; "
+        "files whose prefix fits neither are not this format's",
+    )
+    subset_compressions: dict[str, str] = Field(
+        default_factory=dict,
+        description="subset -> compression suffix written by default where it differs from the "
+        "layout's first (QMNIST's nist files are xz)",
+    )
+    subset_views: dict[str, RowRange] = Field(
+        default_factory=dict,
+        description="subsets that are row ranges of another, loaded on request (`subset=`)",
+    )
+    variants: tuple[Variant, ...] = Field(
+        (),
+        description="datasets sharing this layout, told apart by `{variant}` in the file names",
+    )
+    variant_option: str = Field(
+        "variant", description="keyword that selects a variant in load/save (EMNIST: `split`)"
+    )
+    shares_layout_with: str | None = Field(
+        None,
+        description="format that claims a folder of this layout unless checksums or labels.txt "
+        "name this one (Fashion-MNIST and KMNIST defer to MNIST)",
+    )
 
     @model_validator(mode="after")
     def _no_label_outside_range(self) -> DatasetSpec:
@@ -112,13 +197,38 @@ class DatasetSpec(_Frozen):
             raise ValueError("no_label must lie outside 0..max_label")
         return self
 
+    @model_validator(mode="after")
+    def _variants_named_in_files(self) -> DatasetSpec:
+        if self.variants and isinstance(self.layout, IdxLayout):
+            names = (*self.layout.images_names, *self.layout.labels_names)
+            if not all("{variant}" in name for name in names):
+                raise ValueError("a spec with variants needs {variant} in every file name")
+        if "{subset}" not in self.other_subset_prefix:
+            raise ValueError("other_subset_prefix needs a {subset} placeholder")
+        return self
+
+    def variant(self, name: str) -> Variant:
+        """The variant called `name`; ValueError listing the choices otherwise."""
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        choices = ", ".join(v.name for v in self.variants)
+        raise ValueError(f"{self.name}: no {self.variant_option} {name!r}; choose one of {choices}")
+
     def prefix_of(self, subset: str) -> str:
         """The file prefix a subset is stored under."""
-        return self.subset_prefixes.get(subset, subset)
+        if subset in self.subset_prefixes:
+            return self.subset_prefixes[subset]
+        return self.other_subset_prefix.format(subset=subset)
 
-    def subset_of(self, prefix: str) -> str:
-        """The subset a file prefix stands for."""
+    def subset_of(self, prefix: str) -> str | None:
+        """The subset a file prefix stands for; None when the prefix is not this format's."""
         for subset, known in self.subset_prefixes.items():
-            if known == prefix:
+            if known.lower() == prefix.lower():
                 return subset
-        return prefix
+        head, _, tail = self.other_subset_prefix.partition("{subset}")
+        body = prefix[len(head) : len(prefix) - len(tail)]
+        fits = prefix.lower().startswith(head.lower()) and prefix.lower().endswith(tail.lower())
+        if not fits or not body:
+            return None
+        return body

@@ -14,36 +14,10 @@ from hypothesis import strategies as st
 
 import engine
 from engine import FormatError, FormatWarning
-from engine.model import NO_LABEL, Dataset, Subset
-from engine.registry import SpecFormat, all_formats
-from specs.schema import IdxLayout
+from engine.model import NO_LABEL, Dataset
 from tests.conftest import make_dataset
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "mnist"
-
-IDX_SPECS = [
-    f.spec
-    for f in all_formats()
-    if isinstance(f, SpecFormat) and isinstance(f.spec.layout, IdxLayout)
-]
-
-
-def random_dataset_for(spec, seed: int = 0) -> Dataset:
-    """Random data of the spec's image tensor and classes, two subsets, some unlabeled items."""
-    rng = np.random.default_rng(seed)
-    tensor = spec.layout.images
-    subsets = []
-    for name, count in (("train", 6), ("test", 4)):
-        info = np.iinfo(tensor.dtype) if tensor.dtype.startswith(("u", "i")) else None
-        if info is None:
-            images = rng.normal(size=(count, *tensor.item_shape)).astype(tensor.dtype)
-        else:
-            images = rng.integers(info.min, info.max, (count, *tensor.item_shape), endpoint=True)
-        labels = rng.integers(0, len(spec.classes), count).astype(np.int32)
-        if spec.no_label is not None:
-            labels[0] = NO_LABEL
-        subsets.append(Subset(name, labels, images.astype(tensor.dtype)))
-    return Dataset(subsets, spec.classes)
 
 
 def assert_same(loaded: Dataset, original: Dataset) -> None:
@@ -58,13 +32,6 @@ def assert_same(loaded: Dataset, original: Dataset) -> None:
                 assert mine.image is None
             else:
                 np.testing.assert_array_equal(mine.image, theirs.image)
-
-
-@pytest.mark.parametrize("spec", IDX_SPECS, ids=lambda s: s.name)
-def test_round_trip_every_idx_spec(tmp_path, spec):
-    original = random_dataset_for(spec)
-    engine.save(original, spec.name, tmp_path / "out")
-    assert_same(engine.load(spec.name, tmp_path / "out"), original)
 
 
 @pytest.mark.parametrize("compression", ["", ".gz", ".xz", ".bz2"])

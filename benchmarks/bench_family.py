@@ -1,0 +1,85 @@
+"""IDX-family figures on the real files in ../shared/data, measured side by side (median of 5):
+
+- engine.verify of a folder / floor (hashlib MD5 of each file, plus the gzip-decompressed
+  content's MD5 where verify needs it), both streamed;
+- engine.load('qmnist') of the published label tables / floor (gzip/xz decompress + np.frombuffer);
+- engine.detect of the MNIST and QMNIST folders, in milliseconds.
+
+Run: python3 benchmarks/bench_family.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import lzma
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import engine  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+MNIST = DATA / "mnist"
+QMNIST = DATA / "reference" / "qmnist"
+RUNS = 5
+
+
+def median_time(action) -> float:
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def hash_floor() -> None:
+    for file in sorted(MNIST.iterdir()):
+        hashlib.md5(file.read_bytes()).hexdigest()
+        if file.name.startswith("t10k"):  # recompressed here: verify needs their content MD5
+            hashlib.md5(gzip.decompress(file.read_bytes())).hexdigest()
+
+
+def qmnist_floor() -> None:
+    for file in sorted(QMNIST.glob("*idx2-int*")):
+        opener = lzma.decompress if file.suffix == ".xz" else gzip.decompress
+        raw = opener(file.read_bytes())
+        np.frombuffer(raw, ">i4", offset=12).reshape(-1, 8).astype(np.int32)
+
+
+def main() -> int:
+    if not MNIST.is_dir() or not QMNIST.is_dir():
+        print(f"real data not found under {DATA}; this benchmark needs ../shared/data")
+        return 1
+    verify = median_time(lambda: engine.verify(MNIST))
+    floor = median_time(hash_floor)
+    print(
+        f"verify mnist folder: {verify * 1e3:.1f} ms, floor {floor * 1e3:.1f} ms, "
+        f"ratio {verify / floor:.2f}"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        qmnist_only = Path(scratch)  # the label tables alone (links; nothing is copied)
+        for file in QMNIST.glob("*idx2-int*"):
+            (qmnist_only / file.name).symlink_to(file)
+        load = median_time(lambda: engine.load("qmnist", qmnist_only))
+    floor = median_time(qmnist_floor)
+    print(
+        f"load qmnist tables (523,953 rows x 8): {load * 1e3:.1f} ms, floor {floor * 1e3:.1f} ms, "
+        f"ratio {load / floor:.2f}"
+    )
+    for name, folder in (("mnist", MNIST), ("qmnist", QMNIST)):
+        took = median_time(lambda folder=folder: engine.detect(folder))
+        print(f"detect {name} folder: {took * 1e3:.1f} ms -> {engine.detect(folder)[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
