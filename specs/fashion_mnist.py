@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from specs.mnist import SPEC as MNIST
-from specs.schema import DatasetSpec, KnownFile
+from specs.mnist import like_mnist
 
-SPEC = DatasetSpec(
-    name="fashion_mnist",
-    description="Fashion-MNIST clothing images in IDX files (MNIST's layout and file names)",
-    layout=MNIST.layout,
-    classes=(
+SPEC = like_mnist(
+    "fashion_mnist",
+    "Fashion-MNIST clothing images in IDX files (MNIST's layout and file names)",
+    (
         "T-shirt/top",
         "Trouser",
         "Pullover",
@@ -21,14 +19,10 @@ SPEC = DatasetSpec(
         "Bag",
         "Ankle boot",
     ),
-    subset_prefixes=MNIST.subset_prefixes,
-    no_label=MNIST.no_label,
-    max_label=MNIST.max_label,
-    shares_layout_with=MNIST.name,
-    known_files=(
-        KnownFile(name="train-images-idx3-ubyte.gz", md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        KnownFile(name="train-labels-idx1-ubyte.gz", md5="25c81989df183df01b3e8a0aad5dffbe"),
-        KnownFile(name="t10k-images-idx3-ubyte.gz", md5="bef4ecab320f06d8554ea6380940ec79"),
-        KnownFile(name="t10k-labels-idx1-ubyte.gz", md5="bb300cfdad3c16e7a12a480ee83cd310"),
-    ),
+    {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+    },
 )
