@@ -93,7 +93,7 @@ class CsvCodec:
         )
         labels, pixels, widths = [], [], []
         for block in scanner:
-            first_row = sum(len(part) for part in labels)
+            first_row = scanner.rows - len(block.row_lengths)
             part_labels, part_pixels, part_widths = self._read_block(
                 block, files.path, sizes, first_row
             )

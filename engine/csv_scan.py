@@ -18,7 +18,7 @@ import numpy as np
 from engine.compression import stream_reader
 from engine.errors import FormatError
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 18
 MAX_LINE_BYTES = 1 << 24
 MAX_DIGITS = 9  # longer values are reported as out of range, never wrapped
 TOO_LONG = np.iinfo(np.int32).max
@@ -88,12 +88,12 @@ class CsvScanner:
         *,
         delimiter: str = ",",
         detect_header: bool = True,
-        chunk_bytes: int = CHUNK_BYTES,
+        chunk_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.delimiter = ord(delimiter)
         self.detect_header = detect_header
-        self.chunk_bytes = chunk_bytes
+        self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.header: str | None = None
         self.rows = 0
 
@@ -169,8 +169,7 @@ class CsvScanner:
         raw = padded[_PAD:]
         fast = _scan_plain(padded, self.delimiter)
         if fast is not None:
-            values, ends = fast
-            lengths = _row_lengths(raw, ends)
+            values, ends, lengths = fast
             return Block(values, lengths, raw, first_line, ends, lines=len(lengths))
         return self._scan_general(raw, first_line)
 
@@ -232,30 +231,37 @@ class CsvScanner:
         )
 
 
-def _scan_plain(padded: np.ndarray, delimiter: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The fast path: digits, delimiters and LF only, 1..3 digits per value; else None."""
+def _scan_plain(
+    padded: np.ndarray, delimiter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The fast path: digits, delimiters and LF only, 1..3 digits per value; else None.
+
+    Returns (values as uint16, index of the byte ending each value, values per row).
+    """
     raw = padded[_PAD:]
-    below = raw < _ZERO
-    if raw.max() > _NINE or below[0]:
-        return None
-    if np.count_nonzero(below) != np.count_nonzero(raw == delimiter) + np.count_nonzero(raw == _NL):
-        return None
-    if (below[1:] & below[:-1]).any():
-        return None
-    digit = ~below
-    if (digit[:-3] & digit[1:-2] & digit[2:-1] & digit[3:]).any():
-        return None
-    # value ending before byte i = z[i-1] + 10 z[i-2] + 100 z[i-3] (z = 0 outside digits)
     size = len(raw)
+    if raw.max() > _NINE:
+        return None
+    digit_padded = padded >= _ZERO
+    below = ~digit_padded[_PAD:]
+    ends = np.flatnonzero(below)
+    newlines = np.flatnonzero(raw == _NL)
+    if len(ends) != len(newlines) + np.count_nonzero(raw == delimiter):
+        return None  # other bytes below '0': blanks, CR, '-', ...
+    gaps = np.diff(ends, prepend=-1)
+    if gaps.min() < 2 or gaps.max() > 4:
+        return None  # an empty value, a blank line or a value of 4 digits or more
+    # the value ending before byte i is z[i-1] + 10 z[i-2] + 100 z[i-3] (z = 0 outside digits;
+    # the hundreds only count when z[i-2] is a digit of the same value)
     zeros = np.subtract(padded, _ZERO, dtype=np.uint8)
-    zeros *= padded >= _ZERO
+    zeros *= digit_padded
     value = zeros[_PAD - 1 : _PAD - 1 + size].astype(np.uint16)
     value += np.multiply(zeros[_PAD - 2 : _PAD - 2 + size], 10, dtype=np.uint16)
     hundreds = np.multiply(zeros[:size], 100, dtype=np.uint16)
-    hundreds *= padded[_PAD - 2 : _PAD - 2 + size] >= _ZERO
+    hundreds *= digit_padded[_PAD - 2 : _PAD - 2 + size]
     value += hundreds
-    ends = np.flatnonzero(below)
-    return value.take(ends), ends
+    row_lengths = np.diff(np.searchsorted(ends, newlines), prepend=-1)
+    return value.take(ends), ends, row_lengths
 
 
 def _after_last_newline(buffer: np.ndarray, start: int, stop: int) -> int | None:
