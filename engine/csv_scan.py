@@ -222,7 +222,7 @@ class CsvScanner:
         line, column, text = block.locate(token)
         raise FormatError(
             self.path,
-            f"value {block.number_in_row(token)} of the row, {text!r}, is not an integer",
+            f"{text!r} (value {block.number_in_row(token)} of the row) is not an integer",
             line=line,
             column=column,
             field="value",
