@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.compression import open_writer, read_head
 from engine.csv_rows import RowFormatter
-from engine.csv_scan import Block, CsvScanner
+from engine.csv_scan import Block, CsvScanner, looks_like_header
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.idx_codec import subset_order
 from engine.model import NO_LABEL, Subset
@@ -330,5 +330,4 @@ class CsvCodec:
         return evidence
 
     def _looks_like_header(self, line: bytes) -> bool:
-        first = line.lstrip(b" \t")[:1]
-        return self.layout.header == "detect" and bool(first) and not first.isdigit()
+        return self.layout.header == "detect" and looks_like_header(line.lstrip(b" \t"))

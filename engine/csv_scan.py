@@ -154,7 +154,7 @@ class CsvScanner:
         skip = len(BOM) if head.startswith(BOM) else 0
         lines = 0
         first = head[skip:].lstrip(b" \t")[:1]
-        if self.detect_header and first and not (first.isdigit() or first in b"-\r\n"):
+        if self.detect_header and looks_like_header(first):
             end = int(np.argmax(padded[_PAD:] == _NL))
             self.header = bytes(padded[_PAD + skip : _PAD + end]).decode("utf-8", "replace")
             self.header = self.header.strip()
@@ -262,6 +262,11 @@ def _scan_plain(
     value += hundreds
     row_lengths = np.diff(np.searchsorted(ends, newlines), prepend=-1)
     return value.take(ends), ends, row_lengths
+
+
+def looks_like_header(start: bytes) -> bool:
+    """A first line starting with a letter or a quote (`label,...`, `"label",...`) is a header."""
+    return start[:1].isalpha() or start[:1] == b'"'
 
 
 def _after_last_newline(buffer: np.ndarray, start: int, stop: int) -> int | None:
