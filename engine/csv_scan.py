@@ -167,6 +167,9 @@ class CsvScanner:
     # -- one chunk --------------------------------------------------------------------------------
     def _scan(self, padded: np.ndarray, first_line: int) -> Block:
         raw = padded[_PAD:]
+        if len(raw) == 0:
+            nothing = np.zeros(0, dtype=np.int64)
+            return Block(nothing.astype(np.int32), nothing, raw, first_line, nothing)
         fast = _scan_plain(padded, self.delimiter)
         if fast is not None:
             values, ends, lengths = fast
