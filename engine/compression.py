@@ -11,7 +11,7 @@ import gzip
 import lzma
 import mmap
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -51,6 +51,38 @@ def read_head(path: str | Path, size: int) -> bytes:
             return handle.read(size)
     except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as error:
         raise FormatError(path, f"cannot read the start of the file: {error}", offset=0) from None
+
+
+@contextmanager
+def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
+    """Yields `fill(buffer) -> count`, which reads the next uncompressed bytes into `buffer`
+    (0 at the end), so a large file is read piece by piece into one reused buffer.
+
+    A damaged or truncated compressed stream is a FormatError naming the file and how many
+    uncompressed bytes were read before it.
+    """
+    path = Path(path)
+    kind = compression_of(path)
+    done = 0
+
+    def fill(buffer: memoryview) -> int:
+        nonlocal done
+        try:
+            count = handle.readinto(buffer)
+        except EOFError:
+            raise FormatError(
+                path,
+                f"the {kind[1:]} stream ends early, after {done} uncompressed bytes: truncated",
+            ) from None
+        except (OSError, zlib.error, lzma.LZMAError, ValueError) as error:
+            raise FormatError(
+                path, f"cannot read past {done} uncompressed bytes: {error}", offset=done
+            ) from None
+        done += count
+        return count
+
+    with _OPENERS[kind](path, "rb") as handle:
+        yield fill
 
 
 def _map_plain(path: Path) -> np.ndarray:

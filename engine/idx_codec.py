@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.codec import Clue, subset_order
 from engine.compression import read_head
 from engine.errors import FormatError, NotThisFormat
 from engine.idx import check_against, read_header, read_idx, read_idx_flat, write_idx
@@ -34,14 +35,6 @@ class SubsetFiles:
     labels_tensor: Tensor | None = None
     variant: str | None = None
     prefix: str = ""
-
-
-@dataclass(frozen=True)
-class Clue:
-    """One piece of detection evidence and how much it counts."""
-
-    weight: float
-    text: str
 
 
 class IdxCodec:
@@ -293,9 +286,3 @@ class IdxCodec:
                     where += f" of {self.spec.variant_option} {files.variant!r}"
                 clues.append(Clue(weight, f"{file.name}: {kind} of {where}, header matches"))
         return clues, found
-
-
-def subset_order(name: str) -> tuple[int, str]:
-    """Train, then validation, then test, then the rest by name: the order users expect."""
-    known = ("train", "val", "validation", "test")
-    return (known.index(name) if name in known else len(known), name)

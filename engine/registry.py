@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine import spec_detection, spec_sources
 from engine.categories import load_categories, save_categories
+from engine.csv_codec import CsvCodec
 from engine.errors import NotThisFormat, UnknownFormatError
 from engine.idx_codec import IdxCodec
 from engine.model import Dataset
@@ -48,7 +49,7 @@ class Format(Protocol):
 
 
 #: codec name (a spec layout's `codec`) -> codec class
-CODECS: dict[str, type] = {"idx": IdxCodec}
+CODECS: dict[str, type] = {"idx": IdxCodec, "csv": CsvCodec}
 
 
 class SpecFormat:

@@ -22,6 +22,13 @@ class SideRows:
 
     ids: np.ndarray | None = None
     sizes: np.ndarray | None = None
+    lines: np.ndarray | None = None  # the line each row came from, for text side files
+
+    def __len__(self) -> int:
+        for column in (self.ids, self.sizes, self.lines):
+            if column is not None:
+                return len(column)
+        return 0
 
     def __bool__(self) -> bool:
         return self.ids is not None or self.sizes is not None
@@ -33,6 +40,10 @@ def side_path(root: Path, side: SideFile, subset: str) -> Path:
 
 def read_side_file(path: Path, side: SideFile, count: int) -> SideRows:
     """Parses the side file of a subset of `count` items."""
+    if side.encoding == "csv":
+        rows = read_side_lines(path)
+        check_side_count(path, rows, count, f"{count} items")
+        return rows
     cells = _read_cells(path, side)
     if count == 0:
         return SideRows()
@@ -74,35 +85,75 @@ def _read_cells(path: Path, side: SideFile) -> list[str]:
             return np.frombuffer(content, dtype=f"<U{side.cell_chars}").tolist()
         except (ValueError, UnicodeDecodeError) as error:
             raise FormatError(path, f"cells are not valid text: {error}") from None
+    raise ValueError(f"unknown side-file encoding {side.encoding!r}")
+
+
+def read_side_lines(path: Path) -> SideRows:
+    """A CSV side file read on its own: one row per non-blank line, `id`, `h,w` or `id,h,w`."""
+    content = read_content(path)
     try:
         text = bytes(content).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise FormatError(path, f"not UTF-8 text: {error.reason}", offset=error.start) from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    widths = {len(line.split(",")) for line in lines}
-    if len(widths) > 1:
-        first = len(lines[0].split(","))
-        bad = next(i for i, line in enumerate(lines) if len(line.split(",")) != first)
-        raise FormatError(
-            path,
-            f"row has {len(lines[bad].split(','))} cells where the first has {first}",
-            line=bad + 1,
-        )
-    return [cell.strip() for line in lines for cell in line.split(",")]
+    numbered = [
+        (number, line.removesuffix("\r").split(","))
+        for number, line in enumerate(text.split("\n"), start=1)
+        if line.strip()
+    ]
+    if not numbered:
+        return SideRows(lines=np.zeros(0, dtype=np.int64))
+    width = len(numbered[0][1])
+    for number, cells in numbered:
+        if len(cells) != width or width not in (1, 2, 3):
+            raise FormatError(
+                path,
+                f"row of {len(cells)} cells; expected [id], [h, w] or [id, h, w], as many "
+                f"cells as the first row ({width})",
+                line=number,
+                column=1,
+                field="columns",
+                expected=width if width in (1, 2, 3) else "1, 2 or 3",
+                actual=len(cells),
+            )
+    lines = np.array([number for number, _ in numbered], dtype=np.int64)
+    rows = np.empty((len(numbered), width), dtype=object)
+    rows[:] = [cells for _, cells in numbered]
+    ids = rows[:, 0].astype(str).astype(object) if width in (1, 3) else None
+    sizes = _parse_sizes(rows[:, -2:], path, lines) if width >= 2 else None
+    return SideRows(ids=ids, sizes=sizes, lines=lines)
 
 
-def _parse_sizes(cells: np.ndarray, path: Path) -> np.ndarray:
+def check_side_count(path: Path, rows: SideRows, count: int, counted: str) -> None:
+    """Raises FormatError, at the first extra or missing row, when `rows` is not `count` long."""
+    if len(rows) == count:
+        return
+    lines = rows.lines if rows.lines is not None else np.arange(1, len(rows) + 1)
+    line = int(lines[count]) if len(rows) > count else (int(lines[-1]) + 1 if len(lines) else 1)
+    raise FormatError(
+        path,
+        f"{len(rows)} rows where the data holds {counted}; expected one row per item",
+        line=line,
+        column=1,
+        field="rows",
+        expected=count,
+        actual=len(rows),
+    )
+
+
+def _parse_sizes(cells: np.ndarray, path: Path, lines: np.ndarray | None = None) -> np.ndarray:
     sizes = np.zeros(cells.shape, dtype=np.int64)
     for row, pair in enumerate(cells):
         for column, cell in enumerate(pair):
             text = str(cell).strip()
-            if not text.isdigit():
+            if not text.isascii() or not text.isdigit():
+                where = {"line": int(lines[row])} if lines is not None else {}
                 raise FormatError(
                     path,
                     f"row {row}: image size {text!r} is not a whole number",
                     field="size",
                     expected="digits",
                     actual=text,
+                    **where,
                 )
             sizes[row, column] = int(text)
     return sizes
@@ -118,9 +169,13 @@ def side_rows_for(ids: np.ndarray | None, sizes: np.ndarray | None, side: SideFi
                 "file",
                 too_long,
             )
-        with_comma = [i for i in ids if "," in i or "\n" in i]
-        if side.encoding == "csv" and with_comma:
-            raise ValidationError("item ids with a comma or line break cannot be kept", with_comma)
+        unfit = [i for i in ids if "," in i or "\n" in i or "\r" in i or not i.strip()]
+        if side.encoding == "csv" and unfit:
+            raise ValidationError(
+                "item ids that are blank or hold a comma or line break cannot be kept in a CSV "
+                "side file",
+                unfit,
+            )
     return SideRows(ids=ids, sizes=sizes)
 
 

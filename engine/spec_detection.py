@@ -8,8 +8,9 @@ from pathlib import Path
 
 from engine.categories import load_categories
 from engine.checksums import compare, stem_of
+from engine.codec import Clue
 from engine.errors import EngineError
-from engine.idx_codec import Clue, IdxCodec, SubsetFiles
+from engine.idx_codec import IdxCodec, SubsetFiles
 from specs.schema import DatasetSpec
 
 #: A published checksum or a labels.txt naming the classes outweighs any number of name matches.

@@ -12,6 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DTypeName = Literal["uint8", "int8", "int16", "int32", "float32", "float64"]
 
+#: smallest and largest value of each integer dtype name
+INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
+    "uint8": (0, 255),
+    "int8": (-128, 127),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+}
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -126,14 +134,47 @@ class IdxLayout(_Frozen):
 
 
 class CsvLayout(_Frozen):
-    """A dataset stored as one CSV file per subset: a label column then the pixels in row-major."""
+    """A dataset stored as one CSV file per subset: a label column then the pixels in row-major.
+
+    A row holding only the label is an item without image; `-1`-style label markers come from the
+    spec's `no_label`. Files are found by `name_regex` and written as `file_names[0]`.
+    """
 
     codec: Literal["csv"] = "csv"
-    file_names: tuple[str, ...]
+    file_names: tuple[str, ...] = Field(
+        description="file-name patterns, `{prefix}` = the subset's prefix; the first is written"
+    )
+    name_regex: str = Field(
+        description="regex a file name (without compression suffix) must match to be read; its "
+        "group `prefix` gives the subset's prefix"
+    )
     image_shape: tuple[int, ...]
     pixel_range: tuple[int, int] = (0, 255)
-    no_label: int = -1
+    pixel_dtype: DTypeName = "uint8"
+    label_dtype: DTypeName = Field("int16", description="dtype that holds every label value")
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    header: Literal["detect", "none"] = Field(
+        "detect",
+        description="`detect`: a first line that does not start with a number is a header and "
+        "is skipped; files are written without one (an empty subset gets `header_names`)",
+    )
+    header_names: tuple[str, str] = Field(
+        ("label", "{row}x{col}"),
+        description="the label column's name and the pixel columns' pattern, for header lines",
+    )
+    compressions: tuple[str, ...] = Field(
+        ("", ".gz", ".xz", ".bz2"),
+        description="suffixes accepted after a file name; the first is the default when writing",
+    )
     side_file: SideFile | None = None
+
+    @model_validator(mode="after")
+    def _pixels_fit_dtype(self) -> CsvLayout:
+        bounds = INTEGER_BOUNDS.get(self.pixel_dtype)
+        low, high = self.pixel_range
+        if low > high or (bounds is not None and not bounds[0] <= low <= high <= bounds[1]):
+            raise ValueError(f"pixel_range {self.pixel_range} does not fit {self.pixel_dtype}")
+        return self
 
 
 Layout = Annotated[IdxLayout | CsvLayout, Field(discriminator="codec")]
