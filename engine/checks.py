@@ -130,9 +130,7 @@ def _strip(name: str) -> str:
 
 def _candidates(root: Path, published: str) -> list[Path]:
     base = _strip(published)
-    return sorted(
-        path for path in root.iterdir() if path.is_file() and _strip(path.name) == base
-    )
+    return sorted(path for path in root.iterdir() if path.is_file() and _strip(path.name) == base)
 
 
 def _compare(path: Path, entry) -> tuple[str, bool]:

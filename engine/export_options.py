@@ -35,12 +35,16 @@ class ExportOption:
     def usage(self) -> str:
         if self.kind is bool:
             return f"{self.flag} / --no-{self.flag[2:]}"
-        shown = "|".join(str(c) for c in self.choices) if self.choices else self.kind.__name__.upper()
+        shown = (
+            "|".join(str(c) for c in self.choices) if self.choices else self.kind.__name__.upper()
+        )
         return f"{self.flag} {shown}"
 
 
 COMMON_OPTIONS: tuple[ExportOption, ...] = (
-    ExportOption("save_media", bool, "write the images (the default; --no-save-media: labels only)"),
+    ExportOption(
+        "save_media", bool, "write the images (the default; --no-save-media: labels only)"
+    ),
     ExportOption("image_ext", str, "image file extension, for formats that store image files"),
     ExportOption("save_dataset_meta", bool, "also write dataset_meta.json with the class names"),
 )

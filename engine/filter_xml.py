@@ -3,7 +3,8 @@ vectorised evaluator does not cover, and the reference it is tested against.
 
 An item reads as
 `<item><id/><subset/><image><width/><height/></image><annotation><id/><type/><label/><label_id/>
-</annotation>...</item>`, where `label` is the class name and `label_id` its index (Datumaro's view).
+</annotation>...</item>`,
+where `label` is the class name and `label_id` its index (Datumaro's view).
 """
 
 from __future__ import annotations

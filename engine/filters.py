@@ -2,8 +2,8 @@
 
 `/item[annotation/label="3"]`, `/item[subset="train"]`, `/item[id < 2]`, `/item[not(annotation)]`,
 `/item[image/width < image/height]` and `/item/annotation[label="3"]` become numpy operations on the
-label, id, subset and image-size columns (no per-item Python). Anything else that is valid XPath runs
-through lxml on each item seen as XML (engine.filter_xml), with XPath's semantics either way.
+label, id, subset and image-size columns (no per-item Python). Anything else that is valid XPath
+runs through lxml on each item seen as XML (engine.filter_xml), with XPath's semantics either way.
 
 Modes: `items` keeps the items the expression selects; `annotations` keeps every item but only the
 annotations the expression selects; `items+annotations` also drops items left without annotations.
@@ -55,8 +55,7 @@ def normalize_mode(mode: str) -> str:
         return MODES[mode]
     except KeyError:
         raise EngineError(
-            f"unknown filter mode {mode!r}; use items, annotations or items+annotations "
-            "(i, a, i+a)"
+            f"unknown filter mode {mode!r}; use items, annotations or items+annotations (i, a, i+a)"
         ) from None
 
 
@@ -290,7 +289,9 @@ class _Evaluator:
                 where = f"<{parent}> has " + (
                     "no child elements" if not children else "only " + ", ".join(children)
                 )
-                raise FilterError(self.expression, step.column, f"no element {step.name!r}: {where}")
+                raise FilterError(
+                    self.expression, step.column, f"no element {step.name!r}: {where}"
+                )
             parent = step.name
 
     def _path(self, path: Path, level: str) -> NodeSet:

@@ -84,9 +84,10 @@ def _join_images(subsets: list[Subset]):
     if all(s.images is None for s in subsets):
         return None
     arrays = [s.images for s in subsets]
-    if all(isinstance(a, np.ndarray) for a in arrays) and len(
-        {(a.shape[1:], a.dtype) for a in arrays}
-    ) == 1:
+    if (
+        all(isinstance(a, np.ndarray) for a in arrays)
+        and len({(a.shape[1:], a.dtype) for a in arrays}) == 1
+    ):
         return np.concatenate(arrays)
     images = []
     for s in subsets:
@@ -95,11 +96,13 @@ def _join_images(subsets: list[Subset]):
 
 
 def _check_unique_ids(name, ids: np.ndarray, parts, offsets) -> None:
-    values, first, counts = np.unique(ids.astype(str), return_index=True, return_counts=True)
+    values, counts = np.unique(ids.astype(str), return_counts=True)
     if (counts == 1).all():
         return
     repeated = values[counts > 1]
-    source_of = np.searchsorted(offsets, np.flatnonzero(np.isin(ids.astype(str), repeated)), "right")
+    source_of = np.searchsorted(
+        offsets, np.flatnonzero(np.isin(ids.astype(str), repeated)), "right"
+    )
     names = sorted({parts[i - 1][0] for i in source_of})
     raise ValidationError(
         f"subset {name!r}: sources {' and '.join(repr(n) for n in names)} hold items with the "

@@ -65,7 +65,7 @@ def contact_sheet(
     subsets: Sequence[str] | None = None,
     seed: int | None = None,
 ) -> Image.Image:
-    """The contact sheet: a title, then per block (the dataset, or each subset) one row per class."""
+    """A title, then per block (the dataset, or each subset) one labelled row per class."""
     chosen = subsets or list(dataset.subsets())
     parts = [dataset[name] for name in chosen]
     blocks = [(name, [dataset[name]]) for name in chosen] if by_subset else [("", parts)]
@@ -91,21 +91,29 @@ def contact_sheet(
     for block_name, block in blocks:
         if by_subset:
             total = sum(len(p) for p in block)
-            draw.text((GAP * 2, y + 4), f"subset {block_name} ({total} items)", fill=INK,
-                      font=title_font)  # fmt: skip
+            draw.text(
+                (GAP * 2, y + 4), f"subset {block_name} ({total} items)", fill=INK, font=title_font
+            )
             y += block_header
         for label in [*classes, *([NO_LABEL] if has_unlabeled else [])]:
-            name = "(no label)" if label == NO_LABEL else (
-                names[label] if label < len(names) else f"#{label}"
-            )  # fmt: skip
+            name = (
+                "(no label)"
+                if label == NO_LABEL
+                else (names[label] if label < len(names) else f"#{label}")
+            )
             total = sum(int((np.asarray(p.labels) == label).sum()) for p in block)
             caption = f"{label}" if label != NO_LABEL else "-"
             draw.text((GAP * 2, y + 2), caption, fill=INK, font=label_font)
             if name != caption:
-                draw.text((GAP * 2, y + 2 + label_font.size + 2), name[:18], fill=INK,
-                          font=small_font)  # fmt: skip
-            draw.text((GAP * 2, y + 2 + label_font.size + 18), f"{total} items", fill=MUTED,
-                      font=small_font)  # fmt: skip
+                draw.text(
+                    (GAP * 2, y + 2 + label_font.size + 2), name[:18], fill=INK, font=small_font
+                )
+            draw.text(
+                (GAP * 2, y + 2 + label_font.size + 18),
+                f"{total} items",
+                fill=MUTED,
+                font=small_font,
+            )
             x = label_width
             shown = 0
             for part in block:

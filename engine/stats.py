@@ -101,9 +101,7 @@ def size_histogram(subset: Subset) -> Counter:
         return Counter({"none": len(subset)})
     if isinstance(images, np.ndarray):
         return Counter({_size_text(images.shape[1:]): len(images)})
-    return Counter(
-        "none" if image is None else _size_text(np.shape(image)) for image in images
-    )
+    return Counter("none" if image is None else _size_text(np.shape(image)) for image in images)
 
 
 def _size_text(shape: tuple[int, ...]) -> str:

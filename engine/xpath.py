@@ -117,7 +117,7 @@ def tokenize(expression: str) -> list[_Token]:
 
 
 def parse(expression: str) -> object:
-    """The syntax tree of `expression`; FilterError when malformed, Unsupported beyond the subset."""
+    """The syntax tree of `expression`: FilterError if malformed, Unsupported beyond the subset."""
     if not expression.strip():
         raise FilterError(expression, 1, "the expression is empty")
     return _Parser(expression).parse()

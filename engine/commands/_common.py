@@ -20,20 +20,30 @@ PROJECT = "project"
 
 def add_input_format(parser: argparse.ArgumentParser, *aliases: str) -> None:
     parser.add_argument(
-        "-if", "--input-format", *aliases, dest="input_format", metavar="FMT",
+        "-if",
+        "--input-format",
+        *aliases,
+        dest="input_format",
+        metavar="FMT",
         help="format of the input (detected when omitted)",
-    )  # fmt: skip
+    )
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-e", "--filter", metavar="EXPR",
+        "-e",
+        "--filter",
+        metavar="EXPR",
         help="keep what this XPath selects, e.g. '/item[annotation/label=\"3\"]'",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "-m", "--filter-mode", default="items", choices=list(MODES), metavar="MODE",
+        "-m",
+        "--filter-mode",
+        default="items",
+        choices=list(MODES),
+        metavar="MODE",
         help="items, annotations or items+annotations (i, a, i+a); default items",
-    )  # fmt: skip
+    )
 
 
 def read_input(path: str | Path, input_format: str | None) -> tuple[Dataset, str]:

@@ -32,9 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-f", "--output-format", required=True, metavar="FMT", help="format to write"
     )
     parser.add_argument(
-        "-o", "--output-dir", metavar="DIR",
+        "-o",
+        "--output-dir",
+        metavar="DIR",
         help="folder to write (default: <input-name>-<format>, then .1, .2 ...)",
-    )  # fmt: skip
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     add_filter_arguments(parser)
 
@@ -50,7 +52,5 @@ def run(args: argparse.Namespace) -> int:
     )
     write_output(dataset, args.output_format, output, options, args.overwrite)
     if not args.quiet:
-        print(
-            f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}"
-        )
+        print(f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}")
     return 0

@@ -27,9 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-f", "--format", required=True, metavar="FMT", help="format to write")
     parser.add_argument(
-        "-o", "--output-dir", metavar="DIR",
+        "-o",
+        "--output-dir",
+        metavar="DIR",
         help="folder to write (default: <project-name>-<format>, then .1, .2 ...)",
-    )  # fmt: skip
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     add_filter_arguments(parser)
 

@@ -32,15 +32,21 @@ EXPORTER_OPTIONS = True
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "target", nargs="?",
+        "target",
+        nargs="?",
         help="with -p: a source name (default: all sources); with -o: the dataset to filter",
-    )  # fmt: skip
+    )
     parser.add_argument("-e", "--filter", required=True, metavar="EXPR", help="XPath filter")
     parser.add_argument(
-        "-m", "--mode", "--filter-mode", dest="filter_mode", default="items",
-        choices=list(MODES), metavar="MODE",
+        "-m",
+        "--mode",
+        "--filter-mode",
+        dest="filter_mode",
+        default="items",
+        choices=list(MODES),
+        metavar="MODE",
         help="items, annotations or items+annotations (i, a, i+a); default items",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "-p", "--project", metavar="DIR", help="project folder (default: here, without -o)"
     )

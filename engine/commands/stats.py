@@ -87,7 +87,8 @@ def _plain_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
     def fmt(row: list[str]) -> str:
         return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
 
     return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]

@@ -24,13 +24,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="dataset folder, or one file of a subset")
     add_input_format(parser)
     parser.add_argument(
-        "-t", "--target-format", action="append", default=[], metavar="FMT",
+        "-t",
+        "--target-format",
+        action="append",
+        default=[],
+        metavar="FMT",
         help="also check the dataset could be written in FMT (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--official", action="store_true",
+        "--official",
+        action="store_true",
         help="the files must be the published ones: checksum mismatches and missing files fail",
-    )  # fmt: skip
+    )
 
 
 def run(args: argparse.Namespace) -> int:
