@@ -368,6 +368,7 @@ class Filter:
     def __init__(self, expression: str) -> None:
         self.expression = expression
         self._xpath = None
+        self._column = 1  # where the vectorised parser stopped: the likely culprit of lxml errors
         try:
             self.tree: object | None = parse(expression)
         except FilterError as error:
@@ -376,16 +377,20 @@ class Filter:
             return
         except Unsupported as unsupported:
             self.tree = None
+            self._column = unsupported.column
             self._lxml_or_raise(None, unsupported.column)
             return
         empty = Subset(name="", labels=np.zeros(0, np.int32))
         try:
             _Evaluator(expression, empty, ()).select(self.tree)
-        except Unsupported:
+        except Unsupported as unsupported:
             self.tree = None
-            self._lxml_or_raise(None)
+            self._column = unsupported.column
+            self._lxml_or_raise(None, unsupported.column)
 
     def _lxml_or_raise(self, error: FilterError | None, column: int = 1) -> None:
+        from lxml import etree
+
         from engine.filter_xml import compile_xpath
 
         try:
@@ -394,6 +399,12 @@ class Filter:
             if error is not None:
                 raise error from None
             raise FilterError(self.expression, column, lxml_error.reason) from None
+        try:  # unknown functions and type errors show only when evaluated: try a bare item now
+            self._xpath(etree.Element("item"))
+        except etree.XPathError as eval_error:
+            raise FilterError(
+                self.expression, column, f"cannot be evaluated: {eval_error}"
+            ) from None
 
     @property
     def vectorised(self) -> bool:
@@ -423,7 +434,9 @@ class Filter:
                 self._xpath, subset, categories, annotations=True, progress=progress
             )
         except etree.XPathError as error:
-            raise FilterError(self.expression, 1, f"cannot be evaluated: {error}") from None
+            raise FilterError(
+                self.expression, self._column, f"cannot be evaluated: {error}"
+            ) from None
         annotations = Annotations.of(subset)
         rows = np.zeros(len(annotations), dtype=bool)
         for row, (owner, position) in enumerate(

@@ -166,6 +166,8 @@ def test_expressions_outside_the_subset_use_lxml():
         ("/items", 2, "selects /item"),
         ("/item[id ~ 3]", 10, "unexpected character"),
         ("", 1, "empty"),
+        ("/item[foo(1)]", 7, "Unregistered function"),
+        ("/item[id = 1 | 2]", 14, "cannot be evaluated"),
     ],
 )
 def test_malformed_expressions_say_where(expression, column, words):
