@@ -373,7 +373,8 @@ class Filter:
             self.tree: object | None = parse(expression)
         except FilterError as error:
             self.tree = None
-            self._lxml_or_raise(error)
+            self._column = error.column
+            self._lxml_or_raise(error, error.column)
             return
         except Unsupported as unsupported:
             self.tree = None
