@@ -54,7 +54,7 @@ _NOT_OPTIONS = {"self", "dataset", "directory", "path", "overwrite"}
 def options_of(fmt: object) -> list[ExportOption]:
     """The exporter options `fmt` accepts: the common ones, then its own."""
     declared = getattr(fmt, "options", None)
-    own = list(declared) if declared is not None else _from_signature(fmt)
+    own = list(declared) if declared is not None else _from_signature(fmt) + _from_spec(fmt)
     names = {option.name for option in COMMON_OPTIONS}
     return [*COMMON_OPTIONS, *(o for o in own if o.name not in names)]
 
@@ -75,6 +75,17 @@ def _from_signature(fmt: object) -> list[ExportOption]:
             continue
         found.append(ExportOption(parameter.name, _kind_of(parameter)))
     return found
+
+
+def _from_spec(fmt: object) -> list[ExportOption]:
+    """A spec with variants (selected by its `variant_option`, e.g. a split) offers that choice."""
+    spec = getattr(fmt, "spec", None)
+    variants = getattr(spec, "variants", None)
+    key = getattr(spec, "variant_option", None)
+    if not variants or not key:
+        return []
+    names = tuple(variant.name for variant in variants)
+    return [ExportOption(key, str, f"which {key} to write", choices=names)]
 
 
 def _kind_of(parameter: inspect.Parameter) -> type:

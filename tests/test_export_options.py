@@ -102,3 +102,17 @@ def test_a_format_registered_later_gets_its_options_from_the_cli(tmp_path, monke
         "convert", "-i", source, "-f", "late_format", "-o", tmp_path / "o2", "--", "--mnistify"
     )
     assert code == 2 and "--grayscale / --no-grayscale" in err and "--quality INT" in err
+
+
+def test_spec_variants_become_a_choice():
+    from types import SimpleNamespace
+
+    fmt = _Recorder("variants")
+    fmt.spec = SimpleNamespace(
+        variant_option="split",
+        variants=(SimpleNamespace(name="balanced"), SimpleNamespace(name="digits")),
+    )
+    assert parse_export_options("variants", fmt, ["--split", "digits"]) == {"split": "digits"}
+    with pytest.raises(UsageError, match="not one of balanced, digits"):
+        parse_export_options("variants", fmt, ["--split", "letters"])
+    assert "split" not in {o.name for o in options_of(engine.get_format("mnist"))}

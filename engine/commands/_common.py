@@ -13,7 +13,7 @@ from engine.export_options import UsageError, parse_export_options
 from engine.filters import MODES, filter_dataset
 from engine.model import Dataset
 from engine.project import CONFIG_NAME, Project
-from engine.registry import get_format
+from engine.registry import detect, get_format
 
 PROJECT = "project"
 
@@ -54,9 +54,13 @@ def read_input(path: str | Path, input_format: str | None) -> tuple[Dataset, str
     if input_format is None and (path / CONFIG_NAME).is_file():
         with progress.task(f"reading project {path}"):
             return Project.open(path).dataset(), PROJECT
-    format_name = input_format or detect_one(path)
-    with progress.task(f"reading {format_name} from {path}"):
-        return load(format_name, path), format_name
+    options = {}
+    if input_format is None:
+        input_format = detect_one(path)
+        best = detect(path)[0]
+        options = dict(getattr(best, "options", None) or {})  # e.g. a spec variant detected
+    with progress.task(f"reading {input_format} from {path}"):
+        return load(input_format, path, **options), input_format
 
 
 def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset:
