@@ -306,13 +306,24 @@ class Dataset:
 
         save(self, format, path, **options)
 
-    def filter(self, predicate: Callable[[ItemView], bool]) -> Dataset:
-        """A new dataset with the items for which `predicate(item)` is true."""
-        kept = []
-        for subset in self._subsets.values():
-            mask = np.fromiter((bool(predicate(item)) for item in subset), bool, len(subset))
-            kept.append(subset.take(mask))
-        return Dataset(kept, self.categories)
+    def filter(
+        self,
+        expr: str | Callable[[ItemView], bool],
+        mode: str = "items",
+        *,
+        filter_annotations: bool = False,
+        remove_empty: bool = False,
+    ) -> Dataset:
+        """A new dataset filtered by an XPath expression (see engine.filters) or an item predicate.
+
+        `mode` is items, annotations or items+annotations; Datumaro's `filter_annotations` and
+        `remove_empty` flags are accepted too.
+        """
+        from engine.filters import filter_dataset
+
+        if filter_annotations:
+            mode = "items+annotations" if remove_empty else "annotations"
+        return filter_dataset(self, expr, mode)
 
     # -- container protocol ---------------------------------------------------------------------
     def subsets(self) -> dict[str, Subset]:

@@ -1,5 +1,31 @@
 """Subcommands of the command line: each module has NAME, HELP, EXAMPLE, add_arguments and run."""
 
-from engine.commands import info, synth
+from engine.commands import (
+    convert,
+    create,
+    detect,
+    export,
+    filter,
+    formats,
+    import_,
+    info,
+    preview,
+    stats,
+    synth,
+    validate,
+)
 
-COMMANDS = [info, synth]
+COMMANDS = [
+    convert,
+    create,
+    import_,
+    export,
+    filter,
+    detect,
+    info,
+    stats,
+    validate,
+    preview,
+    formats,
+    synth,
+]

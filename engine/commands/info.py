@@ -6,24 +6,22 @@ import argparse
 
 import numpy as np
 
-from engine.api import load
+from engine.commands._common import add_input_format, no_extra, read_input
 from engine.model import NO_LABEL, Dataset
 
 NAME = "info"
-HELP = "show the format, subsets, counts and classes of a dataset"
+HELP = "show the format, subsets, counts and classes of a dataset (or a project)"
 EXAMPLE = "mnist-engine info samples/mnist"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="dataset folder, or one file of a subset")
-    parser.add_argument("-f", "--format", help="format name (detected when omitted)")
+    parser.add_argument("path", help="dataset folder, one file of a subset, or a project folder")
+    add_input_format(parser, "-f", "--format")
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.api import detect_one
-
-    format_name = args.format or detect_one(args.path)
-    dataset = load(format_name, args.path)
+    no_extra(args)
+    dataset, format_name = read_input(args.path, args.input_format)
     print(render(dataset, format_name))
     return 0
 
@@ -68,16 +66,18 @@ def render(dataset: Dataset, format_name: str) -> str:
     if any(value != "0" for value in unlabeled):
         rows.append(["-", "(no label)", *unlabeled])
     rows.append(["", "total", *(str(len(s)) for s in subsets.values())])
-    lines += _table(header, rows)
+    lines += table(header, rows)
     return "\n".join(lines)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]], left: int = 2) -> list[str]:
+    """A text table: the first `left` columns left-aligned, the rest right-aligned; the last
+    row is set apart as a total."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(row: list[str]) -> str:
         cells = [
-            cell.ljust(w) if i < 2 else cell.rjust(w)
+            cell.ljust(w) if i < left else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         return "  ".join(cells).rstrip()

@@ -1,0 +1,101 @@
+"""Helpers the subcommands share: reading an input (dataset or project), naming outputs,
+filtering and saving with exporter options, each step with progress on long work.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine import progress
+from engine.api import detect_one, load, save
+from engine.export_options import UsageError, parse_export_options
+from engine.filters import MODES, filter_dataset
+from engine.model import Dataset
+from engine.project import CONFIG_NAME, Project
+from engine.registry import detect, get_format
+
+PROJECT = "project"
+
+
+def add_input_format(parser: argparse.ArgumentParser, *aliases: str) -> None:
+    parser.add_argument(
+        "-if",
+        "--input-format",
+        *aliases,
+        dest="input_format",
+        metavar="FMT",
+        help="format of the input (detected when omitted)",
+    )
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-e",
+        "--filter",
+        metavar="EXPR",
+        help="keep what this XPath selects, e.g. '/item[annotation/label=\"3\"]'",
+    )
+    parser.add_argument(
+        "-m",
+        "--filter-mode",
+        default="items",
+        choices=list(MODES),
+        metavar="MODE",
+        help="items, annotations or items+annotations (i, a, i+a); default items",
+    )
+
+
+def read_input(path: str | Path, input_format: str | None) -> tuple[Dataset, str]:
+    """(dataset, format name) for a dataset path or a project directory."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    if input_format is None and (path / CONFIG_NAME).is_file():
+        with progress.task(f"reading project {path}"):
+            return Project.open(path).dataset(), PROJECT
+    options = {}
+    if input_format is None:
+        input_format = detect_one(path)
+        best = detect(path)[0]
+        options = dict(getattr(best, "options", None) or {})  # e.g. a spec variant detected
+    with progress.task(f"reading {input_format} from {path}"):
+        return load(input_format, path, **options), input_format
+
+
+def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset:
+    if not expression:
+        return dataset
+    with progress.task("filtering", total=len(dataset)) as task:
+        return filter_dataset(dataset, expression, mode, progress=task)
+
+
+def exporter_options(format_name: str, extra: list[str]) -> dict:
+    """Checks the format exists and parses the words after `--` for it."""
+    return parse_export_options(format_name, get_format(format_name), extra)
+
+
+def write_output(dataset: Dataset, format_name: str, output: Path, options: dict, overwrite: bool):
+    with progress.task(f"writing {format_name} to {output}"):
+        save(dataset, format_name, output, overwrite=overwrite, **options)
+
+
+def default_output(input_path: str | Path, format_name: str, parent: Path | None = None) -> Path:
+    """`<input-name>-<format>` in the current (or given) directory, then `.1`, `.2`, ..."""
+    name = Path(input_path).resolve().name or "dataset"
+    base = (parent or Path.cwd()) / f"{name}-{format_name}"
+    candidate, number = base, 0
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}.{number}")
+    return candidate
+
+
+def no_extra(args: argparse.Namespace) -> None:
+    if getattr(args, "extra", None):
+        raise UsageError(f"{args.command} takes no exporter options after '--'")
+
+
+def summary(dataset: Dataset) -> str:
+    parts = ", ".join(f"{name} {len(s)}" for name, s in dataset.subsets().items())
+    return f"{len(dataset)} items" + (f" ({parts})" if parts else "")
