@@ -4,7 +4,6 @@ files against the checksums a spec publishes. Each check returns problems and no
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.compression import COMPRESSED_SUFFIXES, read_content
-from engine.errors import EngineError, ValidationError
+from engine.errors import ValidationError
 from engine.model import NO_LABEL, Dataset
 from engine.validate import check_class_names
+from engine.verify import IDENTICAL, SAME_CONTENT, UNKNOWN, verify
 
 
 @dataclass
@@ -95,7 +94,7 @@ def dataset_consistency(dataset: Dataset) -> Report:
 
 
 def published_checksums(root: Path, fmt: object, *, required: bool) -> Report:
-    """Compares files named like the spec's published files with their MD5s.
+    """Compares files named like the spec's published files with their MD5s (`engine.verify`).
 
     A differing file is a note (a dataset of one's own uses the same names), or a problem with
     `required`, which also asks for every published file to be present.
@@ -109,56 +108,14 @@ def published_checksums(root: Path, fmt: object, *, required: bool) -> Report:
         return report
     root = root if root.is_dir() else root.parent
     matched = set()
-    for entry in known:
-        for path in _candidates(root, entry.name):
-            matched.add(entry.name)
-            verdict, same = _compare(path, entry)
-            (report.notes if same or not required else report.problems).append(verdict)
+    for check in verify(root, fmt.name):
+        if check.status == UNKNOWN:
+            continue
+        matched.add(check.published)
+        same = check.status in (IDENTICAL, SAME_CONTENT)
+        (report.notes if same or not required else report.problems).append(str(check))
     if required:
         for entry in known:
             if entry.name not in matched:
                 report.problems.append(f"{entry.name}: published file not found in {root}")
     return report
-
-
-def _strip(name: str) -> str:
-    for suffix in COMPRESSED_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def _candidates(root: Path, published: str) -> list[Path]:
-    base = _strip(published)
-    return sorted(path for path in root.iterdir() if path.is_file() and _strip(path.name) == base)
-
-
-def _compare(path: Path, entry) -> tuple[str, bool]:
-    digest = _md5_file(path)
-    if path.name == entry.name and digest == entry.md5:
-        return f"{path.name}: identical to the published file (MD5 {digest})", True
-    if entry.content_md5 is None:
-        return (
-            f"{path.name}: differs from the published {entry.name}, and no checksum of its "
-            "uncompressed content is published",
-            False,
-        )
-    try:
-        content = hashlib.md5(read_content(path).tobytes()).hexdigest()
-    except EngineError as error:
-        return f"{path.name}: cannot be decompressed to compare ({error})", False
-    if content == entry.content_md5:
-        return f"{path.name}: same content as the published {entry.name} (recompressed)", True
-    return (
-        f"{path.name}: content differs from the published {entry.name} "
-        f"(MD5 {content}, published {entry.content_md5})",
-        False,
-    )
-
-
-def _md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

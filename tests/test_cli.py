@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import pty
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,3 +293,33 @@ def test_progress_only_on_a_terminal_and_not_when_quiet(digits, tmp_path):
     assert code == 0 and shown == ""
     code, _, err = run_cli("stats", path, env={"MNIST_ENGINE_PROGRESS_DELAY": "0"})
     assert code == 0 and err == ""
+
+
+def test_verify_reports_each_file_and_fails_on_a_changed_one(tmp_path):
+    """A spec registered for the test publishes the MD5 of a file we make; it is then altered."""
+    from engine.sample import write_synthetic_dataset
+
+    data = tmp_path / "data"
+    write_synthetic_dataset(data, train=10, test=10)
+    labels = data / "t10k-labels-idx1-ubyte.gz"
+    md5 = hashlib.md5(labels.read_bytes()).hexdigest()
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    (spec_dir / "toy_digits.py").write_text(
+        "from specs.mnist import like_mnist\n"
+        "SPEC = like_mnist('toy_digits', 'toy', tuple('0123456789'), "
+        f"{{'t10k-labels-idx1-ubyte.gz': {md5!r}}})\n"
+    )
+    env = {**os.environ, "MNIST_ENGINE_SPEC_PATH": str(spec_dir)}
+    command = [sys.executable, "-m", "engine", "verify", str(data), "-f", "toy_digits"]
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "t10k-labels-idx1-ubyte.gz: identical (toy_digits: t10k-labels-idx1-ubyte.gz)" in (
+        done.stdout
+    )
+    assert "train-images-idx3-ubyte.gz: unknown" in done.stdout
+    labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes()), 9))
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "t10k-labels-idx1-ubyte.gz: unverifiable" in done.stdout

@@ -13,6 +13,7 @@ from engine.commands import (
     stats,
     synth,
     validate,
+    verify,
 )
 
 COMMANDS = [
@@ -25,6 +26,7 @@ COMMANDS = [
     info,
     stats,
     validate,
+    verify,
     preview,
     formats,
     synth,
