@@ -12,34 +12,20 @@ Run: python3 benchmarks/bench_csv.py [--runs N]   (pandas comes with the `bench`
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import numpy as np
+from _common import SHARED_DATA, median_time
 
-import numpy as np  # noqa: E402
+import engine
+from engine.csv_rows import RowFormatter
 
-import engine  # noqa: E402
-from engine.csv_rows import RowFormatter  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "mnist"
+DATA = SHARED_DATA / "mnist"
 IMAGES = DATA / "t10k-images-idx3-ubyte.gz"
 LABELS = DATA / "t10k-labels-idx1-ubyte.gz"
-
-
-def median_time(function, runs: int) -> float:
-    """Median wall time of `runs` calls of `function`."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def python_write(path: Path, labels: np.ndarray, pixels: np.ndarray) -> None:

@@ -13,32 +13,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import lzma
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import SHARED_DATA, median_time
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import engine
 
-import engine  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data"
+DATA = SHARED_DATA
 MNIST = DATA / "mnist"
 QMNIST = DATA / "reference" / "qmnist"
 RUNS = 5
-
-
-def median_time(action) -> float:
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def hash_floor() -> None:
@@ -59,8 +45,8 @@ def main() -> int:
     if not MNIST.is_dir() or not QMNIST.is_dir():
         print(f"real data not found under {DATA}; this benchmark needs ../shared/data")
         return 1
-    verify = median_time(lambda: engine.verify(MNIST))
-    floor = median_time(hash_floor)
+    verify = median_time(lambda: engine.verify(MNIST), RUNS)
+    floor = median_time(hash_floor, RUNS)
     print(
         f"verify mnist folder: {verify * 1e3:.1f} ms, floor {floor * 1e3:.1f} ms, "
         f"ratio {verify / floor:.2f}"
@@ -69,14 +55,14 @@ def main() -> int:
         qmnist_only = Path(scratch)  # the label tables alone (links; nothing is copied)
         for file in QMNIST.glob("*idx2-int*"):
             (qmnist_only / file.name).symlink_to(file)
-        load = median_time(lambda: engine.load("qmnist", qmnist_only))
-    floor = median_time(qmnist_floor)
+        load = median_time(lambda: engine.load("qmnist", qmnist_only), RUNS)
+    floor = median_time(qmnist_floor, RUNS)
     print(
         f"load qmnist tables (523,953 rows x 8): {load * 1e3:.1f} ms, floor {floor * 1e3:.1f} ms, "
         f"ratio {load / floor:.2f}"
     )
     for name, folder in (("mnist", MNIST), ("qmnist", QMNIST)):
-        took = median_time(lambda folder=folder: engine.detect(folder))
+        took = median_time(lambda folder=folder: engine.detect(folder), RUNS)
         print(f"detect {name} folder: {took * 1e3:.1f} ms -> {engine.detect(folder)[0]}")
     return 0
 

@@ -10,21 +10,17 @@ as subsets train (60,000) and test (10,000). Target: each vectorised predicate <
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import SHARED_DATA, median_time
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import engine
+from engine.filters import Filter
+from engine.model import Dataset, Subset
 
-import engine  # noqa: E402
-from engine.filters import Filter  # noqa: E402
-from engine.model import Dataset, Subset  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
+DEFAULT_DATA = SHARED_DATA / "mnist"
 TARGET = 0.1
 EXPRESSIONS = [
     '/item[annotation/label="3"]',
@@ -50,15 +46,6 @@ def build(data: Path) -> Dataset:
         ],
         [str(d) for d in range(10)],
     )
-
-
-def median_time(action, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def select_all(compiled: Filter, dataset: Dataset) -> int:

@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import ROOT, SHARED_DATA, median_time
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import engine
 
-import engine  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
+DEFAULT_DATA = SHARED_DATA / "mnist"
 FILES = {
     "train-images-idx3-ubyte.gz": 16,
     "train-labels-idx1-ubyte.gz": 8,
@@ -44,15 +40,6 @@ def build_full_mnist(data: Path, folder: Path) -> None:
     for name in ("train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         (folder / name).write_bytes((data / name).read_bytes())
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(test_images, 6))
-
-
-def median_time(action, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def floor_load(folder: Path) -> None:

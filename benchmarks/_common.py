@@ -1,0 +1,26 @@
+"""What every benchmark shares: the project on sys.path, where the real data is, median timing."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+#: The real files (never committed): ../shared/data beside the project.
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def median_time(action: Callable[[], object], runs: int = 5) -> float:
+    """Median wall time in seconds of `runs` calls of `action` (the machine is shared and noisy)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
