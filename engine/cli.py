@@ -7,6 +7,7 @@ failed validation; `--debug` shows the traceback. Words after `--` are exporter 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -70,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         try:
             return args.run(args)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, like cat does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
         except (EngineError, OSError, ValueError) as error:
             if args.debug:
                 raise

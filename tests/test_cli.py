@@ -323,3 +323,12 @@ def test_verify_reports_each_file_and_fails_on_a_changed_one(tmp_path):
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     assert done.returncode == 1
     assert "t10k-labels-idx1-ubyte.gz: unverifiable" in done.stdout
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error():
+    """`mnist-engine info ... | head -1` must not print a broken-pipe error."""
+    root = Path(__file__).resolve().parent.parent
+    command = f"{sys.executable} -m engine info samples/mnist | head -1"
+    done = subprocess.run(command, shell=True, cwd=root, capture_output=True, text=True)
+    assert done.stdout == "format:  mnist\n"
+    assert done.stderr == ""
