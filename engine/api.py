@@ -12,15 +12,18 @@ from engine.registry import detect as _detect_all
 from engine.registry import get_format
 
 
-def load(format: str | None, path: str | Path, *, subset: str | None = None) -> Dataset:
+def load(
+    format: str | None, path: str | Path, *, subset: str | None = None, **options: Any
+) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
 
-    With `format=None` the format is detected; detection must give one clear answer.
+    With `format=None` the format is detected; detection must give one clear answer. `options`
+    go to the format (e.g. `skip_broken=True`, `workers=2` for formats made of image files).
     """
     path = Path(path)
     if format is None:
         format = detect_one(path)
-    return get_format(format).load(path, subset=subset)
+    return get_format(format).load(path, subset=subset, **options)
 
 
 def save(

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
 from engine.categories import load_categories, save_categories
+from engine.convert import Conversion, convert_dataset
 from engine.errors import NotThisFormat, UnknownFormatError
 from engine.idx_codec import IdxCodec
 from engine.model import Dataset
@@ -86,7 +87,16 @@ class SpecFormat:
         image_ext: str | None = None,
         compression: str | None = None,
         compresslevel: int = 6,
+        grayscale: bool = False,
+        resize: str | int | tuple[int, int] | None = None,
+        mnistify: bool = False,
+        invert: bool = False,
+        workers: int | None = None,
+        progress: bool | None = None,
     ) -> None:
+        conversion = Conversion.from_options(
+            grayscale=grayscale, resize=resize, mnistify=mnistify, invert=invert
+        )
         compression = self.spec.layout.compressions[0] if compression is None else compression
         if compression not in self.spec.layout.compressions:
             raise ValueError(
@@ -96,6 +106,7 @@ class SpecFormat:
         if not 0 <= compresslevel <= 9:
             raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
         check_class_names(dataset.categories)
+        dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
         prepared = [
             self.codec.prepare(subset, save_media=save_media)
             for subset in dataset.subsets().values()
