@@ -98,7 +98,8 @@ def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
     location = container / name if container.is_dir() else container
     raise FormatError(
         location,
-        f"{name}: {reason}{others}; pass skip_broken=True (--skip-broken) to skip such files",
+        f"{name + ': ' if '/' in name else ''}{reason}{others}; "
+        "pass skip_broken=True (--skip-broken) to skip such files",
         field="image",
         expected="a readable image",
         actual=reason,
