@@ -79,6 +79,7 @@ def read_images(
         else:
             images.append(result)
             kept.append(index)
+    skipped.sort(key=lambda entry: natural_key(entry[0]))
     if skipped and not skip_broken:
         _raise_broken(container, *skipped[0], len(skipped))
     if skipped:
@@ -90,7 +91,7 @@ def read_images(
             FormatWarning,
             stacklevel=3,
         )
-    return ReadImages(images, kept, sorted(skipped, key=lambda s: natural_key(s[0])))
+    return ReadImages(images, kept, skipped)
 
 
 def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
@@ -98,7 +99,7 @@ def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
     location = container / name if container.is_dir() else container
     raise FormatError(
         location,
-        f"{name + ': ' if '/' in name else ''}{reason}{others}; "
+        f"{name + ': ' if '/' in name or location == container else ''}{reason}{others}; "
         "pass skip_broken=True (--skip-broken) to skip such files",
         field="image",
         expected="a readable image",

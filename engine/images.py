@@ -7,6 +7,7 @@ Workers write files themselves (only pixels travel to them, never encoded bytes 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -245,7 +246,7 @@ def _decode_chunk(sources: Sequence[str | bytes]) -> list[np.ndarray | str]:
 
 
 def _describe(error: Exception) -> str:
-    text = str(error).replace(" '<_io.BytesIO object>'", "")
+    text = re.sub(r" '?<_io\.BytesIO object at 0x[0-9a-f]+>'?", "", str(error))
     return f"not a readable image ({text or type(error).__name__})"
 
 

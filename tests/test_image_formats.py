@@ -81,7 +81,7 @@ def test_unlabeled_formats_keep_pixels_and_prefix_ids_with_the_subset(tmp_path, 
     original = make_dataset()
     with pytest.warns(UserWarning, match="labels of 12 items are not written"):
         engine.save(original, fmt, tmp_path / fmt)
-    middle, back = _via(tmp_path / "second", fmt, engine.load(fmt, tmp_path / fmt))
+    _, back = _via(tmp_path / "second", fmt, engine.load(fmt, tmp_path / fmt))
     for loaded in (engine.load(fmt, tmp_path / fmt), back):
         items = _items(loaded)
         assert len(items) == 12
@@ -160,7 +160,7 @@ def test_cifar_reads_datumaro_style_object_rows_and_unlabeled_items(tmp_path):
 
 
 def test_unknown_save_option_is_refused_naming_it(tmp_path):
-    with pytest.raises(ValueError, match="unknown option.*colour"):
+    with pytest.raises(ValueError, match=r"unknown option.*colour"):
         engine.save(make_dataset(), "cifar", tmp_path / "c", colour=True)
     assert not (tmp_path / "c").exists()
 
