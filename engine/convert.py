@@ -166,6 +166,7 @@ def convert_dataset(
     progress: bool | None = None,
 ) -> Dataset:
     """A dataset whose images are converted as asked (the same object when nothing is asked)."""
+    resolve_workers(workers, 0)  # a bad `workers` is refused even when nothing is converted
     if not conversion:
         return dataset
     subsets = [
