@@ -128,7 +128,7 @@ def _write_chunk(
         except (OSError, ValueError, TypeError, KeyError) as error:
             failures.append((index, f"{type(error).__name__}: {error}"))
             continue
-        with open(Path(directory, relative), "wb") as file:
+        with open(f"{directory}/{relative}", "wb") as file:
             file.write(data)
     return failures
 
@@ -157,7 +157,7 @@ def write_image_files(
 ) -> None:
     """Writes image i to `directory / relative_paths[i]` (checked, unique paths) in a pool."""
     count = len(relative_paths)
-    for parent in {str(Path(p).parent) for p in relative_paths}:
+    for parent in {p.rpartition("/")[0] for p in relative_paths} - {""}:
         (directory / parent).mkdir(parents=True, exist_ok=True)
     processes = resolve_workers(workers, count)
     bounds = chunk_bounds(count, processes)

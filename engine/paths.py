@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import PurePosixPath
 
 from engine.errors import ValidationError
 
@@ -52,13 +51,12 @@ def check_relative_names(names: Iterable[str], what: str = "item ids") -> None:
         )
 
 
-def relative_path(*parts: str, suffix: str = "") -> PurePosixPath:
-    """Joins already-checked name parts (each may hold '/') into one relative path."""
-    joined = "/".join(part for part in parts if part)
-    return PurePosixPath(joined + suffix)
+def relative_path(*parts: str, suffix: str = "") -> str:
+    """Joins already-checked name parts (each may hold '/') into one relative POSIX path."""
+    return "/".join(part for part in parts if part) + suffix
 
 
-def check_unique_paths(paths: Sequence[PurePosixPath], ids: Sequence[str]) -> None:
+def check_unique_paths(paths: Sequence[str], ids: Sequence[str]) -> None:
     """Raises ValidationError naming the items that would be written to the same file."""
     seen: dict[str, str] = {}
     clashes: list[str] = []

@@ -119,7 +119,7 @@ def warn_labels_dropped(format_name: str, dataset: Dataset) -> None:
 
 def write_items(
     directory: Path,
-    paths: Sequence[PurePosixPath],
+    paths: Sequence[str],
     images: Sequence[np.ndarray] | np.ndarray,
     ids: Sequence[str],
     options: Mapping[str, Any],
@@ -129,7 +129,7 @@ def write_items(
     check_encodable(images, ids, options["image_ext"])
     write_image_files(
         directory,
-        [str(p) for p in paths],
+        list(paths),
         images,
         ids,
         ext=options["image_ext"],

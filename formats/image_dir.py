@@ -7,7 +7,7 @@ one subset whose ids keep that folder, so ids never clash and no image is lost.
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from formats._common import (
 )
 
 
-def item_paths(dataset: Dataset, ext: str) -> list[tuple[Subset, list[PurePosixPath]]]:
+def item_paths(dataset: Dataset, ext: str) -> list[tuple[Subset, list[str]]]:
     """Where each item's image goes: `<id><ext>`, under `<subset>/` when there are several."""
     subsets = non_empty_subsets(dataset)
     check_subset_names(subsets)
