@@ -55,7 +55,7 @@ class _ForbiddenGlobal(pickle.UnpicklingError):
 def load_restricted(path: Path, *, max_bytes: int = 1 << 34) -> Any:
     """The object pickled in `path`, built with numpy arrays and plain Python values only.
 
-    Python 2 pickles (such as the original CIFAR batches) are read with latin-1 strings, the
+    Python 2 pickles (as many published dataset batches are) are read with latin-1 strings, the
     encoding numpy needs to rebuild their arrays.
     """
     path = Path(path)
