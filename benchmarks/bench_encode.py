@@ -76,7 +76,7 @@ def main() -> None:
         f"{args.runs} runs each"
     )
     one, pool = [], []
-    with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-encode-", dir=args.dir) as scratch:
         for _ in range(args.runs):
             one.append(timed_save(dataset, 1, Path(scratch)))
             pool.append(timed_save(dataset, args.workers, Path(scratch)))
