@@ -19,7 +19,8 @@ def load(
 
     With `format=None` the format is detected; detection must give one clear answer, and the
     options it detected (a spec's variant, e.g. `split=...`) apply unless given. `options` are
-    the format's own (most formats take none).
+    the format's own (e.g. `split=` for EMNIST, `skip_broken=True`,
+    `workers=2` for formats made of image files).
     """
     path = Path(path)
     if format is None:

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.codec import subset_order
 from engine.errors import ValidationError
-from engine.idx_codec import subset_order
 from engine.model import Dataset, Subset, stack_images
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine import spec_detection, spec_sources
 from engine.categories import load_categories, save_categories
+from engine.convert import Conversion, convert_dataset
 from engine.csv_codec import CsvCodec
 from engine.errors import NotThisFormat, UnknownFormatError
 from engine.idx_codec import IdxCodec
@@ -106,9 +107,18 @@ class SpecFormat:
         image_ext: str | None = None,
         compression: str | None = None,
         compresslevel: int = 6,
+        grayscale: bool = False,
+        resize: str | int | tuple[int, int] | None = None,
+        mnistify: bool = False,
+        invert: bool = False,
+        workers: int | None = None,
+        progress: bool | None = None,
         **options: Any,
     ) -> None:
         variant = self._variant(options, required=True)
+        conversion = Conversion.from_options(
+            grayscale=grayscale, resize=resize, mnistify=mnistify, invert=invert
+        )
         if compression is not None and compression not in self.spec.layout.compressions:
             raise ValueError(
                 f"{self.name}: compression {compression!r} is not one of "
@@ -117,6 +127,7 @@ class SpecFormat:
         if not 0 <= compresslevel <= 9:
             raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
         check_class_names(dataset.categories)
+        dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
         prepared = [
             self.codec.prepare(subset, save_media=save_media)
             for subset in dataset.subsets().values()

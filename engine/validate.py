@@ -81,7 +81,7 @@ def prepare_images(
                 f"images are {_shape_text(subset.images.shape[1:])}, this format holds "
                 f"{_shape_text(shape)} single-channel images",
                 subset.id_column(),
-                hint="resize or convert them to grayscale first",
+                hint=conversion_hint([subset.images.shape[1:]], shape),
             )
         return _convert_dtype(stacked, dtype, subset.id_column()), np.ones(count, dtype=bool)
     has_image = np.array([image is not None for image in subset.images], dtype=bool)
@@ -98,12 +98,27 @@ def prepare_images(
             f"images of shape {', '.join(shapes[:5])} where this format holds "
             f"{_shape_text(shape)} single-channel images",
             [ids[index] for index, _ in wrong],
-            hint="resize or convert them to grayscale first",
+            hint=conversion_hint([s for _, s in wrong], shape),
         )
     if not present:
         return np.zeros((0, *shape), dtype=dtype), has_image
     ids = subset.id_column()[has_image]
     return _convert_dtype(np.stack(present), dtype, ids), has_image
+
+
+def conversion_hint(found: list[tuple[int, ...]], shape: tuple[int, ...]) -> str:
+    """The save options that would make images of the `found` shapes fit `shape`."""
+    size = _shape_text(shape)
+    options = []
+    if any(len(s) > len(shape) and s[-1] > 1 for s in found):
+        options.append("grayscale=True (--grayscale)")
+    if any(tuple(s[: len(shape)]) != shape for s in found):
+        options.append(f"resize='{size}' (--resize {size})")
+    options.append(
+        "mnistify=True (--mnistify, LeCun's normalisation; add invert=True / --invert "
+        "for dark ink on light paper)"
+    )
+    return "to convert them on saving, pass " + " or ".join(options)
 
 
 def _squeeze_channel(images: np.ndarray, shape: tuple[int, ...], batch: bool = False):

@@ -1,0 +1,222 @@
+"""`imagenet`: one folder per class, `<class>/<id><ext>`; unlabeled items in `no_label/`.
+
+Reading: the classes are the folder names, sorted (or the order of `dataset_meta.json` when
+present); ids keep their relative path, class folder included (`3/17`), as Datumaro's are. Writing
+follows Datumaro: an id already starting with its class folder is not nested again. With several
+subsets each gets a folder (`<subset>/<class>/<id><ext>`, torchvision's ImageFolder per split); a
+tree whose images all lie three levels down is read that way. Empty class folders are written, so
+classes without items survive. An item with several labels is written once into each class folder.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from engine.categories import META_FILE
+from engine.codec import subset_order
+from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
+from engine.imagefolder import is_image_name, list_files, natural_key, read_images
+from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
+from engine.paths import check_relative_names, relative_path
+from engine.registry import Detection
+from formats._common import (
+    LOAD_OPTIONS,
+    SAVE_OPTIONS,
+    check_options,
+    check_subset_names,
+    converted,
+    image_list,
+    non_empty_subsets,
+    read_meta,
+    require_images,
+    save_meta,
+    strip_image_ext,
+    write_items,
+)
+
+NO_LABEL_DIR = "no_label"
+#: files beside the class folders that are not images of the dataset
+SIDE_FILES = {META_FILE, "labels.txt"}
+
+
+def check_class_names(names: tuple[str, ...]) -> None:
+    """Class names become folder names: one plain name each, and not the unlabeled folder's."""
+    check_relative_names(names, "class names")
+    bad = [name for name in names if "/" in name or name == NO_LABEL_DIR]
+    if bad:
+        raise ValidationError(
+            f"class names cannot be folder names here (no '/', not {NO_LABEL_DIR!r})", bad
+        )
+
+
+def plan_subset(subset: Subset, classes: tuple[str, ...], prefix: str, ext: str):
+    """(paths, item ids, images) to write: one entry per (item, label) pair."""
+    ids = subset.id_column()
+    check_relative_names(ids)
+    images = image_list(subset)
+    paths, names, pixels = [], [], []
+    for index, item_id in enumerate(ids):
+        labels = subset.labels_at(index)
+        if any(label >= len(classes) or label < 0 for label in labels):
+            raise ValidationError(f"label indices beyond the {len(classes)} class names", [item_id])
+        folders = [classes[label] for label in labels] or [NO_LABEL_DIR]
+        for folder in folders:
+            nested = item_id.split("/", 1)[0] == folder and "/" in item_id
+            paths.append(relative_path(prefix, "" if nested else folder, item_id, suffix=ext))
+            names.append(item_id)
+            pixels.append(images[index])
+    return paths, names, pixels
+
+
+class ImagenetFormat:
+    """Class-per-folder image trees."""
+
+    name = "imagenet"
+    description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
+
+    def detect(self, path: Path) -> Detection:
+        path = Path(path)
+        if not path.is_dir():
+            raise NotThisFormat("not a folder")
+        entries = [e for e in os.scandir(path) if not e.name.startswith(".")]
+        if any(e.is_file() and e.name not in SIDE_FILES for e in entries):
+            raise NotThisFormat("files beside the class folders")
+        folders = [e for e in entries if e.is_dir()]
+        holding = [f.name for f in folders if _holds_images(Path(f.path), depth=2)]
+        if not holding:
+            raise NotThisFormat("no class folder holding images")
+        return Detection(self.name, 2.0, [f"{len(folders)} folders holding images"])
+
+    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
+        opts = check_options(self.name, options, LOAD_OPTIONS)
+        root = Path(path)
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root}: no such folder")
+        names = [str(n) for n in list_files(root) if str(n) not in SIDE_FILES]
+        depths = {len(PurePosixPath(n).parts) for n in names if is_image_name(n)}
+        split = bool(depths) and min(depths) >= 3
+        groups: dict[str, list[str]] = {}
+        if split:
+            _check_stray([n for n in names if "/" not in n], root, opts)
+            names = [n for n in names if "/" in n]
+        for name in names:
+            key = name.split("/", 1)[0] if split else subset or DEFAULT_SUBSET
+            groups.setdefault(key, []).append(name.split("/", 1)[1] if split else name)
+        if split and subset is not None:
+            groups = {k: v for k, v in groups.items() if k == subset}
+        classes = read_meta(root) or _class_folders(root, split)
+        parts = []
+        for group, members in sorted(groups.items(), key=lambda g: subset_order(g[0])):
+            base = root / group if split else root
+            parts.append(_read_group(base, group, members, classes, opts))
+        return Dataset(parts, classes)
+
+    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
+        opts = check_options(self.name, options, SAVE_OPTIONS)
+        dataset = converted(dataset, opts)
+        classes = dataset.categories
+        check_class_names(classes)
+        subsets = non_empty_subsets(dataset)
+        check_subset_names(subsets)
+        split = len(subsets) > 1
+        paths, ids, images = [], [], []
+        for subset in subsets:
+            require_images(subset)
+            prefix = subset.name if split else ""
+            more = plan_subset(subset, classes, prefix, opts["image_ext"])
+            paths += more[0]
+            ids += [f"{subset.name}:{i}" if split else i for i in more[1]]
+            images += more[2]
+        for prefix in [s.name for s in subsets] if split else [""]:
+            for name in classes:
+                (directory / prefix / name).mkdir(parents=True, exist_ok=True)
+        if opts["save_media"]:
+            write_items(directory, paths, images, ids, opts)
+        if opts["save_dataset_meta"]:
+            save_meta(directory, classes)
+
+
+def _holds_images(folder: Path, depth: int) -> bool:
+    """True when an image file lies within `depth` levels of `folder` (looked at cheaply)."""
+    for count, entry in enumerate(os.scandir(folder)):
+        if count > 200:
+            return False
+        if entry.is_file() and is_image_name(entry.name):
+            return True
+        if entry.is_dir() and depth > 1 and _holds_images(Path(entry.path), depth - 1):
+            return True
+    return False
+
+
+def _class_folders(root: Path, split: bool) -> tuple[str, ...]:
+    """Class names: the folder names (below each subset folder when split), sorted."""
+    bases = [p for p in root.iterdir() if p.is_dir()] if split else [root]
+    names = {
+        entry.name
+        for base in bases
+        for entry in base.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name != NO_LABEL_DIR
+    }
+    return tuple(sorted(names, key=natural_key))
+
+
+def _check_stray(stray: list[str], base: Path, opts) -> None:
+    """Files outside any class folder: a FormatError, or a warning with `skip_broken`."""
+    if not stray:
+        return
+    if not opts["skip_broken"]:
+        raise FormatError(
+            base / stray[0],
+            f"{stray[0]}: a file outside any class folder; pass skip_broken=True "
+            "(--skip-broken) to skip such files",
+        )
+    warnings.warn(
+        f"{base}: skipped {len(stray)} files outside any class folder: {', '.join(stray[:5])}",
+        FormatWarning,
+        stacklevel=4,
+    )
+
+
+def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Subset:
+    """One subset: files `<class>/<rest>` below `base`; the id is the path sans extension."""
+    _check_stray([m for m in members if "/" not in m], base, opts)
+    members = [m for m in members if "/" in m]
+    found = read_images(
+        members,
+        [str(base / m) for m in members],
+        container=base,
+        skip_broken=opts["skip_broken"],
+        workers=opts["workers"],
+        progress=opts["progress"],
+    )
+    index = {cls: i for i, cls in enumerate(classes)}
+    labels = np.full(len(found.kept), NO_LABEL, dtype=np.int32)
+    ids = []
+    for row, member_index in enumerate(found.kept):
+        member = members[member_index]
+        folder = member.split("/", 1)[0]
+        if folder != NO_LABEL_DIR:
+            if folder not in index:
+                raise FormatError(
+                    base / member,
+                    f"class folder {folder!r} is not among the classes of {META_FILE}",
+                    field="class",
+                    expected=list(classes)[:10],
+                    actual=folder,
+                )
+            labels[row] = index[folder]
+        ids.append(strip_image_ext(member))
+    return Subset(
+        name=name,
+        labels=labels,
+        images=stack_images(found.images) if found.images else None,
+        ids=np.array(ids, dtype=object),
+    )
+
+
+FORMAT = ImagenetFormat()
