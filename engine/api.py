@@ -8,8 +8,8 @@ from typing import Any
 from engine.errors import UnknownFormatError
 from engine.model import Dataset
 from engine.output import atomic_output_dir, check_output_dir
+from engine.registry import Detection, get_format
 from engine.registry import detect as _detect_all
-from engine.registry import get_format
 
 
 def load(
@@ -24,7 +24,7 @@ def load(
     """
     path = Path(path)
     if format is None:
-        found = _detect_best(path)
+        found = detect_best(path)
         format, options = found.format, {**found.options, **options}
     return get_format(format).load(path, subset=subset, **options)
 
@@ -67,10 +67,11 @@ def detect(path: str | Path) -> list[str]:
 
 def detect_one(path: str | Path) -> str:
     """The single best format for `path`; raises when none or several tie."""
-    return _detect_best(path).format
+    return detect_best(path).format
 
 
-def _detect_best(path: str | Path):
+def detect_best(path: str | Path) -> Detection:
+    """The single best detection for `path` (format, score, evidence, load options)."""
     found = _detect_all(path)
     if not found:
         raise UnknownFormatError(f"{path}: no known format recognises it")

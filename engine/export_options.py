@@ -48,6 +48,22 @@ COMMON_OPTIONS: tuple[ExportOption, ...] = (
     ExportOption("image_ext", str, "image file extension, for formats that store image files"),
     ExportOption("save_dataset_meta", bool, "also write dataset_meta.json with the class names"),
 )
+#: Options several formats share, with their kinds and help (formats may declare others).
+KNOWN_OPTIONS: dict[str, ExportOption] = {
+    option.name: option
+    for option in (
+        ExportOption("compression", str, "compression suffix of the written files (.gz, .xz ...)"),
+        ExportOption("compresslevel", int, "compression level 0..9 (gzip / PNG zlib)"),
+        ExportOption("grayscale", bool, "convert RGB/RGBA images to one channel (ITU-R 601)"),
+        ExportOption("resize", str, "resample images to HEIGHTxWIDTH, e.g. 28x28 (antialiased)"),
+        ExportOption("mnistify", bool, "LeCun's normalisation: 20x20 box, centred by mass, 28x28"),
+        ExportOption("invert", bool, "with --mnistify: the digit is dark on light paper"),
+        ExportOption("workers", int, "processes encoding images (default: all CPUs, big jobs)"),
+        ExportOption("progress", bool, "force the progress bar on or off"),
+        ExportOption("name", str, "archive name"),
+    )
+}
+
 _NOT_OPTIONS = {"self", "dataset", "directory", "path", "overwrite"}
 
 
@@ -73,8 +89,25 @@ def _from_signature(fmt: object) -> list[ExportOption]:
             continue
         if parameter.default is inspect.Parameter.empty:
             continue
-        found.append(ExportOption(parameter.name, _kind_of(parameter)))
+        known = KNOWN_OPTIONS.get(parameter.name)
+        found.append(known or ExportOption(parameter.name, _kind_of(parameter)))
     return found
+
+
+def options_from_defaults(
+    defaults: dict[str, Any], **overrides: ExportOption
+) -> tuple[ExportOption, ...]:
+    """Exporter options for a format whose `save(**options)` takes these names and defaults."""
+    found = []
+    for name, default in defaults.items():
+        if name in overrides:
+            found.append(overrides[name])
+        elif name in KNOWN_OPTIONS:
+            found.append(KNOWN_OPTIONS[name])
+        else:
+            kind = type(default) if type(default) in (bool, int, float) else str
+            found.append(ExportOption(name, kind))
+    return tuple(found)
 
 
 def _from_spec(fmt: object) -> list[ExportOption]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.codec import subset_order
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.export_options import options_from_defaults
 from engine.imagefolder import natural_key
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.registry import Detection
@@ -405,6 +406,8 @@ class CifarFormat:
     """CIFAR-10/100 Python batches."""
 
     name = "cifar"
+    load_options = LOAD_OPTIONS
+    options = options_from_defaults(SAVE_OPTIONS)
     description = "CIFAR-10/100 Python pickled batches (data_batch_N, test_batch, batches.meta)"
 
     def detect(self, path: Path) -> Detection:

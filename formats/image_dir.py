@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat
+from engine.export_options import options_from_defaults
 from engine.imagefolder import is_image_name, list_files, read_images
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
 from engine.paths import check_relative_names, relative_path
@@ -76,6 +77,8 @@ class ImageDirFormat:
     """A folder of image files, read and written through the shared image pool."""
 
     name = "image_dir"
+    load_options = LOAD_OPTIONS
+    options = options_from_defaults(SAVE_OPTIONS)
     description = "a flat or nested folder of images (no labels); ids are relative paths"
 
     def detect(self, path: Path) -> Detection:

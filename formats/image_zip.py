@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.errors import FormatError, NotThisFormat
+from engine.export_options import ExportOption, options_from_defaults
 from engine.imagefolder import natural_key, read_images
 from engine.images import check_encodable, encode_images
 from engine.model import DEFAULT_SUBSET, Dataset
@@ -58,6 +59,18 @@ class ImageZipFormat:
     """Zip archives of image files."""
 
     name = "image_zip"
+    load_options = LOAD_OPTIONS
+    save_defaults: ClassVar[dict[str, Any]] = {
+        **SAVE_OPTIONS,
+        "name": DEFAULT_NAME,
+        "compression": "stored",
+    }
+    options = options_from_defaults(
+        save_defaults,
+        compression=ExportOption(
+            "compression", str, "zip member compression", choices=tuple(COMPRESSIONS)
+        ),
+    )
     description = "images in a zip archive (no labels); ids are member paths without extension"
 
     def detect(self, path: Path) -> Detection:
@@ -91,7 +104,7 @@ class ImageZipFormat:
         return Dataset(subsets)
 
     def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        accepted = {**SAVE_OPTIONS, "name": DEFAULT_NAME, "compression": "stored"}
+        accepted = self.save_defaults
         opts = check_options(self.name, options, accepted)
         method = _compression(opts["compression"])
         archive_name = str(opts["name"])

@@ -20,6 +20,7 @@ import numpy as np
 from engine.categories import META_FILE
 from engine.codec import subset_order
 from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
+from engine.export_options import options_from_defaults
 from engine.imagefolder import is_image_name, list_files, natural_key, read_images
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
 from engine.paths import check_relative_names, relative_path
@@ -77,6 +78,8 @@ class ImagenetFormat:
     """Class-per-folder image trees."""
 
     name = "imagenet"
+    load_options = LOAD_OPTIONS
+    options = options_from_defaults(SAVE_OPTIONS)
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
 
     def detect(self, path: Path) -> Detection:

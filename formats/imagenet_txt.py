@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.codec import subset_order
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.export_options import options_from_defaults
 from engine.imagefolder import is_image_name, read_images
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.paths import check_relative_names, relative_path, unsafe_reason
@@ -85,6 +86,8 @@ class ImagenetTxtFormat:
     """Image folder plus per-subset lists of label ids."""
 
     name = "imagenet_txt"
+    load_options = LOAD_OPTIONS
+    options = options_from_defaults(SAVE_OPTIONS)
     description = "images/ plus <subset>.txt lines '<file> <label ids>' and synsets.txt"
 
     def detect(self, path: Path) -> Detection:

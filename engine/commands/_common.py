@@ -8,17 +8,19 @@ import argparse
 from pathlib import Path
 
 from engine import progress
-from engine.api import detect_one, load, save
+from engine.api import detect_best, load, save
 from engine.export_options import UsageError, parse_export_options
 from engine.filters import MODES, filter_dataset
 from engine.model import Dataset
 from engine.project import CONFIG_NAME, Project
-from engine.registry import detect, get_format
+from engine.registry import get_format
 
 PROJECT = "project"
 
 
-def add_input_format(parser: argparse.ArgumentParser, *aliases: str) -> None:
+def add_input_format(
+    parser: argparse.ArgumentParser, *aliases: str, skip_broken: bool = True
+) -> None:
     parser.add_argument(
         "-if",
         "--input-format",
@@ -27,6 +29,12 @@ def add_input_format(parser: argparse.ArgumentParser, *aliases: str) -> None:
         metavar="FMT",
         help="format of the input (detected when omitted)",
     )
+    if skip_broken:
+        parser.add_argument(
+            "--skip-broken",
+            action="store_true",
+            help="formats made of image files: leave unreadable files out (a warning counts them)",
+        )
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +54,9 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_input(path: str | Path, input_format: str | None) -> tuple[Dataset, str]:
+def read_input(
+    path: str | Path, input_format: str | None, *, skip_broken: bool = False
+) -> tuple[Dataset, str]:
     """(dataset, format name) for a dataset path or a project directory."""
     path = Path(path)
     if not path.exists():
@@ -56,9 +66,14 @@ def read_input(path: str | Path, input_format: str | None) -> tuple[Dataset, str
             return Project.open(path).dataset(), PROJECT
     options = {}
     if input_format is None:
-        input_format = detect_one(path)
-        best = detect(path)[0]
-        options = dict(getattr(best, "options", None) or {})  # e.g. a spec variant detected
+        best = detect_best(path)
+        input_format, options = best.format, dict(best.options)  # e.g. a detected split
+    if skip_broken:
+        if "skip_broken" not in getattr(get_format(input_format), "load_options", {}):
+            raise UsageError(
+                f"--skip-broken applies to formats made of image files, not {input_format}"
+            )
+        options["skip_broken"] = True
     with progress.task(f"reading {input_format} from {path}"):
         return load(input_format, path, **options), input_format
 

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from engine import progress
-from engine.api import detect_one, load
+from engine.api import detect_best, load
 from engine.checks import Report, dataset_consistency, format_constraints, published_checksums
 from engine.commands._common import add_input_format, no_extra, summary
 from engine.errors import FormatError
@@ -22,7 +22,7 @@ EXIT_FAILED = 1
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="dataset folder, or one file of a subset")
-    add_input_format(parser)
+    add_input_format(parser, skip_broken=False)
     parser.add_argument(
         "-t",
         "--target-format",
@@ -43,14 +43,19 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
-    format_name = args.input_format or detect_one(path)
+    options = {}
+    if args.input_format:
+        format_name = args.input_format
+    else:
+        best = detect_best(path)
+        format_name, options = best.format, dict(best.options)  # e.g. a detected split
     fmt = get_format(format_name)
     targets = [get_format(name) for name in args.target_format]
     report = Report()
     dataset = None
     try:
         with progress.task(f"reading {format_name} from {path}"):
-            dataset = load(format_name, path)
+            dataset = load(format_name, path, **options)
     except FormatError as error:
         report.problems.append(str(error))
     if dataset is not None:
