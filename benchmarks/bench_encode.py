@@ -23,14 +23,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import SHARED_DATA
 
 import engine
 from engine.model import Dataset, Subset
 from engine.pool import available_cpus
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+DATA = SHARED_DATA / "mnist"
 
 
 def images(count: int, synthetic: bool) -> np.ndarray:
