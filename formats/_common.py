@@ -13,6 +13,7 @@ import numpy as np
 from engine.categories import META_FILE, parse_dataset_meta
 from engine.convert import Conversion, convert_dataset
 from engine.errors import ValidationError
+from engine.export_options import options_from_defaults
 from engine.images import check_encodable, normalize_ext, write_image_files
 from engine.model import NO_LABEL, Dataset, Subset
 from engine.paths import check_relative_names, check_unique_paths
@@ -32,6 +33,14 @@ SAVE_OPTIONS: dict[str, Any] = {
 }
 #: load options every image-reading adapter accepts
 LOAD_OPTIONS: dict[str, Any] = {"skip_broken": False, "workers": None, "progress": None}
+
+
+class ImageFilesFormat:
+    """Base of the adapters whose items are image files: the load and exporter options they share
+    (the CLI reads `options` for `-- --flags` and `load_options` for `--skip-broken`)."""
+
+    load_options: dict[str, Any] = LOAD_OPTIONS
+    options = options_from_defaults(SAVE_OPTIONS)
 
 
 class LabelsNotStoredWarning(UserWarning):

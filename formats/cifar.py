@@ -24,13 +24,13 @@ import numpy as np
 
 from engine.codec import subset_order
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.export_options import options_from_defaults
 from engine.imagefolder import natural_key
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.registry import Detection
 from engine.safepickle import load_restricted
 from formats._common import (
     SAVE_OPTIONS,
+    ImageFilesFormat,
     check_options,
     check_subset_names,
     converted,
@@ -56,7 +56,6 @@ CIFAR10_CLASSES = (
     "ship",
     "truck",
 )
-LOAD_OPTIONS = {"workers": None, "progress": None, "skip_broken": False}
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -402,12 +401,10 @@ def _batch_files(root: Path) -> list[Path]:
     )
 
 
-class CifarFormat:
+class CifarFormat(ImageFilesFormat):
     """CIFAR-10/100 Python batches."""
 
     name = "cifar"
-    load_options = LOAD_OPTIONS
-    options = options_from_defaults(SAVE_OPTIONS)
     description = "CIFAR-10/100 Python pickled batches (data_batch_N, test_batch, batches.meta)"
 
     def detect(self, path: Path) -> Detection:

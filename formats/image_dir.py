@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat
-from engine.export_options import options_from_defaults
 from engine.imagefolder import is_image_name, list_files, read_images
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
 from engine.paths import check_relative_names, relative_path
@@ -21,6 +20,7 @@ from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,
     SAVE_OPTIONS,
+    ImageFilesFormat,
     check_options,
     check_subset_names,
     converted,
@@ -73,12 +73,10 @@ def unlabeled_subset(name: str, ids: list[str], images: list[np.ndarray]) -> Sub
     )
 
 
-class ImageDirFormat:
+class ImageDirFormat(ImageFilesFormat):
     """A folder of image files, read and written through the shared image pool."""
 
     name = "image_dir"
-    load_options = LOAD_OPTIONS
-    options = options_from_defaults(SAVE_OPTIONS)
     description = "a flat or nested folder of images (no labels); ids are relative paths"
 
     def detect(self, path: Path) -> Detection:

@@ -21,6 +21,7 @@ from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,
     SAVE_OPTIONS,
+    ImageFilesFormat,
     check_options,
     converted,
     image_list,
@@ -55,11 +56,10 @@ def _archives(path: Path) -> list[Path]:
     raise FileNotFoundError(f"{path}: no such file or folder")
 
 
-class ImageZipFormat:
+class ImageZipFormat(ImageFilesFormat):
     """Zip archives of image files."""
 
     name = "image_zip"
-    load_options = LOAD_OPTIONS
     save_defaults: ClassVar[dict[str, Any]] = {
         **SAVE_OPTIONS,
         "name": DEFAULT_NAME,

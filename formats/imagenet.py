@@ -20,7 +20,6 @@ import numpy as np
 from engine.categories import META_FILE
 from engine.codec import subset_order
 from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
-from engine.export_options import options_from_defaults
 from engine.imagefolder import is_image_name, list_files, natural_key, read_images
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
 from engine.paths import check_relative_names, relative_path
@@ -28,6 +27,7 @@ from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,
     SAVE_OPTIONS,
+    ImageFilesFormat,
     check_options,
     check_subset_names,
     converted,
@@ -74,12 +74,10 @@ def plan_subset(subset: Subset, classes: tuple[str, ...], prefix: str, ext: str)
     return paths, names, pixels
 
 
-class ImagenetFormat:
+class ImagenetFormat(ImageFilesFormat):
     """Class-per-folder image trees."""
 
     name = "imagenet"
-    load_options = LOAD_OPTIONS
-    options = options_from_defaults(SAVE_OPTIONS)
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
 
     def detect(self, path: Path) -> Detection:

@@ -20,7 +20,6 @@ import numpy as np
 
 from engine.codec import subset_order
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.export_options import options_from_defaults
 from engine.imagefolder import is_image_name, read_images
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.paths import check_relative_names, relative_path, unsafe_reason
@@ -28,6 +27,7 @@ from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,
     SAVE_OPTIONS,
+    ImageFilesFormat,
     check_options,
     check_subset_names,
     converted,
@@ -82,12 +82,10 @@ def _file_id(subset: str, item_id: str, prefixed: bool) -> str:
     return f"{subset}/{item_id}" if prefixed or item_id.startswith(subset + "/") else item_id
 
 
-class ImagenetTxtFormat:
+class ImagenetTxtFormat(ImageFilesFormat):
     """Image folder plus per-subset lists of label ids."""
 
     name = "imagenet_txt"
-    load_options = LOAD_OPTIONS
-    options = options_from_defaults(SAVE_OPTIONS)
     description = "images/ plus <subset>.txt lines '<file> <label ids>' and synsets.txt"
 
     def detect(self, path: Path) -> Detection:
