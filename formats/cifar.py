@@ -29,6 +29,7 @@ from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.registry import Detection
 from engine.safepickle import load_restricted
 from formats._common import (
+    LOAD_OPTIONS,
     SAVE_OPTIONS,
     ImageFilesFormat,
     check_options,
