@@ -14,6 +14,16 @@ if str(ROOT) not in sys.path:
 
 #: The real files (never committed): ../shared/data beside the project.
 SHARED_DATA = ROOT.parent / "shared" / "data"
+MNIST_DATA = SHARED_DATA / "mnist"
+
+
+def require_real_data(bench: str, *paths: Path) -> None:
+    """Stops the benchmark with a clear message when a real data file it needs is absent."""
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise SystemExit(
+            f"{bench}: the real data is not here ({', '.join(missing)}); nothing measured"
+        )
 
 
 def median_time(action: Callable[[], object], runs: int = 5) -> float:

@@ -18,12 +18,12 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, median_time
+from _common import MNIST_DATA, median_time, require_real_data
 
 import engine
 from engine.csv_rows import RowFormatter
 
-DATA = SHARED_DATA / "mnist"
+DATA = MNIST_DATA
 IMAGES = DATA / "t10k-images-idx3-ubyte.gz"
 LABELS = DATA / "t10k-labels-idx1-ubyte.gz"
 
@@ -56,9 +56,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
     args = parser.parse_args()
-    if not IMAGES.is_file() or not LABELS.is_file():
-        print(f"bench_csv: the real MNIST test files are not in {DATA}; nothing to measure.")
-        return 1
+    require_real_data("bench_csv", IMAGES, LABELS)
     try:
         import pandas
     except ImportError:

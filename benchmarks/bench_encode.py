@@ -23,13 +23,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA
+from _common import MNIST_DATA
 
 import engine
 from engine.model import Dataset, Subset
 from engine.pool import available_cpus
 
-DATA = SHARED_DATA / "mnist"
+DATA = MNIST_DATA
 
 
 def images(count: int, synthetic: bool) -> np.ndarray:

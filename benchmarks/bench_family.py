@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, median_time
+from _common import SHARED_DATA, median_time, require_real_data
 
 import engine
 
@@ -42,9 +42,7 @@ def qmnist_floor() -> None:
 
 
 def main() -> int:
-    if not MNIST.is_dir() or not QMNIST.is_dir():
-        print(f"real data not found under {DATA}; this benchmark needs ../shared/data")
-        return 1
+    require_real_data("bench_family", MNIST, QMNIST)
     verify = median_time(lambda: engine.verify(MNIST), RUNS)
     floor = median_time(hash_floor, RUNS)
     print(

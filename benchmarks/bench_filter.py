@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, median_time
+from _common import MNIST_DATA, median_time, require_real_data
 
 import engine
 from engine.filters import Filter
 from engine.model import Dataset, Subset
 
-DEFAULT_DATA = SHARED_DATA / "mnist"
 TARGET = 0.1
 EXPRESSIONS = [
     '/item[annotation/label="3"]',
@@ -57,11 +56,9 @@ def select_all(compiled: Filter, dataset: Dataset) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=MNIST_DATA)
     args = parser.parse_args()
-    if not (args.data / "t10k-images-idx3-ubyte.gz").is_file():
-        print(f"bench_filter: real MNIST test files not found in {args.data}; nothing measured")
-        return 1
+    require_real_data("bench_filter", args.data / "t10k-images-idx3-ubyte.gz")
     dataset = build(args.data)
     print(f"{len(dataset)} items, median of {args.runs} runs\n")
     print(f"{'expression':48} {'select':>9} {'filter()':>9} {'kept':>7}  vectorised")

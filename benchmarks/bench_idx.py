@@ -18,11 +18,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, SHARED_DATA, median_time
+from _common import MNIST_DATA, ROOT, median_time, require_real_data
 
 import engine
 
-DEFAULT_DATA = SHARED_DATA / "mnist"
 FILES = {
     "train-images-idx3-ubyte.gz": 16,
     "train-labels-idx1-ubyte.gz": 8,
@@ -67,11 +66,9 @@ def peak_rss_mb(code: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=MNIST_DATA)
     args = parser.parse_args()
-    if not (args.data / "t10k-images-idx3-ubyte.gz").is_file():
-        print(f"skipped: the real MNIST files are not in {args.data}")
-        return 0
+    require_real_data("bench_idx", args.data / "t10k-images-idx3-ubyte.gz")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "mnist"
         folder.mkdir()
