@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.errors import UnknownFormatError
 from engine.model import Dataset
-from engine.output import atomic_output_dir, check_output_dir
+from engine.output import atomic_output_dir
 from engine.registry import Detection, get_format
 from engine.registry import detect as _detect_all
 
@@ -47,7 +47,6 @@ def save(
     cannot hold raises ValidationError before anything is written.
     """
     fmt = get_format(format)
-    check_output_dir(path, overwrite)
     with atomic_output_dir(path, overwrite=overwrite) as staging:
         fmt.save(
             dataset,

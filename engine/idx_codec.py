@@ -156,8 +156,7 @@ class IdxCodec:
                     tolerate_element_count=layout.header_count_may_be_element_count,
                 )
         if labels is None:
-            labels = np.full(len(images), NO_LABEL, dtype=np.int32)
-            model_labels = labels
+            model_labels = np.full(len(images), NO_LABEL, dtype=np.int32)
         else:
             model_labels = self._model_labels(labels)
         return Subset(
