@@ -70,9 +70,11 @@ def render(dataset: Dataset, format_name: str) -> str:
     return "\n".join(lines)
 
 
-def table(header: list[str], rows: list[list[str]], left: int = 2) -> list[str]:
-    """A text table: the first `left` columns left-aligned, the rest right-aligned; the last
-    row is set apart as a total."""
+def table(
+    header: list[str], rows: list[list[str]], left: int = 2, *, total: bool = True
+) -> list[str]:
+    """A text table: the first `left` columns left-aligned, the rest right-aligned; with `total`
+    the last row is set apart as a total."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(row: list[str]) -> str:
@@ -83,4 +85,6 @@ def table(header: list[str], rows: list[list[str]], left: int = 2) -> list[str]:
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
+    if not total:
+        return [fmt(header), rule, *(fmt(r) for r in rows)]
     return [fmt(header), rule, *(fmt(r) for r in rows[:-1]), rule, fmt(rows[-1])]

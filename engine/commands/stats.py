@@ -68,7 +68,7 @@ def _pixel_table(figures: dict, overall: PixelStats) -> str:
         mean = " ".join(f"{m:.4f}" for m in entry["mean"]) or "-"
         std = " ".join(f"{s:.4f}" for s in entry["std"]) or "-"
         rows.append([name, str(entry["items"]), mean, std])
-    lines = [f"pixel mean and std{scale}", *_plain_table(header, rows)]
+    lines = [f"pixel mean and std{scale}", *info.table(header, rows, left=1, total=False)]
     return "\n".join(lines)
 
 
@@ -79,16 +79,4 @@ def _size_table(figures: dict) -> str:
         for name, entry in figures.items()
         for size, count in entry["sizes"].items()
     ]
-    return "\n".join(["image sizes", *_plain_table(header, rows)])
-
-
-def _plain_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def fmt(row: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
-    return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
+    return "\n".join(["image sizes", *info.table(header, rows, left=1, total=False)])
