@@ -21,7 +21,7 @@ import numpy as np
 from _common import MNIST_DATA, median_time, require_real_data
 
 import engine
-from engine.csv_rows import RowFormatter
+from engine.codecs.csv.rows import RowFormatter
 
 DATA = MNIST_DATA
 IMAGES = DATA / "t10k-images-idx3-ubyte.gz"

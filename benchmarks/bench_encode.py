@@ -26,8 +26,8 @@ import numpy as np
 from _common import MNIST_DATA
 
 import engine
+from engine.io.pool import available_cpus
 from engine.model import Dataset, Subset
-from engine.pool import available_cpus
 
 DATA = MNIST_DATA
 
@@ -35,7 +35,7 @@ DATA = MNIST_DATA
 def images(count: int, synthetic: bool) -> np.ndarray:
     """`count` 28x28 uint8 digits: real MNIST test images tiled, or synthetic ones."""
     if synthetic:
-        from engine.synthetic import synthesize_digits
+        from engine.ops.synthetic import synthesize_digits
 
         base, _ = synthesize_digits(min(count, 10_000), seed=0)
     else:

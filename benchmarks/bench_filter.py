@@ -17,8 +17,8 @@ import numpy as np
 from _common import MNIST_DATA, median_time, require_real_data
 
 import engine
-from engine.filters import Filter
 from engine.model import Dataset, Subset
+from engine.ops.filters import Filter
 
 TARGET = 0.1
 EXPRESSIONS = [

@@ -5,7 +5,8 @@ Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset
 `dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
 """
 
-from engine.api import detect, load, save
+from engine.api import Dataset, detect, load, save, verify
+from engine.codecs.idx.container import read_idx, write_idx
 from engine.errors import (
     EngineError,
     FormatError,
@@ -14,11 +15,10 @@ from engine.errors import (
     UnknownFormatError,
     ValidationError,
 )
-from engine.idx import read_idx, write_idx
-from engine.model import NO_LABEL, Dataset, DatasetItem, Image, ItemView, Label, Subset
+from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
+from engine.ops.verify import FileCheck
 from engine.registry import formats, get_format, register_format, register_spec, register_specs
-from engine.spec_sources import SpecError
-from engine.verify import FileCheck, verify
+from engine.registry.spec_sources import SpecError
 
 __all__ = [
     "NO_LABEL",

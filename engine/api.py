@@ -1,14 +1,21 @@
-"""The public verbs: load, save, detect, formats. Thin: they pick a format from the registry."""
+"""The public verbs: load, save, detect, verify, and the public `Dataset` with Datumaro's verbs.
+
+Thin: they pick a format from the registry and hand the work to it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine import model
 from engine.errors import UnknownFormatError
-from engine.model import Dataset
-from engine.output import atomic_output_dir
-from engine.registry import Detection, get_format
+from engine.io.output import atomic_output_dir
+from engine.model import ItemView
+from engine.ops.filters import filter_dataset
+from engine.ops.verify import FileCheck, verify_files
+from engine.registry import Detection, all_formats, get_format
 from engine.registry import detect as _detect_all
 
 
@@ -26,11 +33,11 @@ def load(
     if format is None:
         found = detect_best(path)
         format, options = found.format, {**found.options, **options}
-    return get_format(format).load(path, subset=subset, **options)
+    return Dataset.adopt(get_format(format).load(path, subset=subset, **options))
 
 
 def save(
-    dataset: Dataset,
+    dataset: model.Dataset,
     format: str,
     path: str | Path,
     *,
@@ -78,3 +85,46 @@ def detect_best(path: str | Path) -> Detection:
         tied = [d.format for d in found if d.score == found[0].score]
         raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
     return found[0]
+
+
+def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
+    """Checks a file, or every file in a folder, against the published files of the registered
+    formats (or of `format` only), by MD5 of the file and of its uncompressed content."""
+    return verify_files(path, [get_format(format)] if format else all_formats())
+
+
+class Dataset(model.Dataset):
+    """The dataset users hold: the columnar model plus Datumaro's verbs (`import_from`, `export`,
+    `filter`), which live here because they reach the registry and the filters."""
+
+    @classmethod
+    def adopt(cls, dataset: model.Dataset) -> Dataset:
+        """The same subsets and classes as a public `Dataset` (no copy)."""
+        if isinstance(dataset, cls):
+            return dataset
+        return cls(dataset.subsets(), dataset.categories)
+
+    @classmethod
+    def import_from(cls, path: str | Path, format: str | None = None, **options: Any) -> Dataset:
+        return load(format, path, **options)
+
+    def export(self, path: str | Path, format: str, **options: Any) -> None:
+        save(self, format, path, **options)
+
+    def filter(
+        self,
+        expr: str | Callable[[ItemView], bool],
+        mode: str = "items",
+        *,
+        filter_annotations: bool = False,
+        remove_empty: bool = False,
+    ) -> Dataset:
+        """A new dataset filtered by an XPath expression (see engine.ops.filters) or an item
+        predicate.
+
+        `mode` is items, annotations or items+annotations; Datumaro's `filter_annotations` and
+        `remove_empty` flags are accepted too.
+        """
+        if filter_annotations:
+            mode = "items+annotations" if remove_empty else "annotations"
+        return Dataset.adopt(filter_dataset(self, expr, mode))

@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.categories import META_FILE, parse_dataset_meta
-from engine.convert import Conversion, convert_dataset
 from engine.errors import ValidationError
-from engine.export_options import options_from_defaults
-from engine.images import check_encodable, normalize_ext, write_image_files
+from engine.io.categories import META_FILE, parse_dataset_meta
+from engine.io.images import check_encodable, normalize_ext, write_image_files
+from engine.io.paths import check_relative_names, check_unique_paths
 from engine.model import NO_LABEL, Dataset, Subset
-from engine.paths import check_relative_names, check_unique_paths
+from engine.ops.convert import Conversion, convert_dataset
+from engine.registry.export_options import options_from_defaults
 
 #: save options every adapter accepts, with their defaults
 SAVE_OPTIONS: dict[str, Any] = {

@@ -22,12 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.codec import subset_order
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.imagefolder import natural_key
-from engine.model import NO_LABEL, Dataset, Subset, stack_images
+from engine.io.imagefolder import natural_key
+from engine.io.safepickle import load_restricted
+from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
-from engine.safepickle import load_restricted
 from formats._common import (
     LOAD_OPTIONS,
     SAVE_OPTIONS,

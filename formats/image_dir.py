@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat
-from engine.imagefolder import is_image_name, list_files, read_images
+from engine.io.imagefolder import is_image_name, list_files, read_images
+from engine.io.paths import check_relative_names, relative_path
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
-from engine.paths import check_relative_names, relative_path
 from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,

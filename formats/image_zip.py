@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.errors import FormatError, NotThisFormat
-from engine.export_options import ExportOption, options_from_defaults
-from engine.imagefolder import natural_key, read_images
-from engine.images import check_encodable, encode_images
+from engine.io.imagefolder import natural_key, read_images
+from engine.io.images import check_encodable, encode_images
+from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
-from engine.paths import check_unique_paths, unsafe_reason
 from engine.registry import Detection
+from engine.registry.export_options import ExportOption, options_from_defaults
 from formats._common import (
     LOAD_OPTIONS,
     SAVE_OPTIONS,

@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.categories import META_FILE
-from engine.codec import subset_order
 from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
-from engine.imagefolder import is_image_name, list_files, natural_key, read_images
-from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images
-from engine.paths import check_relative_names, relative_path
+from engine.io.categories import META_FILE
+from engine.io.imagefolder import is_image_name, list_files, natural_key, read_images
+from engine.io.paths import check_relative_names, relative_path
+from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,

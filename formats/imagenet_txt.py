@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.codec import subset_order
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.imagefolder import is_image_name, read_images
-from engine.model import NO_LABEL, Dataset, Subset, stack_images
-from engine.paths import check_relative_names, relative_path, unsafe_reason
+from engine.io.imagefolder import is_image_name, read_images
+from engine.io.paths import check_relative_names, relative_path, unsafe_reason
+from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
     LOAD_OPTIONS,

@@ -31,7 +31,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):
 
 def run_main(*args: str, cwd: Path | None = None):
     """(exit code, stdout, stderr) of `engine.cli.main(ARGS)`, run in this process."""
-    from engine.cli import main
+    from engine.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     previous = Path.cwd()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.model import Dataset, Subset
+from engine import Dataset
+from engine.model import Subset
 
 
 def make_dataset(counts=(("train", 7), ("test", 5)), *, seed: int = 0) -> Dataset:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import registry
-from engine.label_table import is_table, table_columns
-from engine.model import Dataset, Subset
+from engine import Dataset
+from engine.codecs.idx.label_table import is_table, table_columns
+from engine.model import Subset
 from engine.registry import SpecFormat, all_formats
+from engine.registry import catalog as registry
 from specs.schema import DatasetSpec, IdxLayout
 
 

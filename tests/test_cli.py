@@ -17,7 +17,7 @@ from cli_helpers import ROOT, run_cli, run_main
 from PIL import Image
 
 import engine
-from engine.sample import synthetic_dataset
+from engine.cli.sample import synthetic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def digits(tmp_path_factory):
 
 
 def test_help_on_every_command_has_an_example():
-    from engine.commands import COMMANDS
+    from engine.cli.commands import COMMANDS
 
     for command in COMMANDS:
         code, out, _ = run_main(command.NAME, "--help")
@@ -297,7 +297,7 @@ def test_progress_only_on_a_terminal_and_not_when_quiet(digits, tmp_path):
 
 def test_verify_reports_each_file_and_fails_on_a_changed_one(tmp_path):
     """A spec registered for the test publishes the MD5 of a file we make; it is then altered."""
-    from engine.sample import write_synthetic_dataset
+    from engine.cli.sample import write_synthetic_dataset
 
     data = tmp_path / "data"
     write_synthetic_dataset(data, train=10, test=10)

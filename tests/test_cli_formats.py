@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import engine
-from engine.sample import write_synthetic_dataset
+from engine.cli.sample import write_synthetic_dataset
 from tests.cli_helpers import run_cli, run_main
 
 

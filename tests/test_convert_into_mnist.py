@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.convert import Conversion, parse_size, to_grayscale
-from engine.model import Dataset, Subset
+from engine import Dataset
+from engine.model import Subset
+from engine.ops.convert import Conversion, parse_size, to_grayscale
 
 
 def _rgb_dataset(count=3, shape=(40, 30, 3), seed=0) -> Dataset:

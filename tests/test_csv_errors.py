@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 import engine
-from engine import csv_scan
+from engine.codecs.csv import scan as csv_scan
 from engine.errors import FormatError
 
 PIXELS = 28 * 28

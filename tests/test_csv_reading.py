@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine import csv_scan
-from engine.csv_scan import CsvScanner
+from engine.codecs.csv import scan as csv_scan
+from engine.codecs.csv.scan import CsvScanner
 from engine.errors import FormatError
 
 PIXELS = 28 * 28

@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
+from engine import Dataset
 from engine.errors import OutputExistsError, ValidationError
-from engine.model import NO_LABEL, Dataset, Subset
+from engine.model import NO_LABEL, Subset
 
 ID_CHARS = st.characters(codec="ascii", categories=["L", "N"], include_characters="-_./")
 

@@ -8,8 +8,13 @@ import pytest
 from cli_helpers import run_main
 
 import engine
-from engine.export_options import ExportOption, UsageError, options_of, parse_export_options
-from engine.sample import synthetic_dataset
+from engine.cli.sample import synthetic_dataset
+from engine.registry.export_options import (
+    ExportOption,
+    UsageError,
+    options_of,
+    parse_export_options,
+)
 
 
 class _Recorder:
@@ -73,7 +78,7 @@ def test_declared_options_win_and_choices_are_checked():
 
 
 def test_a_format_registered_later_gets_its_options_from_the_cli(tmp_path, monkeypatch):
-    from engine import registry
+    from engine.registry import catalog as registry
 
     engine.formats()  # load the registry first, then add the format for this test only
     fmt = _Recorder("late_format")

@@ -15,8 +15,9 @@ from hypothesis.extra.numpy import arrays
 from spec_data import synthetic_dataset, synthetic_subset
 
 import engine
-from engine.idx import idx_header_bytes
-from engine.model import Dataset, Subset
+from engine import Dataset
+from engine.codecs.idx.container import idx_header_bytes
+from engine.model import Subset
 from engine.registry import get_format
 
 EMNIST = get_format("emnist").spec

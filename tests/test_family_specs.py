@@ -11,8 +11,8 @@ import pytest
 from spec_data import classes_for, idx_specs, options_for, synthetic_dataset
 
 import engine
-from engine.idx import idx_header_bytes
-from engine.label_table import is_table
+from engine.codecs.idx.container import idx_header_bytes
+from engine.codecs.idx.label_table import is_table
 from specs.idx import TYPE_CODE_OF
 
 SPECS = idx_specs()

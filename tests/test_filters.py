@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine import Dataset
 from engine.errors import EngineError
-from engine.filters import Annotations, Filter, filter_dataset
-from engine.model import NO_LABEL, Dataset, DatasetItem, Label, Subset
-from engine.xpath import FilterError
+from engine.model import NO_LABEL, DatasetItem, Label, Subset
+from engine.ops.filters import Annotations, Filter, filter_dataset
+from engine.ops.xpath import FilterError
 
 
 def mixed_dataset() -> Dataset:

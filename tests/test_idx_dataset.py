@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine import FormatError, FormatWarning
-from engine.model import NO_LABEL, Dataset
+from engine import Dataset, FormatError, FormatWarning
+from engine.model import NO_LABEL
 from tests.conftest import make_dataset
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "mnist"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from engine import FormatError, read_idx, write_idx
-from engine.idx import idx_header_bytes
+from engine.codecs.idx.container import idx_header_bytes
 from specs.idx import DTYPE_NAMES
 from specs.schema import Tensor
 

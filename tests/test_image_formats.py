@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.model import NO_LABEL, Dataset, DatasetItem, Label, Subset
+from engine import Dataset
+from engine.model import NO_LABEL, DatasetItem, Label, Subset
 from tests.conftest import make_dataset
 
 IMAGE_FORMATS = ["imagenet", "imagenet_txt", "cifar", "image_dir", "image_zip"]

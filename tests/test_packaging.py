@@ -18,6 +18,6 @@ def test_every_subpackage_is_distributed():
         for top in ("engine", "specs", "formats")
         for init in (ROOT / top).rglob("__init__.py")
     ]
-    assert "engine.commands" in on_disk
+    assert "engine.cli.commands" in on_disk
     missing = [name for name in on_disk if not any(fnmatch.fnmatch(name, p) for p in include)]
     assert not missing, f"not distributed: {missing}"

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.model import Dataset, DatasetItem, Label
-from engine.paths import unsafe_reason
+from engine import Dataset
+from engine.io.paths import unsafe_reason
+from engine.model import DatasetItem, Label
 
 UNSAFE_IDS = ["../escape", "a/../../escape", "/etc/escape", "C:escape", "c:/escape", "a\\..\\b"]
 WRITING_FORMATS = ["imagenet", "imagenet_txt", "image_dir", "image_zip"]

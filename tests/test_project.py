@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.sample import synthetic_dataset
-from engine.toml_writer import dumps
+from engine.cli.sample import synthetic_dataset
+from engine.cli.toml_writer import dumps
 
 if sys.version_info >= (3, 11):
     import tomllib

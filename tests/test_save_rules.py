@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import engine
-import engine.idx_codec
+import engine.codecs.idx.codec
 from engine import OutputExistsError, ValidationError
 from engine.model import NO_LABEL
 from tests.conftest import make_dataset
@@ -136,8 +136,8 @@ def test_failed_save_leaves_old_output_and_no_half_files(tmp_path, monkeypatch):
             raise OSError("disk full")
         return original(path, *args, **kwargs)
 
-    original = engine.idx_codec.write_idx
-    monkeypatch.setattr(engine.idx_codec, "write_idx", failing_write)
+    original = engine.codecs.idx.codec.write_idx
+    monkeypatch.setattr(engine.codecs.idx.codec, "write_idx", failing_write)
     with pytest.raises(OSError, match="disk full"):
         engine.save(make_dataset(seed=2), "mnist", out, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.normalize import center_of_mass, mnistify
-from engine.synthetic import synthesize_digits
+from engine.ops.normalize import center_of_mass, mnistify
+from engine.ops.synthetic import synthesize_digits
 
 CENTRE = 13.5  # geometric centre of a 28-pixel field in pixel-index coordinates
 # mnistify shifts by whole pixels (error <= 0.5); rounding to uint8 moves the centroid a little.

@@ -13,7 +13,7 @@ import pytest
 from spec_data import sandbox_registry
 
 import engine
-from engine import spec_sources
+from engine.registry import spec_sources
 
 __all__ = ["sandbox_registry"]
 

@@ -11,7 +11,7 @@ import pytest
 from spec_data import sandbox_registry, synthetic_dataset
 
 import engine
-from engine import checksums
+from engine.io import checksums
 from engine.registry import get_format
 from specs.schema import KnownFile
 

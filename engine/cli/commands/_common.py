@@ -1,0 +1,116 @@
+"""Helpers the subcommands share: reading an input (dataset or project), naming outputs,
+filtering and saving with exporter options, each step with progress on long work.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.api import detect_best, load, save
+from engine.cli.project import CONFIG_NAME, Project
+from engine.io import progress
+from engine.model import Dataset
+from engine.ops.filters import MODES, filter_dataset
+from engine.registry import get_format
+from engine.registry.export_options import UsageError, parse_export_options
+
+PROJECT = "project"
+
+
+def add_input_format(
+    parser: argparse.ArgumentParser, *aliases: str, skip_broken: bool = True
+) -> None:
+    parser.add_argument(
+        "-if",
+        "--input-format",
+        *aliases,
+        dest="input_format",
+        metavar="FMT",
+        help="format of the input (detected when omitted)",
+    )
+    if skip_broken:
+        parser.add_argument(
+            "--skip-broken",
+            action="store_true",
+            help="formats made of image files: leave unreadable files out (a warning counts them)",
+        )
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-e",
+        "--filter",
+        metavar="EXPR",
+        help="keep what this XPath selects, e.g. '/item[annotation/label=\"3\"]'",
+    )
+    parser.add_argument(
+        "-m",
+        "--filter-mode",
+        default="items",
+        choices=list(MODES),
+        metavar="MODE",
+        help="items, annotations or items+annotations (i, a, i+a); default items",
+    )
+
+
+def read_input(
+    path: str | Path, input_format: str | None, *, skip_broken: bool = False
+) -> tuple[Dataset, str]:
+    """(dataset, format name) for a dataset path or a project directory."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    if input_format is None and (path / CONFIG_NAME).is_file():
+        with progress.task(f"reading project {path}"):
+            return Project.open(path).dataset(), PROJECT
+    options = {}
+    if input_format is None:
+        best = detect_best(path)
+        input_format, options = best.format, dict(best.options)  # e.g. a detected split
+    if skip_broken:
+        if "skip_broken" not in getattr(get_format(input_format), "load_options", {}):
+            raise UsageError(
+                f"--skip-broken applies to formats made of image files, not {input_format}"
+            )
+        options["skip_broken"] = True
+    with progress.task(f"reading {input_format} from {path}"):
+        return load(input_format, path, **options), input_format
+
+
+def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset:
+    if not expression:
+        return dataset
+    with progress.task("filtering", total=len(dataset)) as task:
+        return filter_dataset(dataset, expression, mode, progress=task)
+
+
+def exporter_options(format_name: str, extra: list[str]) -> dict:
+    """Checks the format exists and parses the words after `--` for it."""
+    return parse_export_options(format_name, get_format(format_name), extra)
+
+
+def write_output(dataset: Dataset, format_name: str, output: Path, options: dict, overwrite: bool):
+    with progress.task(f"writing {format_name} to {output}"):
+        save(dataset, format_name, output, overwrite=overwrite, **options)
+
+
+def default_output(input_path: str | Path, format_name: str, parent: Path | None = None) -> Path:
+    """`<input-name>-<format>` in the current (or given) directory, then `.1`, `.2`, ..."""
+    name = Path(input_path).resolve().name or "dataset"
+    base = (parent or Path.cwd()) / f"{name}-{format_name}"
+    candidate, number = base, 0
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}.{number}")
+    return candidate
+
+
+def no_extra(args: argparse.Namespace) -> None:
+    if getattr(args, "extra", None):
+        raise UsageError(f"{args.command} takes no exporter options after '--'")
+
+
+def summary(dataset: Dataset) -> str:
+    parts = ", ".join(f"{name} {len(s)}" for name, s in dataset.subsets().items())
+    return f"{len(dataset)} items" + (f" ({parts})" if parts else "")

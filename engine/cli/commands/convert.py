@@ -1,0 +1,58 @@
+"""`convert`: reads a dataset in one format and writes it in another, optionally filtered."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.cli.commands._common import (
+    add_filter_arguments,
+    add_input_format,
+    apply_filter,
+    default_output,
+    exporter_options,
+    read_input,
+    summary,
+    write_output,
+)
+
+NAME = "convert"
+HELP = "convert a dataset to another format (exporter options after --)"
+EXAMPLE = (
+    "mnist-engine convert -if mnist -i ./mnist -f mnist -o ./threes "
+    "--filter '/item[annotation/label=\"3\"]' -- --save-dataset-meta"
+)
+EXPORTER_OPTIONS = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_format(parser)
+    parser.add_argument("-i", "--input-path", required=True, metavar="PATH", help="dataset to read")
+    parser.add_argument(
+        "-f", "--output-format", required=True, metavar="FMT", help="format to write"
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        metavar="DIR",
+        help="folder to write (default: <input-name>-<format>, then .1, .2 ...)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    add_filter_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = exporter_options(args.output_format, args.extra)
+    dataset, input_format = read_input(
+        args.input_path, args.input_format, skip_broken=args.skip_broken
+    )
+    dataset = apply_filter(dataset, args.filter, args.filter_mode)
+    output = (
+        Path(args.output_dir)
+        if args.output_dir
+        else default_output(args.input_path, args.output_format)
+    )
+    write_output(dataset, args.output_format, output, options, args.overwrite)
+    if not args.quiet:
+        print(f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}")
+    return 0

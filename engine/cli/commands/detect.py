@@ -1,0 +1,35 @@
+"""`detect PATH`: the formats that recognise a dataset, best first, with the evidence."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.cli.commands._common import no_extra
+from engine.errors import UnknownFormatError
+from engine.registry import detect
+
+NAME = "detect"
+HELP = "name the formats a dataset could be, best first, with the evidence seen"
+EXAMPLE = "mnist-engine detect samples/mnist"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="dataset folder, or one file of a subset")
+
+
+def run(args: argparse.Namespace) -> int:
+    no_extra(args)
+    path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    found = detect(path)
+    if not found:
+        raise UnknownFormatError(f"{path}: no known format recognises it")
+    best = found[0].score
+    for rank, detection in enumerate(found):
+        tie = " (tie)" if rank and detection.score == best else ""
+        print(f"{detection.format}  score {detection.score:g}{tie}")
+        for line in detection.evidence:
+            print(f"    {line}")
+    return 0

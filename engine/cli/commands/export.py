@@ -1,0 +1,47 @@
+"""`export`: writes a project's merged sources in a format (exporter options after --)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.cli.commands._common import (
+    add_filter_arguments,
+    apply_filter,
+    default_output,
+    exporter_options,
+    summary,
+    write_output,
+)
+from engine.cli.project import Project
+
+NAME = "export"
+HELP = "export a project: its sources merged subset by subset, optionally filtered"
+EXAMPLE = "mnist-engine export -p my-project -f mnist -o out -- --save-media"
+EXPORTER_OPTIONS = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-p", "--project", default=".", metavar="DIR", help="project folder (default: here)"
+    )
+    parser.add_argument("-f", "--format", required=True, metavar="FMT", help="format to write")
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        metavar="DIR",
+        help="folder to write (default: <project-name>-<format>, then .1, .2 ...)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    add_filter_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = exporter_options(args.format, args.extra)
+    project = Project.open(args.project)
+    dataset = apply_filter(project.dataset(), args.filter, args.filter_mode)
+    output = Path(args.output_dir) if args.output_dir else default_output(args.project, args.format)
+    write_output(dataset, args.format, output, options, args.overwrite)
+    if not args.quiet:
+        print(f"exported {summary(dataset)} as {args.format}: {output}")
+    return 0

@@ -1,0 +1,81 @@
+"""`validate PATH`: every constraint of the format, the dataset's own consistency and the
+published checksums; prints each problem and exits 1 when there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.api import detect_best, load
+from engine.cli.commands._common import add_input_format, no_extra, summary
+from engine.errors import FormatError
+from engine.io import progress
+from engine.ops.checks import Report, dataset_consistency, format_constraints, published_checksums
+from engine.registry import get_format
+
+NAME = "validate"
+HELP = "check a dataset against its format (and others), its classes and published checksums"
+EXAMPLE = "mnist-engine validate ./mnist --official -t mnist"
+EXIT_FAILED = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="dataset folder, or one file of a subset")
+    add_input_format(parser, skip_broken=False)
+    parser.add_argument(
+        "-t",
+        "--target-format",
+        action="append",
+        default=[],
+        metavar="FMT",
+        help="also check the dataset could be written in FMT (repeatable)",
+    )
+    parser.add_argument(
+        "--official",
+        action="store_true",
+        help="the files must be the published ones: checksum mismatches and missing files fail",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    no_extra(args)
+    path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    options = {}
+    if args.input_format:
+        format_name = args.input_format
+    else:
+        best = detect_best(path)
+        format_name, options = best.format, dict(best.options)  # e.g. a detected split
+    fmt = get_format(format_name)
+    targets = [get_format(name) for name in args.target_format]
+    report = Report()
+    dataset = None
+    try:
+        with progress.task(f"reading {format_name} from {path}"):
+            dataset = load(format_name, path, **options)
+    except FormatError as error:
+        report.problems.append(str(error))
+    if dataset is not None:
+        with progress.task("checking"):
+            report.extend(format_constraints(dataset, fmt))
+            for target in targets:
+                found = format_constraints(dataset, target)
+                report.problems += [f"as {target.name}: {p}" for p in found.problems]
+            report.extend(dataset_consistency(dataset))
+    with progress.task("comparing checksums"):
+        report.extend(published_checksums(path, fmt, required=args.official))
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    if not args.quiet:
+        for note in report.notes:
+            print(f"note: {note}")
+    if report.problems:
+        count = len(report.problems)
+        print(f"{path}: {count} problem{'s' if count > 1 else ''} ({format_name})")
+        return EXIT_FAILED
+    if not args.quiet:
+        print(f"{path}: valid {format_name}, {summary(dataset)}")
+    return 0

@@ -1,0 +1,198 @@
+"""Projects, as Datumaro users know them without the version control: a directory whose
+`project.toml` lists sources (name, format, path) and filters; exporting merges the sources.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.api import load
+from engine.cli.toml_writer import dumps
+from engine.errors import EngineError, FormatError
+from engine.model import Dataset
+from engine.ops.filters import Filter, filter_dataset, normalize_mode
+from engine.ops.merge import merge_datasets
+from engine.registry import get_format
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAME = "project.toml"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class ProjectError(EngineError):
+    """A missing or malformed project, or a request the project cannot honour."""
+
+
+@dataclass
+class Source:
+    """A dataset the project reads: where it lives and in which format."""
+
+    name: str
+    format: str
+    path: str
+
+
+@dataclass
+class ProjectFilter:
+    """A filter recorded in the project, applied on export to one source or all (`source=""`)."""
+
+    expression: str
+    mode: str = "items"
+    source: str = ""
+
+
+@dataclass
+class Project:
+    """A project directory and its configuration."""
+
+    root: Path
+    sources: list[Source] = field(default_factory=list)
+    filters: list[ProjectFilter] = field(default_factory=list)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    # -- life cycle
+    @classmethod
+    def create(cls, root: str | Path, *, overwrite: bool = False) -> Project:
+        """Makes a new empty project in `root` (created if needed)."""
+        root = Path(root)
+        if (root / CONFIG_NAME).exists() and not overwrite:
+            raise ProjectError(
+                f"{root / CONFIG_NAME}: a project already exists; pass --overwrite to replace it"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        project = cls(root)
+        project.save()
+        return project
+
+    @classmethod
+    def open(cls, root: str | Path) -> Project:
+        """Reads the project in `root`; ProjectError naming the file when it is missing or bad."""
+        root = Path(root)
+        path = root / CONFIG_NAME
+        if not path.is_file():
+            raise ProjectError(
+                f"{root}: not a project (no {CONFIG_NAME}); make one with `mnist-engine create`"
+            )
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise FormatError(path, f"not valid TOML: {error}") from None
+        except UnicodeDecodeError as error:
+            raise FormatError(path, "not UTF-8 text", offset=error.start) from None
+        return cls(root, _sources(path, document), _filters(path, document))
+
+    def save(self) -> None:
+        """Writes the configuration (via a temporary file, so a crash leaves the old one)."""
+        document = {
+            "format_version": FORMAT_VERSION,
+            "source": [vars(source) for source in self.sources],
+            "filter": [vars(entry) for entry in self.filters],
+        }
+        header = (
+            "mnist-engine project: the sources it reads, and filters applied on export.\n"
+            "Edit by hand or with `mnist-engine import` / `mnist-engine filter`."
+        )
+        temporary = self.config_path.with_suffix(".toml.tmp")
+        temporary.write_text(dumps(document, header=header), encoding="utf-8")
+        temporary.replace(self.config_path)
+
+    # -- editing
+    def add_source(self, path: str | Path, format: str, name: str | None = None) -> Source:
+        """Adds a dataset as a source after checking it loads and its classes agree."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or directory")
+        get_format(format)
+        name = name or _default_name(path, {s.name for s in self.sources})
+        if not _NAME.fullmatch(name):
+            raise ProjectError(f"source name {name!r}: use letters, digits, '_', '.', '-'")
+        if any(s.name == name for s in self.sources):
+            raise ProjectError(f"{self.config_path}: a source named {name!r} exists already")
+        source = Source(name, format, str(path.resolve()))
+        dataset = load(format, path)
+        merge_datasets([*self._loaded(), (name, dataset)])
+        self.sources.append(source)
+        self.save()
+        return source
+
+    def add_filter(self, expression: str, mode: str = "items", source: str = "") -> ProjectFilter:
+        """Records a filter (checked now, applied on export)."""
+        Filter(expression)
+        if source and source not in {s.name for s in self.sources}:
+            raise ProjectError(f"{self.config_path}: no source named {source!r}")
+        entry = ProjectFilter(expression, normalize_mode(mode), source)
+        self.filters.append(entry)
+        self.save()
+        return entry
+
+    # -- reading
+    def _loaded(self) -> list[tuple[str, Dataset]]:
+        loaded = []
+        for source in self.sources:
+            dataset = load(source.format, self._resolve(source.path))
+            for entry in self.filters:
+                if entry.source in ("", source.name):
+                    dataset = filter_dataset(dataset, entry.expression, entry.mode)
+            loaded.append((source.name, dataset))
+        return loaded
+
+    def _resolve(self, path: str) -> Path:
+        resolved = Path(path) if Path(path).is_absolute() else self.root / path
+        if not resolved.exists():
+            raise ProjectError(f"{self.config_path}: source path {path} does not exist")
+        return resolved
+
+    def dataset(self) -> Dataset:
+        """The merged dataset of every source, with the project's filters applied."""
+        if not self.sources:
+            raise ProjectError(
+                f"{self.root}: the project has no sources; add one with `mnist-engine import`"
+            )
+        return merge_datasets(self._loaded())
+
+
+def _default_name(path: Path, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.resolve().name).strip("-.") or "source"
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}-{number}"
+    return name
+
+
+def _sources(path: Path, document: dict) -> list[Source]:
+    sources = []
+    for index, entry in enumerate(document.get("source", [])):
+        missing = [key for key in ("name", "format", "path") if not isinstance(entry.get(key), str)]
+        if missing:
+            raise FormatError(
+                path, f"source #{index + 1} lacks text for {', '.join(missing)}", field="source"
+            )
+        sources.append(Source(entry["name"], entry["format"], entry["path"]))
+    return sources
+
+
+def _filters(path: Path, document: dict) -> list[ProjectFilter]:
+    filters = []
+    for index, entry in enumerate(document.get("filter", [])):
+        if not isinstance(entry.get("expression"), str):
+            raise FormatError(path, f"filter #{index + 1} lacks an expression", field="filter")
+        filters.append(
+            ProjectFilter(
+                entry["expression"],
+                normalize_mode(str(entry.get("mode", "items"))),
+                str(entry.get("source", "")),
+            )
+        )
+    return filters

@@ -1,0 +1,107 @@
+"""Reading many image files at once (a folder, or members of an archive) with `skip_broken`.
+
+A file that is not a readable image is a FormatError naming it; with `skip_broken` it is left out
+and one FormatWarning counts and names what was skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from engine.errors import FormatError, FormatWarning
+from engine.io.images import IMAGE_EXTENSIONS, decode_images
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key putting 'img2' before 'img10', so numbered ids keep their numeric order."""
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(text))
+
+
+def list_files(root: Path) -> list[PurePosixPath]:
+    """Every regular file below `root` as a relative path, hidden names skipped, natural order."""
+    found = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        found.append(PurePosixPath(relative.as_posix()))
+    return sorted(found, key=lambda p: natural_key(str(p)))
+
+
+def is_image_name(name: str | PurePosixPath) -> bool:
+    return PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+@dataclass
+class ReadImages:
+    """Images read from a list of files: the pixels kept, their positions in the list, the rest."""
+
+    images: list[np.ndarray]
+    kept: list[int]
+    skipped: list[tuple[str, str]]
+
+
+def read_images(
+    names: Sequence[str],
+    sources: Sequence[str | bytes],
+    *,
+    container: Path,
+    skip_broken: bool = False,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> ReadImages:
+    """Decodes `sources` (paths or bytes; `names` are their relative names inside `container`).
+
+    Names without an image extension count as broken too: a folder of images holding a stray
+    file is reported, not silently ignored.
+    """
+    candidates = [i for i, name in enumerate(names) if is_image_name(name)]
+    skipped = [
+        (names[i], f"not an image file (extension {PurePosixPath(names[i]).suffix or 'none'!r})")
+        for i in range(len(names))
+        if not is_image_name(names[i])
+    ]
+    if skipped and not skip_broken:
+        _raise_broken(container, *skipped[0], len(skipped))
+    decoded = decode_images([sources[i] for i in candidates], workers=workers, progress=progress)
+    images, kept = [], []
+    for index, result in zip(candidates, decoded, strict=True):
+        if isinstance(result, str):
+            skipped.append((names[index], result))
+        else:
+            images.append(result)
+            kept.append(index)
+    skipped.sort(key=lambda entry: natural_key(entry[0]))
+    if skipped and not skip_broken:
+        _raise_broken(container, *skipped[0], len(skipped))
+    if skipped:
+        shown = ", ".join(name for name, _ in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        warnings.warn(
+            f"{container}: skipped {len(skipped)} of {len(names)} files that are not readable "
+            f"images: {shown}{more}",
+            FormatWarning,
+            stacklevel=3,
+        )
+    return ReadImages(images, kept, skipped)
+
+
+def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
+    others = f" ({count - 1} more such files)" if count > 1 else ""
+    location = container / name if container.is_dir() else container
+    raise FormatError(
+        location,
+        f"{name + ': ' if '/' in name or location == container else ''}{reason}{others}; "
+        "pass skip_broken=True (--skip-broken) to skip such files",
+        field="image",
+        expected="a readable image",
+        actual=reason,
+    )

@@ -1,0 +1,114 @@
+"""The plain columnar dataset: named subsets plus the ordered class names.
+
+The Datumaro-shaped verbs (`import_from`, `export`, `filter`) are added by the public
+`engine.Dataset` in engine.api, so this layer imports nothing above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+import numpy as np
+
+from engine.model.items import NO_LABEL, DatasetItem, Label
+from engine.model.subset import ItemView, Subset, stack_images
+
+
+class Dataset:
+    """Subsets of items plus the ordered class names; the object `engine.load` returns."""
+
+    def __init__(
+        self, subsets: Mapping[str, Subset] | Iterable[Subset] = (), categories: Iterable = ()
+    ) -> None:
+        if isinstance(subsets, Mapping):
+            subsets = subsets.values()
+        self._subsets: dict[str, Subset] = {s.name: s for s in subsets}
+        self.categories: tuple[str, ...] = _category_names(categories)
+
+    # -- Datumaro-shaped constructors and verbs ------------------------------------------------
+    @classmethod
+    def from_iterable(
+        cls, items: Iterable[DatasetItem], categories: Iterable | None = None
+    ) -> Dataset:
+        """Builds a dataset from items, grouping them into columnar subsets."""
+        grouped: dict[str, list[DatasetItem]] = {}
+        for item in items:
+            grouped.setdefault(item.subset, []).append(item)
+        return cls(
+            [_subset_from_items(name, group) for name, group in grouped.items()], categories or ()
+        )
+
+    def subsets(self) -> dict[str, Subset]:
+        return dict(self._subsets)
+
+    def __getitem__(self, name: str) -> Subset:
+        try:
+            return self._subsets[name]
+        except KeyError:
+            raise KeyError(f"no subset {name!r}; subsets are {list(self._subsets)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._subsets
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self._subsets.values())
+
+    def __iter__(self) -> Iterator[ItemView]:
+        for subset in self._subsets.values():
+            yield from subset
+
+    def get(self, id: str | int, subset: str | None = None) -> ItemView | None:
+        """The item with this id (in `subset`, or in the only subset), or None."""
+        names = [subset] if subset else list(self._subsets)
+        for name in names:
+            part = self._subsets.get(name)
+            if part is None:
+                continue
+            if part.ids is None:
+                text = str(id)
+                if text.isdigit() and int(text) < len(part):
+                    return part[int(text)]
+                continue
+            hits = np.flatnonzero(part.ids == str(id))
+            if len(hits):
+                return part[int(hits[0])]
+        return None
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{name}: {len(s)}" for name, s in self._subsets.items())
+        return f"Dataset({parts}; {len(self.categories)} classes)"
+
+
+def _category_names(categories: Iterable) -> tuple[str, ...]:
+    names = []
+    for entry in categories:
+        names.append(str(getattr(entry, "name", entry)))
+    return tuple(names)
+
+
+def _subset_from_items(name: str, items: list[DatasetItem]) -> Subset:
+    labels = np.full(len(items), NO_LABEL, dtype=np.int32)
+    multi: dict[int, tuple[int, ...]] = {}
+    images: list[np.ndarray | None] = []
+    attribute_names: list[str] = []
+    for index, item in enumerate(items):
+        found = tuple(a.label for a in item.annotations if isinstance(a, Label))
+        if found:
+            labels[index] = found[0]
+        if len(found) > 1:
+            multi[index] = found
+        images.append(item.image)
+        attribute_names.extend(k for k in item.attributes if k not in attribute_names)
+    ids = np.array([item.id for item in items], dtype=object)
+    attributes = {
+        key: np.array([item.attributes.get(key) for item in items], dtype=object)
+        for key in attribute_names
+    }
+    return Subset(
+        name=name,
+        labels=labels,
+        images=stack_images(images),
+        ids=ids,
+        attributes=attributes,
+        multi_labels=multi,
+    )

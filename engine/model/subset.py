@@ -1,0 +1,182 @@
+"""A subset: one labels column, one images array or list, optional ids and attribute columns,
+with light `ItemView`s made on access (no per-item copies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.model.items import NO_LABEL, Image, Label
+
+
+class ItemView:
+    """One row of a subset, made on access; reads the columns, copies nothing."""
+
+    __slots__ = ("_index", "_subset")
+
+    def __init__(self, subset: Subset, index: int) -> None:
+        self._subset = subset
+        self._index = index
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def id(self) -> str:
+        return self._subset.id_at(self._index)
+
+    @property
+    def subset(self) -> str:
+        return self._subset.name
+
+    @property
+    def image(self) -> np.ndarray | None:
+        return self._subset.image_at(self._index)
+
+    @property
+    def media(self) -> Image | None:
+        image = self.image
+        return None if image is None else Image(data=image)
+
+    @property
+    def label(self) -> int | None:
+        value = int(self._subset.labels[self._index])
+        return None if value == NO_LABEL else value
+
+    @property
+    def annotations(self) -> list[Label]:
+        return [Label(k) for k in self._subset.labels_at(self._index)]
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return {name: column[self._index] for name, column in self._subset.attributes.items()}
+
+    def __repr__(self) -> str:
+        return f"Item(id={self.id!r}, subset={self.subset!r}, label={self.label})"
+
+
+@dataclass
+class Subset:
+    """One subset's columns: labels (N,) int32 with NO_LABEL, images, optional ids and attributes.
+
+    `images` is an array (N, H, W) or (N, H, W, C) when every item has an image of one shape;
+    otherwise a list with one array (or None, for an item without image) per item; None when the
+    subset has no images at all.
+    """
+
+    name: str
+    labels: np.ndarray
+    images: np.ndarray | list[np.ndarray | None] | None = None
+    ids: np.ndarray | None = None
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
+    multi_labels: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels)
+        count = len(self.labels)
+        if self.images is not None and len(self.images) != count:
+            raise ValueError(f"subset {self.name!r}: {len(self.images)} images, {count} labels")
+        if self.ids is not None:
+            self.ids = np.asarray(self.ids, dtype=object)
+            if len(self.ids) != count:
+                raise ValueError(f"subset {self.name!r}: {len(self.ids)} ids, {count} labels")
+        for name, column in self.attributes.items():
+            if len(column) != count:
+                raise ValueError(f"subset {self.name!r}: attribute {name!r} has {len(column)} rows")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __iter__(self) -> Iterator[ItemView]:
+        for index in range(len(self.labels)):
+            yield ItemView(self, index)
+
+    def __getitem__(self, index: int) -> ItemView:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"subset {self.name!r} has {len(self)} items")
+        return ItemView(self, index % len(self))
+
+    @property
+    def has_uniform_images(self) -> bool:
+        return isinstance(self.images, np.ndarray)
+
+    @property
+    def default_ids(self) -> bool:
+        """True when the ids are the row numbers 0..n-1 (formats then need not store them)."""
+        if self.ids is None:
+            return True
+        return all(value == str(index) for index, value in enumerate(self.ids))
+
+    def id_at(self, index: int) -> str:
+        return str(index) if self.ids is None else self.ids[index]
+
+    def id_column(self) -> np.ndarray:
+        """All ids as an object array of str (row numbers when the subset has no explicit ids)."""
+        if self.ids is not None:
+            return self.ids
+        return np.array([str(i) for i in range(len(self))], dtype=object)
+
+    def image_at(self, index: int) -> np.ndarray | None:
+        return None if self.images is None else self.images[index]
+
+    def labels_at(self, index: int) -> tuple[int, ...]:
+        if index in self.multi_labels:
+            return self.multi_labels[index]
+        value = int(self.labels[index])
+        return () if value == NO_LABEL else (value,)
+
+    def take(self, rows: np.ndarray | Sequence[int]) -> Subset:
+        """A new subset holding the given rows (a boolean mask or indices), sharing no state."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        if isinstance(self.images, np.ndarray):
+            images = self.images[rows]
+        elif self.images is None:
+            images = None
+        else:
+            images = [self.images[i] for i in rows]
+        position = {int(old): new for new, old in enumerate(rows)}
+        return Subset(
+            name=self.name,
+            labels=self.labels[rows],
+            images=images,
+            ids=self.id_column()[rows] if self.ids is not None else _row_ids(rows),
+            attributes={name: column[rows] for name, column in self.attributes.items()},
+            multi_labels={
+                position[old]: labels
+                for old, labels in self.multi_labels.items()
+                if old in position
+            },
+        )
+
+
+def _row_ids(rows: np.ndarray) -> np.ndarray | None:
+    """Ids of rows picked from a subset with implicit ids: None when they are still 0..n-1."""
+    if np.array_equal(rows, np.arange(len(rows))):
+        return None
+    return np.array([str(i) for i in rows], dtype=object)
+
+
+def stack_images(images: list[np.ndarray | None]) -> np.ndarray | list[np.ndarray | None] | None:
+    """One array when every item has an image of one shape and dtype, else the list as given."""
+    if not images or all(image is None for image in images):
+        return None
+    first = images[0]
+    if first is not None and all(
+        image is not None and image.shape == first.shape and image.dtype == first.dtype
+        for image in images
+    ):
+        return np.stack(images)
+    return images
+
+
+def subset_order(name: str) -> tuple[int, str]:
+    """Train, then validation, then test, then the rest by name: the order users expect."""
+    known = ("train", "val", "validation", "test")
+    return (known.index(name) if name in known else len(known), name)

@@ -1,0 +1,112 @@
+"""A format declared by a spec: the codec its layout names reads and writes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.codecs.csv.codec import CsvCodec
+from engine.codecs.idx.codec import IdxCodec
+from engine.codecs.prepare import check_class_names
+from engine.errors import UnknownFormatError
+from engine.io.categories import load_categories, save_categories
+from engine.model import Dataset
+from engine.ops.convert import Conversion, convert_dataset
+from engine.registry import spec_detection
+from engine.registry.format import Detection
+from specs.schema import DatasetSpec
+
+#: codec name (a spec layout's `codec`) -> codec class
+CODECS: dict[str, type] = {"idx": IdxCodec, "csv": CsvCodec}
+
+
+class SpecFormat:
+    """A format declared by a spec and read/written by the codec its layout names."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        if spec.layout.codec not in CODECS:
+            raise UnknownFormatError(f"{spec.name}: no codec {spec.layout.codec!r}")
+        self.spec = spec
+        self.name = spec.name
+        self.description = spec.description
+        self.codec = CODECS[spec.layout.codec](spec)
+
+    def detect(self, path: Path) -> Detection:
+        score, evidence, options = spec_detection.score(self.spec, self.codec, Path(path))
+        return Detection(self.name, score, evidence, options)
+
+    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or directory")
+        variant = self._variant(options, required=False)
+        root, subsets, variant = self.codec.load_subsets(path, subset=subset, variant=variant)
+        if not subsets:
+            wanted = f" of subset {subset!r}" if subset else ""
+            raise UnknownFormatError(f"{path}: no {self.name} files{wanted} found")
+        classes = self.spec.variant(variant).classes if variant else self.spec.classes
+        return Dataset(subsets, load_categories(root, classes))
+
+    def _default_compression(self, subset: str) -> str:
+        return self.spec.subset_compressions.get(subset, self.spec.layout.compressions[0])
+
+    def _variant(self, options: dict[str, Any], *, required: bool) -> str | None:
+        """The variant the options select (validated); options the spec does not take fail."""
+        key = self.spec.variant_option
+        unknown = sorted(set(options) - ({key} if self.spec.variants else set()))
+        if unknown:
+            raise TypeError(f"{self.name}: unexpected option(s) {', '.join(unknown)}")
+        chosen = options.get(key)
+        if chosen is None:
+            if required and self.spec.variants:
+                choices = ", ".join(v.name for v in self.spec.variants)
+                raise ValueError(f"{self.name}: pass {key}=... (one of {choices})")
+            return None
+        return self.spec.variant(chosen).name
+
+    def save(
+        self,
+        dataset: Dataset,
+        directory: Path,
+        *,
+        save_media: bool = True,
+        save_dataset_meta: bool = False,
+        image_ext: str | None = None,
+        compression: str | None = None,
+        compresslevel: int = 6,
+        grayscale: bool = False,
+        resize: str | int | tuple[int, int] | None = None,
+        mnistify: bool = False,
+        invert: bool = False,
+        workers: int | None = None,
+        progress: bool | None = None,
+        **options: Any,
+    ) -> None:
+        variant = self._variant(options, required=True)
+        conversion = Conversion.from_options(
+            grayscale=grayscale, resize=resize, mnistify=mnistify, invert=invert
+        )
+        if compression is not None and compression not in self.spec.layout.compressions:
+            raise ValueError(
+                f"{self.name}: compression {compression!r} is not one of "
+                f"{list(self.spec.layout.compressions)}"
+            )
+        if not 0 <= compresslevel <= 9:
+            raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
+        check_class_names(dataset.categories)
+        dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
+        prepared = [
+            self.codec.prepare(subset, save_media=save_media)
+            for subset in dataset.subsets().values()
+        ]
+        for part in prepared:
+            self.codec.write_subset(
+                part,
+                directory,
+                compression=self._default_compression(part.name)
+                if compression is None
+                else compression,
+                compresslevel=compresslevel,
+                variant=variant,
+            )
+        save_categories(directory, dataset.categories, dataset_meta=save_dataset_meta)

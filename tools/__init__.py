@@ -1,0 +1,1 @@
+"""Developer tools that also run in CI: the import-graph check, the fuzz harness."""
