@@ -26,8 +26,9 @@ import numpy as np
 from _common import MNIST_DATA
 
 import engine
+from engine import Dataset
 from engine.io.pool import available_cpus
-from engine.model import Dataset, Subset
+from engine.model import Subset
 
 DATA = MNIST_DATA
 

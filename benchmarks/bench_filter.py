@@ -17,7 +17,8 @@ import numpy as np
 from _common import MNIST_DATA, median_time, require_real_data
 
 import engine
-from engine.model import Dataset, Subset
+from engine import Dataset
+from engine.model import Subset
 from engine.ops.filters import Filter
 
 TARGET = 0.1

@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ValidationError
+from engine.errors import FormatError, ValidationError
 from engine.io.categories import META_FILE, parse_dataset_meta
+from engine.io.imagefolder import ReadImages, is_image_name, read_images
 from engine.io.images import check_encodable, normalize_ext, write_image_files
-from engine.io.paths import check_relative_names, check_unique_paths
-from engine.model import NO_LABEL, Dataset, Subset
+from engine.io.paths import check_relative_names, check_unique_paths, relative_path
+from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.ops.convert import Conversion, convert_dataset
 from engine.registry.export_options import options_from_defaults
 
@@ -36,11 +37,40 @@ LOAD_OPTIONS: dict[str, Any] = {"skip_broken": False, "workers": None, "progress
 
 
 class ImageFilesFormat:
-    """Base of the adapters whose items are image files: the load and exporter options they share
-    (the CLI reads `options` for `-- --flags` and `load_options` for `--skip-broken`)."""
+    """Base of the adapters whose items are image files.
 
+    It owns what they share: the load and exporter options (the CLI reads `options` for
+    `-- --flags` and `load_options` for `--skip-broken`), checking them, and the conversions a
+    save asks for. A subclass writes `read` and `write` (and `detect`) only.
+    """
+
+    name: str
     load_options: dict[str, Any] = LOAD_OPTIONS
+    save_defaults: dict[str, Any] = SAVE_OPTIONS
     options = options_from_defaults(SAVE_OPTIONS)
+
+    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
+        opts = check_options(self.name, options, self.load_options)
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        return self.read(path, subset, opts)
+
+    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
+        opts = check_options(self.name, options, self.save_defaults)
+        self.check_save_options(opts)
+        self.write(converted(dataset, opts), Path(directory), opts)
+
+    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+        """Reads the dataset at `path` (which exists) with checked load options."""
+        raise NotImplementedError
+
+    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
+        """Writes the converted dataset into `directory` with checked save options."""
+        raise NotImplementedError
+
+    def check_save_options(self, opts: dict[str, Any]) -> None:
+        """Refuses option values of this format's own before any work is done."""
 
 
 class LabelsNotStoredWarning(UserWarning):
@@ -122,7 +152,7 @@ def warn_labels_dropped(format_name: str, dataset: Dataset) -> None:
         warnings.warn(
             f"{format_name} stores images only: the labels of {labelled} items are not written",
             LabelsNotStoredWarning,
-            stacklevel=4,
+            stacklevel=6,
         )
 
 
@@ -164,3 +194,61 @@ def strip_image_ext(name: str) -> str:
     """The id of an image file name: its relative path without the extension."""
     path = PurePosixPath(name)
     return str(path.with_suffix("")) if path.suffix else str(path)
+
+
+def read_files(
+    names: Sequence[str], sources: Sequence[str | bytes], container: Path, opts: Mapping[str, Any]
+) -> ReadImages:
+    """Decodes image files (paths or bytes) with the load options (skip_broken, workers)."""
+    return read_images(
+        list(names),
+        list(sources),
+        container=container,
+        skip_broken=opts["skip_broken"],
+        workers=opts["workers"],
+        progress=opts["progress"],
+    )
+
+
+def ids_from_names(names: list[str], container: Path) -> list[str]:
+    """Ids of image files: relative paths without extension; two files for one id are an error."""
+    ids = [strip_image_ext(name) for name in names]
+    seen: dict[str, str] = {}
+    for name, item_id in zip(names, ids, strict=True):
+        if item_id in seen and is_image_name(name) and is_image_name(seen[item_id]):
+            raise FormatError(
+                container,
+                f"{seen[item_id]} and {name} are two images for the one item id {item_id!r}",
+                field="id",
+                expected="one image file per id",
+                actual=f"{seen[item_id]}, {name}",
+            )
+        seen[item_id] = name
+    return ids
+
+
+def unlabeled_subset(name: str, ids: list[str], images: list[np.ndarray]) -> Subset:
+    """A subset of images without labels, ids as given."""
+    return Subset(
+        name=name,
+        labels=np.full(len(ids), NO_LABEL, dtype=np.int32),
+        images=stack_images(images) if images else None,
+        ids=np.array(ids, dtype=object),
+    )
+
+
+def plan_unlabeled(format_name: str, dataset: Dataset, ext: str) -> list[tuple[Subset, list[str]]]:
+    """Each non-empty subset with the paths of its items' images, `<id><ext>` (under `<subset>/`
+    when there are several), for formats that store images only; warns once about labels."""
+    subsets = non_empty_subsets(dataset)
+    check_subset_names(subsets)
+    nested = len(subsets) > 1
+    planned = []
+    for subset in subsets:
+        ids = subset.id_column()
+        check_relative_names(ids)
+        require_images(subset)
+        prefix = subset.name if nested else ""
+        planned.append((subset, [relative_path(prefix, str(i), suffix=ext) for i in ids]))
+    warn_labels_dropped(format_name, dataset)
+    return planned

@@ -28,12 +28,8 @@ from engine.io.safepickle import load_restricted
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
-    LOAD_OPTIONS,
-    SAVE_OPTIONS,
     ImageFilesFormat,
-    check_options,
     check_subset_names,
-    converted,
     image_list,
     read_meta,
     save_meta,
@@ -422,11 +418,7 @@ class CifarFormat(ImageFilesFormat):
         evidence.append(f"batches: {', '.join(batches[:6])}")
         return Detection(self.name, 2.0 + (len(evidence) > 1), evidence)
 
-    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
-        check_options(self.name, options, LOAD_OPTIONS)
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
+    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         root = path if path.is_dir() else path.parent
         files = [path] if path.is_file() else _batch_files(root)
         if subset is not None:
@@ -436,9 +428,7 @@ class CifarFormat(ImageFilesFormat):
         classes, coarse = _classes(root)
         return Dataset([read_batch(f, classes, coarse) for f in files], classes)
 
-    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        opts = check_options(self.name, options, SAVE_OPTIONS)
-        dataset = converted(dataset, opts)
+    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         subsets = list(dataset.subsets().values())
         check_subset_names(subsets, flat=True)
         reserved = [s.name for s in subsets if s.name in (META_10, *NOT_BATCHES) or "." in s.name]

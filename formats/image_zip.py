@@ -12,23 +12,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.errors import FormatError, NotThisFormat
-from engine.io.imagefolder import natural_key, read_images
+from engine.io.imagefolder import natural_key
 from engine.io.images import check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
 from engine.registry import Detection
 from engine.registry.export_options import ExportOption, options_from_defaults
 from formats._common import (
-    LOAD_OPTIONS,
     SAVE_OPTIONS,
     ImageFilesFormat,
-    check_options,
-    converted,
+    ids_from_names,
     image_list,
-    require_images,
-    warn_labels_dropped,
+    plan_unlabeled,
+    read_files,
+    unlabeled_subset,
 )
-from formats.image_dir import ids_from_names, item_paths, unlabeled_subset
 
 DEFAULT_NAME = "default.zip"
 COMPRESSIONS = {
@@ -80,9 +78,8 @@ class ImageZipFormat(ImageFilesFormat):
             raise NotThisFormat("no zip archive")
         return Detection(self.name, 2.0, [f"{p.name}: a zip archive" for p in archives])
 
-    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
-        opts = check_options(self.name, options, LOAD_OPTIONS)
-        archives = _archives(Path(path))
+    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+        archives = _archives(path)
         if not archives:
             raise FileNotFoundError(f"{path}: no .zip archive found")
         if subset is not None and len(archives) > 1:
@@ -92,29 +89,20 @@ class ImageZipFormat(ImageFilesFormat):
             name = subset or (DEFAULT_SUBSET if len(archives) == 1 else archive.stem)
             names, blobs = _read_members(archive)
             ids = ids_from_names(names, archive)
-            found = read_images(
-                names,
-                blobs,
-                container=archive,
-                skip_broken=opts["skip_broken"],
-                workers=opts["workers"],
-                progress=opts["progress"],
-            )
+            found = read_files(names, blobs, archive, opts)
             subsets.append(unlabeled_subset(name, [ids[i] for i in found.kept], found.images))
         return Dataset(subsets)
 
-    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        accepted = self.save_defaults
-        opts = check_options(self.name, options, accepted)
-        method = _compression(opts["compression"])
+    def check_save_options(self, opts: dict[str, Any]) -> None:
+        _compression(opts["compression"])
         archive_name = str(opts["name"])
         if unsafe_reason(archive_name) or "/" in archive_name:
             raise ValueError(f"image_zip: archive name {archive_name!r} must be a plain file name")
-        dataset = converted(dataset, opts)
-        planned = item_paths(dataset, opts["image_ext"])
-        for subset, _ in planned:
-            require_images(subset)
-        warn_labels_dropped(self.name, dataset)
+
+    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
+        method = _compression(opts["compression"])
+        archive_name = str(opts["name"])
+        planned = plan_unlabeled(self.name, dataset, opts["image_ext"])
         paths = [p for _, ps in planned for p in ps]
         ids = [i for s, _ in planned for i in s.id_column()]
         images = [image for subset, _ in planned for image in image_list(subset)]

@@ -19,19 +19,16 @@ import numpy as np
 
 from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
 from engine.io.categories import META_FILE
-from engine.io.imagefolder import is_image_name, list_files, natural_key, read_images
+from engine.io.imagefolder import is_image_name, list_files, natural_key
 from engine.io.paths import check_relative_names, relative_path
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
-    LOAD_OPTIONS,
-    SAVE_OPTIONS,
     ImageFilesFormat,
-    check_options,
     check_subset_names,
-    converted,
     image_list,
     non_empty_subsets,
+    read_files,
     read_meta,
     require_images,
     save_meta,
@@ -92,9 +89,8 @@ class ImagenetFormat(ImageFilesFormat):
             raise NotThisFormat("no class folder holding images")
         return Detection(self.name, 2.0, [f"{len(folders)} folders holding images"])
 
-    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
-        opts = check_options(self.name, options, LOAD_OPTIONS)
-        root = Path(path)
+    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+        root = path
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: no such folder")
         names = [str(n) for n in list_files(root) if str(n) not in SIDE_FILES]
@@ -116,9 +112,7 @@ class ImagenetFormat(ImageFilesFormat):
             parts.append(_read_group(base, group, members, classes, opts))
         return Dataset(parts, classes)
 
-    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        opts = check_options(self.name, options, SAVE_OPTIONS)
-        dataset = converted(dataset, opts)
+    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         classes = dataset.categories
         check_class_names(classes)
         subsets = non_empty_subsets(dataset)
@@ -186,14 +180,7 @@ def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Sub
     """One subset: files `<class>/<rest>` below `base`; the id is the path sans extension."""
     _check_stray([m for m in members if "/" not in m], base, opts)
     members = [m for m in members if "/" in m]
-    found = read_images(
-        members,
-        [str(base / m) for m in members],
-        container=base,
-        skip_broken=opts["skip_broken"],
-        workers=opts["workers"],
-        progress=opts["progress"],
-    )
+    found = read_files(members, [str(base / m) for m in members], base, opts)
     index = {cls: i for i, cls in enumerate(classes)}
     labels = np.full(len(found.kept), NO_LABEL, dtype=np.int32)
     ids = []

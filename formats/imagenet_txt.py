@@ -19,18 +19,15 @@ from typing import Any
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.io.imagefolder import is_image_name, read_images
+from engine.io.imagefolder import is_image_name
 from engine.io.paths import check_relative_names, relative_path, unsafe_reason
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
-    LOAD_OPTIONS,
-    SAVE_OPTIONS,
     ImageFilesFormat,
-    check_options,
     check_subset_names,
-    converted,
     image_list,
+    read_files,
     read_meta,
     save_meta,
     write_items,
@@ -113,11 +110,7 @@ class ImagenetTxtFormat(ImageFilesFormat):
                 evidence.append(f"{marker} present")
         return Detection(self.name, float(len(evidence)), evidence)
 
-    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
-        opts = check_options(self.name, options, LOAD_OPTIONS)
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
+    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         root = path if path.is_dir() else path.parent
         lists = [path] if path.is_file() else _lists(root)
         if subset is not None:
@@ -133,9 +126,7 @@ class ImagenetTxtFormat(ImageFilesFormat):
             [_subset(root, f, e, opts) for f, e in zip(lists, entries, strict=True)], classes
         )
 
-    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        opts = check_options(self.name, options, SAVE_OPTIONS)
-        dataset = converted(dataset, opts)
+    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         subsets = list(dataset.subsets().values())
         check_subset_names(subsets, flat=True)
         classes = dataset.categories
@@ -246,14 +237,7 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
                 f"listed in {path.name} but missing ({len(missing)} such files); "
                 "pass skip_broken=True (--skip-broken) to keep those items without image",
             )
-        found = read_images(
-            files,
-            sources,
-            container=folder,
-            skip_broken=opts["skip_broken"],
-            workers=opts["workers"],
-            progress=opts["progress"],
-        )
+        found = read_files(files, sources, folder, opts)
         pixels: list = [None] * len(entries)
         for image, index in zip(found.images, found.kept, strict=True):
             pixels[with_image[index]] = image
