@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -195,7 +196,7 @@ def encode_images(
     if bad:
         first = next(blob for blob in blobs if isinstance(blob, str))
         raise ValidationError(f"images could not be encoded as {ext} ({first})", bad)
-    return blobs
+    return cast(list[bytes], blobs)  # no error message (str) is left after the check above
 
 
 def _raise_failures(results, bounds, ids, what: str) -> None:
