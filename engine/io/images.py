@@ -77,7 +77,9 @@ def encodable_problem(image: np.ndarray, ext: str) -> str | None:
     return None
 
 
-def check_encodable(images: Sequence[np.ndarray | None], ids: Sequence[str], ext: str) -> None:
+def check_encodable(
+    images: np.ndarray | Sequence[np.ndarray | None], ids: Sequence[str], ext: str
+) -> None:
     """Raises ValidationError naming every item whose image `ext` cannot hold."""
     problems: dict[str, list[str]] = {}
     if isinstance(images, np.ndarray) and len(images):
