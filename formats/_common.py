@@ -6,7 +6,7 @@ import json
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class ImageFilesFormat:
 
     name: str
     load_options: dict[str, Any] = LOAD_OPTIONS
-    save_defaults: dict[str, Any] = SAVE_OPTIONS
+    save_defaults: ClassVar[dict[str, Any]] = SAVE_OPTIONS
     options = options_from_defaults(SAVE_OPTIONS)
 
     def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:

@@ -105,7 +105,10 @@ class ImageZipFormat(ImageFilesFormat):
         planned = plan_unlabeled(self.name, dataset, opts["image_ext"])
         paths = [p for _, ps in planned for p in ps]
         ids = [i for s, _ in planned for i in s.id_column()]
-        images = [image for subset, _ in planned for image in image_list(subset)]
+        # plan_unlabeled has checked that every item has an image
+        images = [
+            image for subset, _ in planned for image in image_list(subset) if image is not None
+        ]
         check_unique_paths(paths, ids)
         check_encodable(images, ids, opts["image_ext"])
         blobs = []

@@ -151,12 +151,13 @@ class ImagenetTxtFormat(ImageFilesFormat):
                         f"label indices beyond the {len(classes)} classes", [item_id]
                     )
                 file_id = _file_id(subset.name, item_id, prefixed)
-                stored = opts["save_media"] and pixels[index] is not None
+                image = pixels[index]
+                stored = opts["save_media"] and image is not None
                 lines.append(_format_line(file_id, ext if stored else "", labels))
-                if pixels[index] is not None:
+                if image is not None:
                     paths.append(relative_path(IMAGE_DIR, file_id, suffix=ext))
                     ids.append(f"{subset.name}:{item_id}" if prefixed else item_id)
-                    images.append(pixels[index])
+                    images.append(image)
             (directory / f"{subset.name}.txt").write_text("".join(lines), encoding="utf-8")
         (directory / LABELS_FILE).write_text("".join(f"{n}\n" for n in classes), encoding="utf-8")
         if opts["save_dataset_meta"]:

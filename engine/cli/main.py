@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from engine.cli.commands import COMMANDS
 from engine.errors import EngineError, FormatWarning
@@ -22,7 +23,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def _common_flags(suppress: bool) -> argparse.ArgumentParser:
     """--debug and --quiet, accepted before and after the command name."""
     parent = argparse.ArgumentParser(add_help=False)
-    default = {"default": argparse.SUPPRESS} if suppress else {}
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     parent.add_argument("--debug", action="store_true", help="show tracebacks on errors", **default)
     parent.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors, no progress", **default

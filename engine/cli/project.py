@@ -138,9 +138,9 @@ class Project:
 
     # -- reading
     def _loaded(self) -> list[tuple[str, Dataset]]:
-        loaded = []
+        loaded: list[tuple[str, Dataset]] = []
         for source in self.sources:
-            dataset = load(source.format, self._resolve(source.path))
+            dataset: Dataset = load(source.format, self._resolve(source.path))
             for entry in self.filters:
                 if entry.source in ("", source.name):
                     dataset = filter_dataset(dataset, entry.expression, entry.mode)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import mmap
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def _gunzip(packed: bytes, path: Path) -> np.ndarray:
     try:
         while rest:
             inflater = zlib.decompressobj(31)
-            pending = rest
+            pending: bytes | memoryview = rest
             while not inflater.eof:
                 if not pending:
                     raise FormatError(
@@ -158,7 +158,7 @@ def _decompress(packed: bytes, kind: str, path: Path) -> bytes:
 
 
 @contextmanager
-def open_writer(path: str | Path, compresslevel: int = 6) -> Iterator[BinaryIO]:
+def open_writer(path: str | Path, compresslevel: int = 6) -> Iterator[io.BufferedIOBase]:
     """A binary writer for `path`, compressing by its suffix; gzip output is reproducible."""
     path = Path(path)
     kind = compression_of(path)
@@ -186,4 +186,9 @@ def write_chunks(
             writer.write(chunk)
 
 
-_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open, "": open}
+_OPENERS: dict[str, Callable[..., io.BufferedIOBase]] = {
+    ".gz": gzip.open,
+    ".xz": lzma.open,
+    ".bz2": bz2.open,
+    "": open,
+}

@@ -54,6 +54,8 @@ class Image:
         if self._data is None:
             from PIL import Image as PILImage
 
+            assert self.path is not None  # the constructor demands data or a path
+
             with PILImage.open(self.path) as picture:
                 self._data = np.asarray(picture)
         return self._data

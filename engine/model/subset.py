@@ -163,17 +163,19 @@ def _row_ids(rows: np.ndarray) -> np.ndarray | None:
     return np.array([str(i) for i in rows], dtype=object)
 
 
-def stack_images(images: list[np.ndarray | None]) -> np.ndarray | list[np.ndarray | None] | None:
+def stack_images(
+    images: Sequence[np.ndarray | None],
+) -> np.ndarray | list[np.ndarray | None] | None:
     """One array when every item has an image of one shape and dtype, else the list as given."""
-    if not images or all(image is None for image in images):
+    present = [image for image in images if image is not None]
+    if not present:
         return None
-    first = images[0]
-    if first is not None and all(
-        image is not None and image.shape == first.shape and image.dtype == first.dtype
-        for image in images
+    first = present[0]
+    if len(present) == len(images) and all(
+        image.shape == first.shape and image.dtype == first.dtype for image in present
     ):
-        return np.stack(images)
-    return images
+        return np.stack(present)
+    return images if isinstance(images, list) else list(images)
 
 
 def subset_order(name: str) -> tuple[int, str]:

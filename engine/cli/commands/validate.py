@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         count = len(report.problems)
         print(f"{path}: {count} problem{'s' if count > 1 else ''} ({format_name})")
         return EXIT_FAILED
+    assert dataset is not None  # a failed load is one of the problems above
     if not args.quiet:
         print(f"{path}: valid {format_name}, {summary(dataset)}")
     return 0

@@ -67,9 +67,9 @@ class CsvCodec:
         found: dict[str, SubsetFile] = {}
         for candidate in candidates:
             prefix = self._prefix_of(candidate.name)
-            if prefix is None:
+            subset = None if prefix is None else self.spec.subset_of(prefix)
+            if subset is None:
                 continue
-            subset = self.spec.subset_of(prefix)
             if subset in found:
                 raise FormatError(
                     root,
@@ -118,7 +118,7 @@ class CsvCodec:
             pixels.append(part_pixels)
             widths.append(part_widths)
         count = scanner.rows
-        if side is not None:
+        if side is not None and self.layout.side_file is not None:
             check_side_count(
                 side_path(root, self.layout.side_file, files.subset),
                 side,
@@ -314,7 +314,7 @@ class CsvCodec:
             for piece in formatter.pieces(prepared.labels, prepared.images, prepared.has_image):
                 out.write(piece)
         written = [path]
-        if prepared.side:
+        if prepared.side and layout.side_file is not None:
             side = side_path(root, layout.side_file, prepared.name)
             write_side_file(side, layout.side_file, prepared.side, compresslevel)
             written.append(side)

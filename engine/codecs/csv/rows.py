@@ -45,7 +45,7 @@ class RowFormatter:
         that have one (the others are written as their label alone).
         """
         width = 0 if images is None or len(images) == 0 else int(np.prod(images.shape[1:]))
-        flat = None if width == 0 else images.reshape(len(images), width)
+        flat = None if images is None or width == 0 else images.reshape(len(images), width)
         image_rows = np.cumsum(has_image) - 1
         for start in range(0, len(labels), ROWS_PER_PIECE):
             stop = min(start + ROWS_PER_PIECE, len(labels))
@@ -55,7 +55,7 @@ class RowFormatter:
             cells[:, 0] = np.where(
                 present, self.labels.take(label_codes), self.labels_alone.take(label_codes)
             )
-            if width and present.any():
+            if flat is not None and present.any():
                 picked = flat[image_rows[start:stop][present]].astype(np.int64) - self.pixel_low
                 if present.all():
                     np.take(self.pixels, picked[:, :-1], out=cells[:, 1:-1])

@@ -20,7 +20,7 @@ from engine.codecs.idx.container import (
 from engine.codecs.idx.label_table import is_table, join_table, split_table
 from engine.codecs.layout import NamePattern, find_variant_files
 from engine.codecs.prepare import PreparedSubset, prepare_subset
-from engine.codecs.sidefile import read_side_file, side_path, write_side_file
+from engine.codecs.sidefile import SideRows, read_side_file, side_path, write_side_file
 from engine.errors import FormatError, NotThisFormat
 from engine.io.compression import read_head
 from engine.model import NO_LABEL, Subset, subset_order
@@ -162,6 +162,7 @@ class IdxCodec:
                     tolerate_element_count=layout.header_count_may_be_element_count,
                 )
         if labels is None:
+            assert images is not None  # a subset has a labels file, an images file or both
             model_labels = np.full(len(images), NO_LABEL, dtype=np.int32)
         else:
             model_labels = self._model_labels(labels)
@@ -179,7 +180,7 @@ class IdxCodec:
             labels[raw == self.spec.no_label] = NO_LABEL
         return labels
 
-    def _read_side(self, root: Path, subset: str, labels: np.ndarray | None):
+    def _read_side(self, root: Path, subset: str, labels: np.ndarray | None) -> SideRows | None:
         side = self.layout.side_file
         if side is None or labels is None:
             return None
@@ -194,6 +195,7 @@ class IdxCodec:
         ends = np.cumsum(sizes[:, 0] * sizes[:, 1])
         total = int(ends[-1]) if len(ends) else 0
         if total != len(flat):
+            assert self.layout.side_file is not None  # sizes come from the side file
             side_name = side_path(root, self.layout.side_file, subset).name
             raise FormatError(
                 path,
@@ -255,7 +257,7 @@ class IdxCodec:
             name = pattern.name_for(prefix, compression, variant)
             write_idx(root / name, prepared.images, layout.images, compresslevel=compresslevel)
             written.append(root / name)
-        if prepared.side:
+        if prepared.side and layout.side_file is not None:
             path = side_path(root, layout.side_file, prepared.name)
             write_side_file(path, layout.side_file, prepared.side, compresslevel)
             written.append(path)
@@ -276,7 +278,7 @@ class IdxCodec:
         for files in found:
             weight = 1.0 if files.subset in known else 0.5
             for kind, file, tensor in (
-                ("labels", files.labels, files.labels_tensor),
+                ("labels", files.labels, files.labels_tensor or self.layout.labels),
                 ("images", files.images, self.layout.images),
             ):
                 if file is None:
