@@ -203,6 +203,7 @@ def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Sub
         labels=labels,
         images=stack_images(found.images) if found.images else None,
         ids=np.array(ids, dtype=object),
+        image_paths=np.array([str(base / members[i]) for i in found.kept], dtype=object),
     )
 
 

@@ -66,7 +66,8 @@ class Subset:
 
     `images` is an array (N, H, W) or (N, H, W, C) when every item has an image of one shape;
     otherwise a list with one array (or None, for an item without image) per item; None when the
-    subset has no images at all.
+    subset has no images at all. `image_paths`, when the items were read from image files, holds
+    each item's file path (or None), for transforms that use file names.
     """
 
     name: str
@@ -75,6 +76,7 @@ class Subset:
     ids: np.ndarray | None = None
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     multi_labels: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    image_paths: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels)
@@ -85,6 +87,10 @@ class Subset:
             self.ids = np.asarray(self.ids, dtype=object)
             if len(self.ids) != count:
                 raise ValueError(f"subset {self.name!r}: {len(self.ids)} ids, {count} labels")
+        if self.image_paths is not None:
+            self.image_paths = np.asarray(self.image_paths, dtype=object)
+            if len(self.image_paths) != count:
+                raise ValueError(f"subset {self.name!r}: {len(self.image_paths)} image paths")
         for name, column in self.attributes.items():
             if len(column) != count:
                 raise ValueError(f"subset {self.name!r}: attribute {name!r} has {len(column)} rows")
@@ -153,6 +159,7 @@ class Subset:
                 for old, labels in self.multi_labels.items()
                 if old in position
             },
+            image_paths=None if self.image_paths is None else self.image_paths[rows],
         )
 
 
