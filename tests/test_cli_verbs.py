@@ -162,9 +162,7 @@ def test_transform_recorded_in_a_project(digits, tmp_path):
 
 def test_merge_renumbers_clashes_or_refuses(digits, tmp_path):
     engine.save(engine.load("mnist", digits), "mnist_csv", tmp_path / "csv")
-    code, _, err = run_main(
-        "merge", digits, f"{tmp_path / 'csv'}:mnist_csv", "-o", tmp_path / "m"
-    )
+    code, _, err = run_main("merge", digits, f"{tmp_path / 'csv'}:mnist_csv", "-o", tmp_path / "m")
     assert code == 0, err
     assert "60 items of source" in err and "renumbered 0->60" in err
     merged = engine.load("mnist", tmp_path / "m")
