@@ -168,5 +168,6 @@ class Progress:
         if self._bar is not None:
             with _lock:
                 _counted_bars -= 1
+                self._bar.refresh()  # the final count, however soon after the last draw
                 self._bar.close()
                 self._bar = None
