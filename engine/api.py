@@ -98,16 +98,24 @@ def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
     return verify_files(path, [get_format(format)] if format else all_formats())
 
 
-def merge(*datasets: model.Dataset, renumber: bool = True) -> Dataset:
+def merge(
+    *datasets: model.Dataset | Sequence[model.Dataset],
+    renumber: bool = True,
+    merge_policy: str = "union",
+) -> Dataset:
     """One dataset holding the items of all `datasets`, subsets joined by name.
 
     Class lists are united by name (the first dataset's order, then new names as met) and labels
     follow their names. Ids a previous dataset holds in the same subset are renumbered with an
     `IdsRenumberedWarning` naming them, or refused (ValidationError) with `renumber=False`.
+    `merge_policy` is accepted for Datumaro's `HLOps.merge`; "union" is the only policy.
     """
-    if len(datasets) == 1 and not isinstance(datasets[0], model.Dataset):
-        datasets = tuple(datasets[0])  # a list of datasets
-    sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(datasets)]
+    if merge_policy != "union":
+        raise ValueError(f"merge_policy {merge_policy!r}: only 'union' is supported")
+    given: list[model.Dataset] = []
+    for entry in datasets:  # datasets, or one list of them
+        given.extend([entry] if isinstance(entry, model.Dataset) else entry)
+    sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(given)]
     return Dataset.adopt(merge_union(sources, renumber=renumber))
 
 

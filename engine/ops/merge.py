@@ -123,11 +123,8 @@ def _join_paths(subsets: Sequence[Subset]) -> np.ndarray | None:
 def _join_images(subsets: list[Subset]) -> np.ndarray | list[np.ndarray | None] | None:
     if all(s.images is None for s in subsets):
         return None
-    arrays = [s.images for s in subsets]
-    if (
-        all(isinstance(a, np.ndarray) for a in arrays)
-        and len({(a.shape[1:], a.dtype) for a in arrays}) == 1
-    ):
+    arrays = [s.images for s in subsets if isinstance(s.images, np.ndarray)]
+    if len(arrays) == len(subsets) and len({(a.shape[1:], a.dtype) for a in arrays}) == 1:
         return np.concatenate(arrays)
     images: list[np.ndarray | None] = []
     for s in subsets:
