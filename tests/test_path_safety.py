@@ -47,11 +47,13 @@ def test_unsafe_subset_name_is_refused(tmp_path):
     assert caught.value.item_ids == ["../up"]
 
 
-def test_class_name_that_is_a_path_is_refused_by_imagenet(tmp_path):
+def test_class_name_that_is_a_path_stays_inside_with_imagenet(tmp_path):
+    """A class name like a path gets a safe folder inside the output; the name reads back."""
     item = DatasetItem("x", image=np.zeros((2, 2), np.uint8), annotations=[Label(0)])
-    with pytest.raises(engine.ValidationError, match="class names") as caught:
-        engine.save(Dataset.from_iterable([item], categories=["../x"]), "imagenet", tmp_path / "o")
-    assert caught.value.item_ids == ["../x"]
+    engine.save(Dataset.from_iterable([item], categories=["../x"]), "imagenet", tmp_path / "o")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".._x", "dataset_meta.json"]
+    assert engine.load("imagenet", tmp_path / "o").categories == ("../x",)
 
 
 def test_zip_with_escaping_member_is_a_format_error(tmp_path):

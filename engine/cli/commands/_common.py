@@ -128,3 +128,11 @@ def no_extra(args: argparse.Namespace) -> None:
 def summary(dataset: Dataset) -> str:
     parts = ", ".join(f"{name} {len(s)}" for name, s in dataset.subsets().items())
     return f"{len(dataset)} items" + (f" ({parts})" if parts else "")
+
+
+def split_target(text: str) -> tuple[str, str | None]:
+    """(path, format or None) from `PATH` or `PATH:FORMAT` (an existing path wins)."""
+    path, colon, format_name = text.rpartition(":")
+    if colon and path and format_name and not Path(text).exists() and "/" not in format_name:
+        return path, format_name
+    return text, None

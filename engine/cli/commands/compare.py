@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.cli.commands._common import no_extra, read_input
+from engine.cli.commands._common import no_extra, read_input, split_target
 from engine.cli.commands.info import table
-from engine.cli.commands.merge import split_target
 from engine.ops.compare import Comparison, compare_datasets
 
 NAME = "compare"

@@ -10,6 +10,7 @@ from engine.cli.commands._common import (
     PROJECT,
     exporter_options,
     read_input,
+    split_target,
     summary,
     write_output,
 )
@@ -52,14 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse ids two targets share in one subset instead of renumbering them",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
-
-
-def split_target(text: str) -> tuple[str, str | None]:
-    """(path, format or None) from `PATH` or `PATH:FORMAT` (an existing path wins)."""
-    path, colon, format_name = text.rpartition(":")
-    if colon and path and format_name and not Path(text).exists() and "/" not in format_name:
-        return path, format_name
-    return text, None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from engine.cli.commands._common import (
     default_output,
     exporter_options,
     read_input,
+    split_target,
     summary,
     write_output,
 )
@@ -40,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-t", "--transform", required=True, metavar="NAME", help="the transform to apply"
     )
-    parser.add_argument("target", nargs="?", help="the dataset to transform (or use -i)")
+    parser.add_argument(
+        "target", nargs="?", help="the dataset to transform, PATH or PATH:FORMAT (or use -i)"
+    )
     parser.add_argument("-i", "--input-path", metavar="PATH", help="the dataset to transform")
     add_input_format(parser)
     parser.add_argument(
@@ -58,7 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     name = check_transform_name(args.transform)
     options = parse_transform_options(name, args.extra)
-    source = args.input_path or args.target
+    source, input_format = args.input_path, args.input_format
+    if source is None and args.target:
+        source, given = split_target(args.target)
+        input_format = input_format or given
     if args.project and source:
         raise UsageError("give either a project (-p) or a dataset (-i PATH), not both")
     if args.project and not args.output_dir:
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         dataset, input_format = Project.open(args.project).dataset(), "project"
         source = args.project
     elif source:
-        dataset, input_format = read_input(source, args.input_format, skip_broken=args.skip_broken)
+        dataset, input_format = read_input(source, input_format, skip_broken=args.skip_broken)
     else:
         raise UsageError("name the dataset to transform (-i PATH) or a project (-p DIR)")
     output_format = args.output_format or input_format
