@@ -21,12 +21,25 @@ FASHION = (
 
 
 def test_folder_names_are_safe_distinct_and_stable():
-    names = ["T-shirt/top", "T-shirt_top", "a\\b", "..", "", "no_label", "C:x", "tab\there", "ok"]
+    names = [
+        "T-shirt/top",
+        "T-shirt_top",
+        "a\\b",
+        "..",
+        "",
+        "no_label",
+        "C:x",
+        "tab\there",
+        ".h",
+        "ok",
+    ]
     folders = folder_names(names, reserved=("no_label",))
     assert folders[:3] == ["T-shirt_top_2", "T-shirt_top", "a_b"]  # a plain name keeps its own
     assert len(set(folders)) == len(folders)
     assert all("/" not in f and unsafe_reason(f) is None for f in folders)
     assert folders[5] == "no_label_2" and folders[-1] == "ok"
+    assert folders[3] == "_.." and folders[4] == "_" and folders[-2] == "_.h"
+    assert not any(f.startswith(".") for f in folders)  # readers skip hidden folders
     assert folder_names(names, reserved=("no_label",)) == folders
     assert folder_names(["0", "1"]) == ["0", "1"]
 

@@ -52,8 +52,9 @@ def test_class_name_that_is_a_path_stays_inside_with_imagenet(tmp_path):
     item = DatasetItem("x", image=np.zeros((2, 2), np.uint8), annotations=[Label(0)])
     engine.save(Dataset.from_iterable([item], categories=["../x"]), "imagenet", tmp_path / "o")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".._x", "dataset_meta.json"]
-    assert engine.load("imagenet", tmp_path / "o").categories == ("../x",)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["_.._x", "dataset_meta.json"]
+    loaded = engine.load("imagenet", tmp_path / "o")
+    assert loaded.categories == ("../x",) and [i.label for i in loaded] == [0]
 
 
 def test_zip_with_escaping_member_is_a_format_error(tmp_path):
