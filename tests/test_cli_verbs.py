@@ -214,3 +214,13 @@ def test_misspelled_format_and_help_texts(digits, tmp_path):
     assert code == 0 and "--compression" in out and not (tmp_path / "x").exists()
     names = {c.NAME for c in COMMANDS}
     assert {"transform", "merge", "compare"} <= names
+
+
+def test_transform_in_a_project_folder_needs_no_flag(digits, tmp_path):
+    project = tmp_path / "here"
+    run_main("create", "-o", project)
+    run_main("import", "-p", project, "-f", "mnist", digits)
+    code, out, _ = run_main("transform", "-t", "reindex", "--", "-s", "100", cwd=project)
+    assert code == 0 and "recorded" in out
+    run_main("export", "-f", "mnist_csv", "-o", tmp_path / "out", cwd=project)
+    assert engine.load("mnist_csv", tmp_path / "out")["train"][0].id == "100"

@@ -15,7 +15,7 @@ from engine.cli.commands._common import (
     summary,
     write_output,
 )
-from engine.cli.project import Project
+from engine.cli.project import CONFIG_NAME, Project
 from engine.cli.transform_options import (
     check_transform_name,
     describe_transforms,
@@ -47,7 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--input-path", metavar="PATH", help="the dataset to transform")
     add_input_format(parser)
     parser.add_argument(
-        "-p", "--project", metavar="DIR", help="record the transform in this project instead"
+        "-p",
+        "--project",
+        metavar="DIR",
+        help="record the transform in this project instead (default: the current folder, when "
+        "it is a project and no dataset is named)",
     )
     parser.add_argument(
         "-o", "--output-dir", metavar="DIR", help="folder to write (default: <input>-<transform>)"
@@ -67,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         input_format = input_format or given
     if args.project and source:
         raise UsageError("give either a project (-p) or a dataset (-i PATH), not both")
+    if not args.project and not source and (Path.cwd() / CONFIG_NAME).is_file():
+        args.project = "."  # in a project folder, as Datumaro does
     if args.project and not args.output_dir:
         project = Project.open(args.project)
         project.add_transform(name, list(args.extra))
