@@ -147,18 +147,21 @@ class Subset:
             images = None
         else:
             images = [self.images[i] for i in rows]
-        position = {int(old): new for new, old in enumerate(rows)}
+        multi: dict[int, tuple[int, ...]] = {}
+        if self.multi_labels:
+            position = {int(old): new for new, old in enumerate(rows)}
+            multi = {
+                position[old]: labels
+                for old, labels in self.multi_labels.items()
+                if old in position
+            }
         return Subset(
             name=self.name,
             labels=self.labels[rows],
             images=images,
             ids=self.id_column()[rows] if self.ids is not None else _row_ids(rows),
             attributes={name: column[rows] for name, column in self.attributes.items()},
-            multi_labels={
-                position[old]: labels
-                for old, labels in self.multi_labels.items()
-                if old in position
-            },
+            multi_labels=multi,
             image_paths=None if self.image_paths is None else self.image_paths[rows],
         )
 
@@ -167,7 +170,7 @@ def _row_ids(rows: np.ndarray) -> np.ndarray | None:
     """Ids of rows picked from a subset with implicit ids: None when they are still 0..n-1."""
     if np.array_equal(rows, np.arange(len(rows))):
         return None
-    return np.array([str(i) for i in rows], dtype=object)
+    return rows.astype(str).astype(object)
 
 
 def stack_images(images: list[np.ndarray | None]) -> np.ndarray | list[np.ndarray | None] | None:
