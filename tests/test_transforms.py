@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine import Dataset
@@ -235,3 +237,26 @@ def test_image_constructors(tmp_path):
     np.testing.assert_array_equal(from_file.data, data)
     item = engine.DatasetItem(id=0, media=engine.Image.from_numpy(data=data))
     assert engine.Dataset.from_iterable([item]).get(0).image.shape == (3, 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=st.lists(st.integers(-1, 6), min_size=0, max_size=120),
+    weights=st.lists(st.integers(1, 20), min_size=1, max_size=5),
+    seed=st.integers(0, 2**16),
+)
+def test_random_split_invariants(labels, weights, seed):
+    """Any labels and ratios: each item once, each class within one item of its share."""
+    ratios = [w / sum(weights) for w in weights]
+    values = np.array(labels, dtype=np.int32)
+    pixels = np.arange(len(values), dtype=np.int32).reshape(-1, 1, 1)
+    dataset = Dataset([Subset("all", values, pixels)], [str(k) for k in range(7)])
+    splits = [(f"s{k}", ratio) for k, ratio in enumerate(ratios)]
+    split = dataset.split(splits, seed=seed)
+    rows = np.sort(np.concatenate([s.images.ravel() for s in split.subsets().values()] or [[]]))
+    np.testing.assert_array_equal(rows, np.arange(len(values)))
+    for value in np.unique(values):
+        size = int(np.count_nonzero(values == value))
+        for name, ratio in splits:
+            got = int(np.count_nonzero(split[name].labels == value)) if name in split else 0
+            assert abs(got - ratio * size) < 1
