@@ -12,6 +12,7 @@ from typing import Any
 from engine import model
 from engine.errors import UnknownFormatError
 from engine.io.output import atomic_output_dir
+from engine.io.paths import check_relative_names
 from engine.model import ItemView
 from engine.ops.compare import Comparison, compare_datasets
 from engine.ops.filters import filter_dataset
@@ -59,6 +60,7 @@ def save(
     cannot hold raises ValidationError before anything is written.
     """
     fmt = get_format(format)
+    check_relative_names(list(dataset.subsets()), "subset names")  # for every writer, up front
     with atomic_output_dir(path, overwrite=overwrite) as staging:
         fmt.save(
             dataset,

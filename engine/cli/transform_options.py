@@ -19,8 +19,12 @@ from engine.registry.export_options import UsageError
 class _Parser(argparse.ArgumentParser):
     """An argument parser that raises UsageError instead of exiting (help still exits)."""
 
+    def __init__(self, transform: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transform = transform
+
     def error(self, message: str) -> Any:
-        raise UsageError(f"transform {self.prog.split()[-1]}: {message}")
+        raise UsageError(f"transform {self.transform}: {message}")
 
 
 def _pair(text: str, what: str) -> tuple[str, str]:
@@ -142,6 +146,7 @@ def transform_parser(name: str) -> tuple[argparse.ArgumentParser, Callable[..., 
     """The parser of a transform's options and the function making its keyword arguments."""
     name = check_transform_name(name)
     parser = _Parser(
+        name,
         prog=f"mnist-engine transform -t {name} --",
         description=(TRANSFORMS[name].__doc__ or "").split("\n\n")[0],
         add_help=True,
