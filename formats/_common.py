@@ -227,13 +227,16 @@ def ids_from_names(names: list[str], container: Path) -> list[str]:
     return ids
 
 
-def unlabeled_subset(name: str, ids: list[str], images: list[np.ndarray]) -> Subset:
-    """A subset of images without labels, ids as given."""
+def unlabeled_subset(
+    name: str, ids: list[str], images: list[np.ndarray], paths: Sequence[str] | None = None
+) -> Subset:
+    """A subset of images without labels, ids as given (and the images' file paths, if known)."""
     return Subset(
         name=name,
         labels=np.full(len(ids), NO_LABEL, dtype=np.int32),
         images=stack_images(images) if images else None,
         ids=np.array(ids, dtype=object),
+        image_paths=None if paths is None else np.array(list(paths), dtype=object),
     )
 
 

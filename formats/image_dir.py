@@ -59,7 +59,8 @@ class ImageDirFormat(ImageFilesFormat):
         ids = ids_from_names(names, path)
         found = read_files(names, [str(path / name) for name in names], path, opts)
         kept_ids = [ids[i] for i in found.kept]
-        return Dataset([unlabeled_subset(subset or DEFAULT_SUBSET, kept_ids, found.images)])
+        paths = [str(path / names[i]) for i in found.kept]
+        return Dataset([unlabeled_subset(subset or DEFAULT_SUBSET, kept_ids, found.images, paths)])
 
     def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         planned = plan_unlabeled(self.name, dataset, opts["image_ext"])

@@ -90,7 +90,9 @@ class ImageZipFormat(ImageFilesFormat):
             names, blobs = _read_members(archive)
             ids = ids_from_names(names, archive)
             found = read_files(names, blobs, archive, opts)
-            subsets.append(unlabeled_subset(name, [ids[i] for i in found.kept], found.images))
+            kept = found.kept
+            paths = [f"{archive}/{names[i]}" for i in kept]  # the member's name inside the zip
+            subsets.append(unlabeled_subset(name, [ids[i] for i in kept], found.images, paths))
         return Dataset(subsets)
 
     def check_save_options(self, opts: dict[str, Any]) -> None:

@@ -223,6 +223,7 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
         if len(found) > 1:
             multi[row] = tuple(found)
     images = None
+    paths = None
     folder = root / IMAGE_DIR
     if folder.is_dir() and entries:
         with_image = [i for i, (_, file, _) in enumerate(entries) if is_image_name(file)]
@@ -240,11 +241,18 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
             )
         found = read_files(files, sources, folder, opts)
         pixels: list = [None] * len(entries)
+        paths = np.full(len(entries), None, dtype=object)
         for image, index in zip(found.images, found.kept, strict=True):
             pixels[with_image[index]] = image
+            paths[with_image[index]] = str(folder / files[index])
         images = stack_images(pixels)
     return Subset(
-        name=name, labels=labels, images=images, ids=np.array(ids, dtype=object), multi_labels=multi
+        name=name,
+        labels=labels,
+        images=images,
+        ids=np.array(ids, dtype=object),
+        multi_labels=multi,
+        image_paths=paths,
     )
 
 

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from engine import __version__
 from engine.cli.commands import COMMANDS
 from engine.errors import EngineError, FormatWarning
 from engine.io import progress
@@ -38,13 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `mnist-engine COMMAND --help` for a command's options and an example.",
         parents=[_common_flags(suppress=False)],
     )
+    parser.add_argument("--version", action="version", version=f"mnist-engine {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
+        epilog = f"example: {command.EXAMPLE}"
+        more = getattr(command, "more_help", None)
+        if more is not None:
+            epilog += "\n\n" + more()
         sub = commands.add_parser(
             command.NAME,
+            aliases=getattr(command, "ALIASES", []),
             help=command.HELP,
             description=command.HELP,
-            epilog=f"example: {command.EXAMPLE}",
+            epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[_common_flags(suppress=True)],
         )

@@ -66,7 +66,8 @@ class Subset:
 
     `images` is an array (N, H, W) or (N, H, W, C) when every item has an image of one shape;
     otherwise a list with one array (or None, for an item without image) per item; None when the
-    subset has no images at all.
+    subset has no images at all. `image_paths`, when the items were read from image files, holds
+    each item's file path (or None), for transforms that use file names.
     """
 
     name: str
@@ -75,6 +76,7 @@ class Subset:
     ids: np.ndarray | None = None
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     multi_labels: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    image_paths: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels)
@@ -85,6 +87,10 @@ class Subset:
             self.ids = np.asarray(self.ids, dtype=object)
             if len(self.ids) != count:
                 raise ValueError(f"subset {self.name!r}: {len(self.ids)} ids, {count} labels")
+        if self.image_paths is not None:
+            self.image_paths = np.asarray(self.image_paths, dtype=object)
+            if len(self.image_paths) != count:
+                raise ValueError(f"subset {self.name!r}: {len(self.image_paths)} image paths")
         for name, column in self.attributes.items():
             if len(column) != count:
                 raise ValueError(f"subset {self.name!r}: attribute {name!r} has {len(column)} rows")
@@ -141,18 +147,22 @@ class Subset:
             images = None
         else:
             images = [self.images[i] for i in rows]
-        position = {int(old): new for new, old in enumerate(rows)}
+        multi: dict[int, tuple[int, ...]] = {}
+        if self.multi_labels:
+            position = {int(old): new for new, old in enumerate(rows)}
+            multi = {
+                position[old]: labels
+                for old, labels in self.multi_labels.items()
+                if old in position
+            }
         return Subset(
             name=self.name,
             labels=self.labels[rows],
             images=images,
             ids=self.id_column()[rows] if self.ids is not None else _row_ids(rows),
             attributes={name: column[rows] for name, column in self.attributes.items()},
-            multi_labels={
-                position[old]: labels
-                for old, labels in self.multi_labels.items()
-                if old in position
-            },
+            multi_labels=multi,
+            image_paths=None if self.image_paths is None else self.image_paths[rows],
         )
 
 
@@ -160,7 +170,7 @@ def _row_ids(rows: np.ndarray) -> np.ndarray | None:
     """Ids of rows picked from a subset with implicit ids: None when they are still 0..n-1."""
     if np.array_equal(rows, np.arange(len(rows))):
         return None
-    return np.array([str(i) for i in rows], dtype=object)
+    return rows.astype(str).astype(object)
 
 
 def stack_images(

@@ -173,4 +173,4 @@ def convert_dataset(
         convert_subset(subset, conversion, workers=workers, progress=progress)
         for subset in dataset.subsets().values()
     ]
-    return type(dataset)(subsets, dataset.categories)
+    return type(dataset)(subsets, dataset.categories, dataset.info)

@@ -492,10 +492,12 @@ def filter_dataset(
             mask = np.fromiter((bool(expression(item)) for item in subset), bool, len(subset))
             if mask.any():
                 kept.append(subset.take(mask))
-        return type(dataset)(kept, dataset.categories)
+        return type(dataset)(kept, dataset.categories, dataset.info)
     compiled = Filter(expression)
     kept = [
         filter_subset(subset, dataset.categories, compiled, mode, progress)
         for subset in dataset.subsets().values()
     ]
-    return type(dataset)([subset for subset in kept if len(subset)], dataset.categories)
+    return type(dataset)(
+        [subset for subset in kept if len(subset)], dataset.categories, dataset.info
+    )

@@ -45,7 +45,8 @@ class SpecFormat:
             wanted = f" of subset {subset!r}" if subset else ""
             raise UnknownFormatError(f"{path}: no {self.name} files{wanted} found")
         classes = self.spec.variant(variant).classes if variant else self.spec.classes
-        return Dataset(subsets, load_categories(root, classes))
+        info = {self.spec.variant_option: variant} if variant else None  # saved back unasked
+        return Dataset(subsets, load_categories(root, classes), info)
 
     def _default_compression(self, subset: str) -> str:
         return self.spec.subset_compressions.get(subset, self.spec.layout.compressions[0])
@@ -82,6 +83,9 @@ class SpecFormat:
         progress: bool | None = None,
         **options: Any,
     ) -> None:
+        key = self.spec.variant_option
+        if self.spec.variants and options.get(key) is None and dataset.info.get(key):
+            options = {**options, key: dataset.info[key]}  # the variant it was loaded from
         variant = self._variant(options, required=True)
         conversion = Conversion.from_options(
             grayscale=grayscale, resize=resize, mnistify=mnistify, invert=invert
