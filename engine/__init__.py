@@ -5,7 +5,7 @@ Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset
 `dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
 """
 
-from engine.api import Dataset, detect, load, save, verify
+from engine.api import Dataset, detect, from_hf, load, save, verify
 from engine.codecs.idx.container import read_idx, write_idx
 from engine.errors import (
     EngineError,
@@ -38,6 +38,7 @@ __all__ = [
     "ValidationError",
     "detect",
     "formats",
+    "from_hf",
     "get_format",
     "load",
     "read_idx",
