@@ -255,10 +255,27 @@ def _samples(file: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
                         file, f"two members {member.name!r} for one item", offset=member.offset
                     )
                 members[extension] = data
+            _check_end(file, tar.offset)
     except (tarfile.TarError, EOFError, OSError) as error:
         raise FormatError(file, f"not a readable tar file ({error})") from None
     if key is not None:
         yield key, members
+
+
+def _check_end(file: Path, offset: int) -> None:
+    """tarfile takes a cut-off header for the end of the archive: demand the two zero blocks."""
+    with open(file, "rb") as handle:
+        handle.seek(offset)
+        end = handle.read(1024)
+    if len(end) < 1024 or end.count(0) != 1024:
+        raise FormatError(
+            file,
+            "truncated: the archive stops without its end-of-archive blocks",
+            offset=offset,
+            field="end of archive",
+            expected="1024 zero bytes",
+            actual=f"{len(end)} bytes",
+        )
 
 
 def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo, file: Path) -> bytes:
