@@ -14,6 +14,7 @@ from engine.errors import UnknownFormatError
 from engine.io.images import decode_images
 from engine.io.output import atomic_output_dir
 from engine.model import ItemView
+from engine.model.adapters.png import decode_pngs
 from engine.ops.filters import filter_dataset
 from engine.ops.verify import FileCheck, verify_files
 from engine.registry import Detection, all_formats, get_format
@@ -95,7 +96,7 @@ def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
     from engine.model.adapters.hf import from_hf as subsets_from_hf
 
     def decode(blobs: list) -> list:
-        return decode_images(blobs, workers=workers, progress=False)
+        return decode_pngs(blobs, lambda rest: decode_images(rest, workers=workers, progress=False))
 
     subsets, categories = subsets_from_hf(dataset_dict, decode)
     return Dataset(subsets, categories)

@@ -23,6 +23,7 @@ from engine.io.images import decode_images
 from engine.io.paths import check_relative_names
 from engine.model import DEFAULT_SUBSET, Dataset, subset_order
 from engine.model.adapters import require
+from engine.model.adapters.png import decode_pngs
 from engine.registry import Detection
 from engine.registry.export_options import ExportOption, options_from_defaults
 from formats._common import SAVE_OPTIONS, ImageFilesFormat, non_empty_subsets
@@ -174,7 +175,7 @@ class ParquetFormat(ImageFilesFormat):
         pa, pq = _pyarrow()
 
         def decode(blobs: list) -> list:
-            return decode_images(blobs, workers=opts["workers"], progress=opts["progress"])
+            return decode_pngs(blobs, lambda rest: decode_images(rest, workers=opts["workers"]))
 
         builder = None
         categories = None

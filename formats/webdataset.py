@@ -27,7 +27,7 @@ from engine.io.imagefolder import natural_key
 from engine.io.images import IMAGE_EXTENSIONS, decode_images
 from engine.io.paths import check_relative_names, unsafe_reason
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
-from engine.model.adapters.png import encode_png
+from engine.model.adapters.png import decode_pngs, encode_png
 from engine.registry import Detection
 from engine.registry.export_options import ExportOption, options_from_defaults
 from formats._common import SAVE_OPTIONS, ImageFilesFormat, non_empty_subsets
@@ -114,8 +114,9 @@ class WebDatasetFormat(ImageFilesFormat):
                 blobs.append(image)
                 where.append((file, key))
         present = [i for i, blob in enumerate(blobs) if blob is not None]
-        decoded = decode_images(
-            [blobs[i] for i in present], workers=opts["workers"], progress=opts["progress"]
+        decoded = decode_pngs(
+            [blobs[i] for i in present],
+            lambda rest: decode_images(rest, workers=opts["workers"], progress=opts["progress"]),
         )
         images: list[np.ndarray | None] = [None] * len(blobs)
         for index, image in zip(present, decoded, strict=True):

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.errors import FormatError, ValidationError
 from engine.model.adapters import require
-from engine.model.adapters.png import encode_png
+from engine.model.adapters.png import encode_png, encode_pngs
 from engine.model.items import NO_LABEL
 from engine.model.subset import Subset, stack_images
 
@@ -181,7 +181,10 @@ def _image_rows(subset: Subset, start: int, stop: int) -> Any:
 
 
 def _png_column(images: Any, level: int) -> Any:
-    blobs = [None if image is None else encode_png(image, level) for image in images]
+    if isinstance(images, np.ndarray):
+        blobs = encode_pngs(images, level)
+    else:
+        blobs = [None if image is None else encode_png(image, level) for image in images]
     present = np.array([blob is not None for blob in blobs], dtype=bool)
     data = pa.array(blobs, type=pa.binary())
     paths = pa.nulls(len(blobs), pa.string())
