@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -222,14 +223,7 @@ class ParquetFormat(ImageFilesFormat):
         plans = []
         for subset in subsets:
             if not opts["save_media"]:
-                subset = type(subset)(
-                    subset.name,
-                    subset.labels,
-                    None,
-                    subset.ids,
-                    subset.attributes,
-                    subset.multi_labels,
-                )
+                subset = replace(subset, images=None)
             encoding = opts["image_encoding"] if subset.images is not None else "png"
             plans.append(
                 plan_table(subset, dataset.categories, encoding, int(opts["compresslevel"]))

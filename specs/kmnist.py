@@ -8,7 +8,7 @@ from specs.schema import NpzLayout, Tensor
 
 IDX_SPEC = like_mnist(
     "kmnist",
-    "Kuzushiji-MNIST hiragana in IDX files (MNIST's layout and file names)",
+    "Kuzushiji-MNIST hiragana in IDX files (MNIST's layout) or the published .npz archives",
     ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
     {
         "train-images-idx3-ubyte.gz": "bdb82020997e1d708af4cf47b453dcf7",
