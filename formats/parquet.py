@@ -17,14 +17,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
 from engine.io.images import decode_images
 from engine.io.paths import check_relative_names
+from engine.io.pool import chunk_bounds, resolve_workers, run_chunks
+from engine.io.progress import Progress
 from engine.model import DEFAULT_SUBSET, Dataset, subset_order
 from engine.model.adapters import require
-from engine.model.adapters.png import decode_pngs
+from engine.model.adapters.png import decode_pngs, encode_pngs
 from engine.registry import Detection
 from engine.registry.export_options import ExportOption, options_from_defaults
 from formats._common import SAVE_OPTIONS, ImageFilesFormat, non_empty_subsets
@@ -243,9 +247,12 @@ class ParquetFormat(ImageFilesFormat):
         for shard in range(shards):
             start, stop = shard * per_shard, min(count, (shard + 1) * per_shard)
             target = directory / shard_name(plan.subset.name, shard, shards)
+            blobs = _pool_encoded(plan, start, stop, opts)
             with pq.ParquetWriter(target, schema, compression=compression) as writer:
                 for first in range(start, stop, group):
-                    writer.write_batch(plan.batch(first, min(stop, first + group)))
+                    last = min(stop, first + group)
+                    part = None if blobs is None else blobs[first - start : last - start]
+                    writer.write_batch(plan.batch(first, last, part))
 
 
 def _safe_files(path: Path) -> dict[str, list[Path]]:
@@ -253,6 +260,23 @@ def _safe_files(path: Path) -> dict[str, list[Path]]:
         return parquet_files(path)
     except FormatError as error:
         raise NotThisFormat(str(error)) from None
+
+
+def _pool_encoded(plan: Any, start: int, stop: int, opts: dict[str, Any]) -> list | None:
+    """One shard's PNG bytes encoded in the process pool, or None to encode batch by batch
+    inline (raw pixels, ragged images, or a job too small for the pool)."""
+    images = plan.subset.images
+    workers = resolve_workers(opts["workers"], stop - start)
+    if plan.encoding != "png" or not isinstance(images, np.ndarray) or workers <= 1:
+        return None
+    bounds = chunk_bounds(stop - start, workers)
+    level = int(opts["compresslevel"])
+    chunks = [(images[start + a : start + b], level) for a, b in bounds]
+    with Progress(stop - start, "encoding images", enabled=opts["progress"]) as bar:
+        parts = run_chunks(
+            encode_pngs, chunks, workers=workers, sizes=[b - a for a, b in bounds], progress=bar
+        )
+    return [blob for part in parts for blob in part]
 
 
 def _auto_rows_per_shard(plan: Any, group: int) -> int:

@@ -84,12 +84,13 @@ class TablePlan:
         }
         return pa.schema(fields, metadata=metadata)
 
-    def batch(self, start: int, stop: int) -> Any:
-        """Rows start..stop as one record batch (images encoded here, one row group's worth)."""
+    def batch(self, start: int, stop: int, blobs: list[bytes | None] | None = None) -> Any:
+        """Rows start..stop as one record batch; images are PNG-encoded here unless `blobs`
+        gives their encoded bytes already (e.g. encoded in a process pool)."""
         subset = self.subset
         images = _image_rows(subset, start, stop)
         if self.encoding == "png":
-            image_column = _png_column(images, self.compresslevel)
+            image_column = _png_column(images, self.compresslevel, blobs)
         else:
             block = np.ascontiguousarray(images, dtype=self.raw_dtype)
             image_column = pa.FixedSizeBinaryArray.from_buffers(
@@ -180,10 +181,10 @@ def _image_rows(subset: Subset, start: int, stop: int) -> Any:
     return subset.images[start:stop]
 
 
-def _png_column(images: Any, level: int) -> Any:
-    if isinstance(images, np.ndarray):
+def _png_column(images: Any, level: int, blobs: list[bytes | None] | None = None) -> Any:
+    if blobs is None and isinstance(images, np.ndarray):
         blobs = encode_pngs(images, level)
-    else:
+    elif blobs is None:
         blobs = [None if image is None else encode_png(image, level) for image in images]
     present = np.array([blob is not None for blob in blobs], dtype=bool)
     data = pa.array(blobs, type=pa.binary())
