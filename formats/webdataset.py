@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.codecs.prepare import check_class_names
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
@@ -150,6 +151,7 @@ class WebDatasetFormat(ImageFilesFormat):
         nested = [s.name for s in subsets if "/" in s.name]
         if nested:
             raise ValidationError("subset names with '/' cannot be shard file names", nested)
+        check_class_names(dataset.categories)
         for subset in subsets:
             _check_writable(subset)
         for subset in subsets:

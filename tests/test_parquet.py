@@ -168,3 +168,28 @@ def test_missing_pyarrow_names_the_extra(tiny_dataset, tmp_path: Path, monkeypat
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(ImportError, match=r"mnist-engine\[parquet\]"):
         engine.save(tiny_dataset, "parquet", tmp_path / "out")
+
+
+def test_pool_encoding_writes_the_same_shards(tmp_path: Path) -> None:
+    from conftest import make_dataset
+
+    dataset = make_dataset((("train", 300),), seed=4)
+    engine.save(dataset, "parquet", tmp_path / "inline", workers=1, rows_per_shard=200)
+    engine.save(dataset, "parquet", tmp_path / "pool", workers=2, rows_per_shard=200)
+    for name in ("train-00000-of-00002.parquet", "train-00001-of-00002.parquet"):
+        inline = pq.read_table(tmp_path / "inline" / name)
+        assert inline.equals(pq.read_table(tmp_path / "pool" / name))
+    assert_same(engine.load("parquet", tmp_path / "pool"), dataset)
+
+
+def test_raw_shape_metadata_must_fit_the_pixels(tiny_dataset, tmp_path: Path) -> None:
+    engine.save(tiny_dataset, "parquet", tmp_path / "out", image_encoding="raw")
+    file = tmp_path / "out" / "train-00000-of-00001.parquet"
+    table = pq.read_table(file)
+    metadata = dict(table.schema.metadata)
+    ours = json.loads(metadata[b"mnist_engine"])
+    assert ours["shape"] == [28, 28]
+    metadata[b"mnist_engine"] = json.dumps({**ours, "shape": [30, 30]}).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), file)
+    with pytest.raises(engine.FormatError, match=r"784 bytes cannot hold shape \(30, 30\)"):
+        engine.load("parquet", tmp_path / "out")
