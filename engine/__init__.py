@@ -5,7 +5,7 @@ Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset
 `dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
 """
 
-from engine.api import Dataset, compare, detect, load, merge, save, verify
+from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
 from engine.codecs.idx.container import read_idx, write_idx
 from engine.errors import (
     EngineError,
@@ -43,6 +43,7 @@ __all__ = [
     "compare",
     "detect",
     "formats",
+    "from_hf",
     "get_format",
     "load",
     "merge",

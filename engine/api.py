@@ -11,9 +11,11 @@ from typing import Any
 
 from engine import model
 from engine.errors import UnknownFormatError
+from engine.io.images import decode_images
 from engine.io.output import atomic_output_dir
 from engine.io.paths import check_relative_names
 from engine.model import ItemView
+from engine.model.adapters.png import decode_pngs
 from engine.ops.compare import Comparison, compare_datasets
 from engine.ops.filters import filter_dataset
 from engine.ops.merge import merge_union
@@ -92,6 +94,19 @@ def detect_best(path: str | Path) -> Detection:
         tied = [d.format for d in found if d.score == found[0].score]
         raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
     return found[0]
+
+
+def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
+    """A `datasets.DatasetDict` (or `Dataset`) as an engine dataset: splits become subsets, the
+    `Image()`/`ArrayND` column the images, the `ClassLabel` column the labels and its names the
+    classes; `id` and other columns become ids and attributes (needs `[hf]`)."""
+    from engine.model.adapters.hf import from_hf as subsets_from_hf
+
+    def decode(blobs: list) -> list:
+        return decode_pngs(blobs, lambda rest: decode_images(rest, workers=workers, progress=False))
+
+    subsets, categories = subsets_from_hf(dataset_dict, decode)
+    return Dataset(subsets, categories)
 
 
 def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:

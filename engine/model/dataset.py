@@ -31,12 +31,38 @@ class Dataset:
         if isinstance(subsets, Mapping):
             subsets = subsets.values()
         self._subsets: dict[str, Subset] = {s.name: s for s in subsets}
-        self.categories: tuple[str, ...] = _category_names(categories)
+        self.categories = _category_names(categories)
         self.info: dict[str, Any] = dict(info or {})
 
     def infos(self) -> dict[str, Any]:
         """Dataset-level facts (Datumaro 1.x's name for them)."""
         return dict(self.info)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The class names in label order."""
+        return self._categories
+
+    @categories.setter
+    def categories(self, names: Iterable) -> None:
+        self._categories: tuple[str, ...] = _category_names(names)
+        for subset in self._subsets.values():
+            subset.categories = self._categories
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names (torchvision's name for `categories`)."""
+        return self.categories
+
+    def to_hf(self, images: str = "image") -> Any:
+        """The dataset as a `datasets.DatasetDict`, one split per subset (needs `[hf]`).
+
+        `images="image"` gives the Hub's `Image()` feature (PNG-encoded once); `"array"` gives
+        `Array2D`/`Array3D` with the pixels as they are. Labels are `ClassLabel(names)`.
+        """
+        from engine.model.adapters.hf import to_hf
+
+        return to_hf(self.subsets(), self.categories, images)
 
     # -- Datumaro-shaped constructors and verbs ------------------------------------------------
     @classmethod

@@ -77,6 +77,8 @@ class Subset:
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     multi_labels: dict[int, tuple[int, ...]] = field(default_factory=dict)
     image_paths: np.ndarray | None = None
+    #: class names, set by the Dataset holding the subset (for `to_torch().classes`)
+    categories: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels)
@@ -136,6 +138,50 @@ class Subset:
         value = int(self.labels[index])
         return () if value == NO_LABEL else (value,)
 
+    # -- bridges to training libraries (each imports its library only when called) -------------
+    @property
+    def classes(self) -> list[str]:
+        """The class names (row numbers as text when the subset belongs to no dataset)."""
+        if self.categories:
+            return list(self.categories)
+        top = int(self.labels.max()) if len(self.labels) else -1
+        return [str(i) for i in range(top + 1)]
+
+    def arrays(self, *, int64_labels: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(images (N, H, W[, C]), labels (N,)): the arrays themselves, no copies.
+
+        Labels are int32 with -1 for no label; `int64_labels=True` gives int64 (what torch's
+        losses and most frameworks expect).
+        """
+        return self.image_array(), self.labels.astype(np.int64 if int64_labels else np.int32)
+
+    def image_array(self) -> np.ndarray:
+        """The images as one array; ValueError when they differ in shape or some are missing."""
+        if not isinstance(self.images, np.ndarray):
+            what = "has no images" if self.images is None else "holds images of several shapes"
+            raise ValueError(f"subset {self.name!r} {what}: there is no single image array")
+        return self.images
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        images = self.image_array()
+        if copy:
+            return np.array(images, dtype=dtype)
+        return images if dtype is None else images.astype(dtype, copy=False)
+
+    def to_torch(self, transform: Any = None, target_transform: Any = None) -> Any:
+        """A `torch.utils.data.Dataset` shaped like `torchvision.datasets.MNIST` (needs `[torch]`);
+        see engine.model.adapters.torch_dataset."""
+        from engine.model.adapters.torch_dataset import MnistStyleDataset
+
+        if self.images is None:
+            raise ValueError(f"subset {self.name!r} has no images")
+        missing = [self.id_at(i) for i, image in enumerate(self.images) if image is None]
+        if missing:
+            raise ValueError(f"subset {self.name!r}: items without an image: {missing[:10]}")
+        return MnistStyleDataset(
+            self.images, self.labels, self.classes, transform, target_transform
+        )
+
     def take(self, rows: np.ndarray | Sequence[int]) -> Subset:
         """A new subset holding the given rows (a boolean mask or indices), sharing no state."""
         rows = np.asarray(rows)
@@ -163,6 +209,7 @@ class Subset:
             attributes={name: column[rows] for name, column in self.attributes.items()},
             multi_labels=multi,
             image_paths=None if self.image_paths is None else self.image_paths[rows],
+            categories=self.categories,
         )
 
 

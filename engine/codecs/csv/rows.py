@@ -64,3 +64,13 @@ class RowFormatter:
                     cells[present, 1:-1] = self.pixels.take(picked[:, :-1])
                     cells[present, -1] = self.pixels_last.take(picked[:, -1])
             yield cells.tobytes().translate(None, b"\0")
+
+    def pixel_pieces(self, images: np.ndarray) -> Iterator[bytes]:
+        """The text of rows holding pixels only (files without a label column)."""
+        flat = images.reshape(len(images), -1)
+        for start in range(0, len(flat), ROWS_PER_PIECE):
+            picked = flat[start : start + ROWS_PER_PIECE].astype(np.int64) - self.pixel_low
+            cells = np.empty(picked.shape, dtype="<u4")
+            np.take(self.pixels, picked[:, :-1], out=cells[:, :-1])
+            cells[:, -1] = self.pixels_last.take(picked[:, -1])
+            yield cells.tobytes().translate(None, b"\0")

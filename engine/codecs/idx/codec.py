@@ -46,11 +46,12 @@ class SubsetFiles:
 class IdxCodec:
     """Reads and writes the subsets of a dataset whose spec has an `IdxLayout`."""
 
-    def __init__(self, spec: DatasetSpec) -> None:
-        if not isinstance(spec.layout, IdxLayout):
+    def __init__(self, spec: DatasetSpec, layout: IdxLayout | None = None) -> None:
+        layout = layout or spec.layout
+        if not isinstance(layout, IdxLayout):
             raise TypeError(f"{spec.name}: not an IDX layout")
         self.spec = spec
-        self.layout: IdxLayout = spec.layout
+        self.layout: IdxLayout = layout
 
     # -- finding files ----------------------------------------------------------------------------
     def subset_files(
