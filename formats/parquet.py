@@ -199,6 +199,7 @@ class ParquetFormat(ImageFilesFormat):
                     builder.add(batch, file)
             except (pa.ArrowException, OSError) as error:
                 raise FormatError(file, f"not a readable Parquet file ({error})") from None
+        assert builder is not None  # parquet_files lists at least one file per subset
         return builder.subset(), categories
 
     # -- writing --------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ class WebDatasetFormat(ImageFilesFormat):
                 where.append((file, key))
         present = [i for i, blob in enumerate(blobs) if blob is not None]
         decoded = decode_pngs(
-            [blobs[i] for i in present],
+            [blob for blob in blobs if blob is not None],
             lambda rest: decode_images(rest, workers=opts["workers"], progress=opts["progress"]),
         )
         images: list[np.ndarray | None] = [None] * len(blobs)
@@ -233,7 +233,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 # -- safe reading ---------------------------------------------------------------------------------
 def _samples(file: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     """(key, {extension: bytes}) per item, in order; every member checked before it is read."""
-    key, members = None, {}
+    key: str | None = None
+    members: dict[str, bytes] = {}
     try:
         with tarfile.open(file, "r:") as tar:
             for member in tar:

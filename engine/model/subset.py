@@ -178,9 +178,12 @@ class Subset:
         missing = [self.id_at(i) for i, image in enumerate(self.images) if image is None]
         if missing:
             raise ValueError(f"subset {self.name!r}: items without an image: {missing[:10]}")
-        return MnistStyleDataset(
-            self.images, self.labels, self.classes, transform, target_transform
+        images: np.ndarray | list[np.ndarray] = (
+            self.images
+            if isinstance(self.images, np.ndarray)
+            else [image for image in self.images if image is not None]  # all are: checked above
         )
+        return MnistStyleDataset(images, self.labels, self.classes, transform, target_transform)
 
     def take(self, rows: np.ndarray | Sequence[int]) -> Subset:
         """A new subset holding the given rows (a boolean mask or indices), sharing no state."""

@@ -116,7 +116,7 @@ def _from_spec(fmt: object) -> list[ExportOption]:
     spec = getattr(fmt, "spec", None)
     found = []
     others = getattr(spec, "other_layouts", ())
-    if others:
+    if spec is not None and others:
         codecs = (spec.layout.codec, *(layout.codec for layout in others))
         found.append(ExportOption("layout", str, "which of the layouts to write", choices=codecs))
     variants = getattr(spec, "variants", None)

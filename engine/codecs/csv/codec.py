@@ -47,11 +47,11 @@ class CsvCodec:
     """Reads and writes the subsets of a dataset whose spec has a `CsvLayout`."""
 
     def __init__(self, spec: DatasetSpec, layout: CsvLayout | None = None) -> None:
-        layout = layout or spec.layout
-        if not isinstance(layout, CsvLayout):
+        chosen = layout or spec.layout
+        if not isinstance(chosen, CsvLayout):
             raise TypeError(f"{spec.name}: not a CSV layout")
         self.spec = spec
-        self.layout: CsvLayout = layout
+        self.layout: CsvLayout = chosen
         self.name_regex = re.compile(self.layout.name_regex)
         self.pixels_per_image = math.prod(self.layout.image_shape)
         low = spec.no_label if spec.no_label is not None and spec.no_label < 0 else 0
@@ -343,7 +343,7 @@ class CsvCodec:
                     "unlabeled items without an image cannot be stored in a file without labels",
                     subset.id_column()[~prepared.has_image],
                 )
-            prepared.labels = None
+            prepared.labelled = False
         return prepared
 
     def _file_name(self, subset: str, compression: str) -> str:
@@ -363,7 +363,7 @@ class CsvCodec:
         path = root / self._file_name(prepared.name, compression)
         formatter = RowFormatter(self.label_range, layout.pixel_range, layout.delimiter)
         with open_writer(path, compresslevel) as out:
-            if prepared.labels is None:
+            if not prepared.labelled:
                 out.write(self._header_line(labelled=False).encode("utf-8"))
                 pieces = (
                     formatter.pixel_pieces(prepared.images) if prepared.images is not None else ()

@@ -47,11 +47,11 @@ class IdxCodec:
     """Reads and writes the subsets of a dataset whose spec has an `IdxLayout`."""
 
     def __init__(self, spec: DatasetSpec, layout: IdxLayout | None = None) -> None:
-        layout = layout or spec.layout
-        if not isinstance(layout, IdxLayout):
+        chosen = layout or spec.layout
+        if not isinstance(chosen, IdxLayout):
             raise TypeError(f"{spec.name}: not an IDX layout")
         self.spec = spec
-        self.layout: IdxLayout = layout
+        self.layout: IdxLayout = chosen
 
     # -- finding files ----------------------------------------------------------------------------
     def subset_files(

@@ -36,15 +36,15 @@ class NpzCodec:
     """Reads and writes the subsets of a dataset whose spec (or one of its layouts) is NPZ."""
 
     def __init__(self, spec: DatasetSpec, layout: NpzLayout | None = None) -> None:
-        layout = layout or spec.layout
-        if not isinstance(layout, NpzLayout):
+        chosen = layout or spec.layout
+        if not isinstance(chosen, NpzLayout):
             raise TypeError(f"{spec.name}: not an NPZ layout")
         self.spec = spec
-        self.layout: NpzLayout = layout
+        self.layout: NpzLayout = chosen
         #: the spec as this layout names subsets in files (its own prefixes, if it declares any)
         self.names = spec
-        if layout.subset_prefixes is not None:
-            self.names = spec.model_copy(update={"subset_prefixes": dict(layout.subset_prefixes)})
+        if chosen.subset_prefixes is not None:
+            self.names = spec.model_copy(update={"subset_prefixes": dict(chosen.subset_prefixes)})
 
     # -- finding files ----------------------------------------------------------------------------
     def subset_files(self, path: Path) -> tuple[Path, list[SubsetFiles]]:
@@ -75,19 +75,22 @@ class NpzCodec:
     # -- reading ----------------------------------------------------------------------------------
     def read_subset(self, files: SubsetFiles) -> Subset:
         labels = images = None
+        labels_name = ""
         if files.labels is not None:
             labels = self._read(files.labels, self.layout.labels)
+            labels_name = files.labels.name
         if files.images is not None:
             images = self._read(files.images, self.layout.images)
         if labels is not None and images is not None and len(labels) != len(images):
             raise FormatError(
                 files.images,
-                f"holds {len(images)} images where {files.labels.name} holds {len(labels)} labels",
+                f"holds {len(images)} images where {labels_name} holds {len(labels)} labels",
                 field="shape[0]",
                 expected=len(labels),
                 actual=len(images),
             )
         if labels is None:
+            assert images is not None  # a subset has a labels archive, an images archive or both
             model_labels = np.full(len(images), NO_LABEL, dtype=np.int32)
         else:
             model_labels = labels.astype(np.int32)

@@ -102,4 +102,4 @@ def write_npz_array(path: Path, name: str, array: np.ndarray, *, compressed: boo
     """Writes `array` as the only array `name` of a new archive at `path` (never pickled)."""
     save = np.savez_compressed if compressed else np.savez
     with open(path, "wb") as handle:
-        save(handle, **{name: np.ascontiguousarray(array)})  # numeric arrays: never pickled
+        save(handle, allow_pickle=False, **{name: np.ascontiguousarray(array)})

@@ -156,6 +156,8 @@ def _plain(column: Any) -> Any:
 
 def _check_png_images(subset: Subset) -> None:
     images = subset.images
+    if images is None:
+        return
     samples = [images[0]] if isinstance(images, np.ndarray) and len(images) else images
     bad = []
     for index, image in enumerate(samples):
@@ -181,12 +183,12 @@ def _image_rows(subset: Subset, start: int, stop: int) -> Any:
     return subset.images[start:stop]
 
 
-def _png_column(images: Any, level: int, blobs: list[bytes | None] | None = None) -> Any:
+def _png_column(images: Any, level: int, blobs: Sequence[bytes | None] | None = None) -> Any:
     if blobs is None and isinstance(images, np.ndarray):
         blobs = encode_pngs(images, level)
     elif blobs is None:
         blobs = [None if image is None else encode_png(image, level) for image in images]
-    present = np.array([blob is not None for blob in blobs], dtype=bool)
+    present = np.array([blob is not None for blob in blobs], dtype=np.bool_)
     data = pa.array(blobs, type=pa.binary())
     paths = pa.nulls(len(blobs), pa.string())
     mask = None if present.all() else pa.array(~present)
@@ -330,7 +332,9 @@ class SubsetBuilder:
         data = np.frombuffer(
             column.buffers()[1], np.uint8, len(column) * width, column.offset * width
         )
-        return data.view(self.info.raw_dtype).reshape((len(column), *self.info.raw_shape))
+        shape, dtype = self.info.raw_shape, self.info.raw_dtype
+        assert shape is not None and dtype is not None  # table_info sets both for raw columns
+        return data.view(dtype).reshape((len(column), *shape))
 
     def _decoded(self, column: Any, path: Any) -> list[np.ndarray | None]:
         blobs = column.field("bytes")

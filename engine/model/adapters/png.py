@@ -120,7 +120,7 @@ def _unfilter(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height = raw.shape[1]
     filters = raw[:, :, 0]
     rows = raw[:, :, 1:]
-    bad = (filters > 4).any(axis=1)
+    bad = np.asarray((filters > 4).any(axis=1))
     if not filters.any():
         return np.ascontiguousarray(rows), bad
     out = np.empty_like(rows)

@@ -10,13 +10,17 @@ does not copy memory-mapped pixels: the worker maps the same file again.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.model.adapters import require
 
-torch = require("torch", "torch")
+if TYPE_CHECKING:
+    import torch
+    import torch.utils.data
+else:
+    torch = require("torch", "torch")
 
 
 class MappedArray:
@@ -35,7 +39,8 @@ class MappedArray:
         """The description of `array` when it views a memory-mapped file, else None."""
         if not isinstance(array, np.ndarray) or any(s < 0 for s in array.strides):
             return None
-        top, base = None, array
+        top: np.memmap | None = None
+        base: object = array
         while isinstance(base, np.ndarray):
             if isinstance(base, np.memmap) and base.filename:
                 top = base
