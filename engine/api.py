@@ -5,13 +5,13 @@ Thin: they pick a format from the registry and hand the work to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from engine import model
 from engine.errors import UnknownFormatError
-from engine.io.output import atomic_output_dir
+from engine.io.output import atomic_output_dir, recover
 from engine.model import ItemView
 from engine.ops.filters import filter_dataset
 from engine.ops.verify import FileCheck, verify_files
@@ -30,10 +30,14 @@ def load(
     `workers=2` for formats made of image files).
     """
     path = Path(path)
+    if path.is_dir():
+        recover(path)  # a save killed mid-swap leaves its leftovers beside the folder
     if format is None:
         found = detect_best(path)
         format, options = found.format, {**found.options, **options}
-    return Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+    loaded = Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+    loaded.sources = (path,)
+    return loaded
 
 
 def save(
@@ -46,15 +50,23 @@ def save(
     save_dataset_meta: bool = False,
     overwrite: bool = False,
     compresslevel: int = 6,
+    inputs: Iterable[str | Path] = (),
     **options: Any,
-) -> None:
+) -> list[str]:
     """Writes `dataset` in `format` into the directory `path`, atomically.
 
-    A non-empty `path` is refused unless `overwrite`; then it is replaced whole. Data the format
-    cannot hold raises ValidationError before anything is written.
+    A non-empty `path` is refused unless `overwrite`; then its dataset is replaced: entries that
+    are not files of `format` survive, and their names are returned. An output that is, or
+    contains, one of `inputs` (or the folder the dataset was loaded from) is refused. Data the
+    format cannot hold raises ValidationError before anything is written.
     """
     fmt = get_format(format)
-    with atomic_output_dir(path, overwrite=overwrite) as staging:
+    kept: list[str] = []
+    protected = [*inputs, *getattr(dataset, "sources", ())]
+    owns = getattr(fmt, "owns", None)
+    with atomic_output_dir(
+        path, overwrite=overwrite, owns=owns, inputs=protected, kept=kept
+    ) as staging:
         fmt.save(
             dataset,
             staging,
@@ -64,6 +76,7 @@ def save(
             compresslevel=compresslevel,
             **options,
         )
+    return kept
 
 
 def detect(path: str | Path) -> list[str]:
@@ -95,7 +108,11 @@ def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
 
 class Dataset(model.Dataset):
     """The dataset users hold: the columnar model plus Datumaro's verbs (`import_from`, `export`,
-    `filter`), which live here because they reach the registry and the filters."""
+    `filter`), which live here because they reach the registry and the filters.
+
+    `sources` are the paths it was loaded from: a save never writes over them."""
+
+    sources: tuple[Path, ...] = ()
 
     @classmethod
     def adopt(cls, dataset: model.Dataset) -> Dataset:
@@ -108,8 +125,8 @@ class Dataset(model.Dataset):
     def import_from(cls, path: str | Path, format: str | None = None, **options: Any) -> Dataset:
         return load(format, path, **options)
 
-    def export(self, path: str | Path, format: str, **options: Any) -> None:
-        save(self, format, path, **options)
+    def export(self, path: str | Path, format: str, **options: Any) -> list[str]:
+        return save(self, format, path, **options)
 
     def filter(
         self,
@@ -127,4 +144,6 @@ class Dataset(model.Dataset):
         """
         if filter_annotations:
             mode = "items+annotations" if remove_empty else "annotations"
-        return Dataset.adopt(filter_dataset(self, expr, mode))
+        filtered = Dataset.adopt(filter_dataset(self, expr, mode))
+        filtered.sources = self.sources
+        return filtered

@@ -76,6 +76,11 @@ class OutputExistsError(EngineError, FileExistsError):
     """The output directory is not empty and overwriting was not asked for."""
 
 
+class OutputError(EngineError, OSError):
+    """The output folder could not be written (disk full, read-only, no permission): names the
+    folder and the reason; the old output, if any, is intact."""
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
 

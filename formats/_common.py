@@ -61,6 +61,13 @@ class ImageFilesFormat:
         self.check_save_options(opts)
         self.write(converted(dataset, opts), Path(directory), opts)
 
+    def owns(self, entry: Path) -> bool:
+        """Image files, folders holding only images (at any depth), and `dataset_meta.json`.
+
+        A folder mixing images with other files is the user's: an overwrite keeps it whole.
+        """
+        return entry.name == META_FILE or is_image_tree(entry)
+
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         """Reads the dataset at `path` (which exists) with checked load options."""
         raise NotImplementedError
@@ -71,6 +78,26 @@ class ImageFilesFormat:
 
     def check_save_options(self, opts: dict[str, Any]) -> None:
         """Refuses option values of this format's own before any work is done."""
+
+
+def is_image_tree(entry: Path) -> bool:
+    """An image file, or a folder whose files (hidden ones aside) are all images, one at least."""
+    if entry.is_symlink():
+        return False
+    if entry.is_file():
+        return is_image_name(entry.name)
+    if not entry.is_dir():
+        return False
+    images = 0
+    for path in entry.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path.name.startswith(".") and path.is_file():
+            continue
+        if path.is_symlink() or not is_image_name(path.name):
+            return False
+        images += 1
+    return images > 0
 
 
 class LabelsNotStoredWarning(UserWarning):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.io.categories import META_FILE
 from engine.io.imagefolder import natural_key
 from engine.io.safepickle import load_restricted
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
@@ -417,6 +418,12 @@ class CifarFormat(ImageFilesFormat):
             raise NotThisFormat("no batch files")
         evidence.append(f"batches: {', '.join(batches[:6])}")
         return Detection(self.name, 2.0 + (len(evidence) > 1), evidence)
+
+    def owns(self, entry: Path) -> bool:
+        """The meta files, batch files (pickles without an extension) and dataset_meta.json."""
+        if entry.name in (META_10, META_100, META_FILE):
+            return entry.is_file()
+        return entry.is_file() and "." not in entry.name and _looks_pickled(entry)
 
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         root = path if path.is_dir() else path.parent

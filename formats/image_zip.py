@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.errors import FormatError, NotThisFormat
-from engine.io.imagefolder import natural_key
+from engine.io.categories import META_FILE
+from engine.io.imagefolder import is_image_name, natural_key
 from engine.io.images import check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
@@ -77,6 +78,17 @@ class ImageZipFormat(ImageFilesFormat):
         if not archives:
             raise NotThisFormat("no zip archive")
         return Detection(self.name, 2.0, [f"{p.name}: a zip archive" for p in archives])
+
+    def owns(self, entry: Path) -> bool:
+        """Zip archives holding only images, and dataset_meta.json."""
+        if entry.name == META_FILE or not entry.is_file() or entry.is_symlink():
+            return entry.name == META_FILE
+        try:
+            with zipfile.ZipFile(entry) as opened:
+                names = [i.filename for i in opened.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return False
+        return bool(names) and all(is_image_name(name) for name in names)
 
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         archives = _archives(path)

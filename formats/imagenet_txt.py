@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name
 from engine.io.paths import check_relative_names, relative_path, unsafe_reason
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
@@ -27,6 +28,7 @@ from formats._common import (
     ImageFilesFormat,
     check_subset_names,
     image_list,
+    is_image_tree,
     read_files,
     read_meta,
     save_meta,
@@ -109,6 +111,14 @@ class ImagenetTxtFormat(ImageFilesFormat):
             if (root / marker).exists():
                 evidence.append(f"{marker} present")
         return Detection(self.name, float(len(evidence)), evidence)
+
+    def owns(self, entry: Path) -> bool:
+        """`images/` of images, `synsets.txt`, list files (`.txt` of `<file> <label>` lines)."""
+        if entry.name == IMAGE_DIR:
+            return is_image_tree(entry)
+        if entry.name in (LABELS_FILE, META_FILE):
+            return entry.is_file()
+        return entry.suffix == ".txt" and entry.is_file() and _is_list_file(entry)
 
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         root = path if path.is_dir() else path.parent
@@ -248,3 +258,17 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
 
 
 FORMAT = ImagenetTxtFormat()
+
+
+_LIST_LINE = re.compile(r'^("[^"]*"|\S+)((?:\s+-?\d+)*)\s*$')
+
+
+def _is_list_file(path: Path) -> bool:
+    """Whether the first lines of a `.txt` file read as list lines (`<file> [<label>...]`)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = [line for line in (file.readline() for _ in range(8)) if line.strip()]
+    except (OSError, UnicodeDecodeError):
+        return False
+    found = [_LIST_LINE.match(line) for line in lines]
+    return all(m and (m[2] or is_image_name(m[1].strip('"'))) for m in found)

@@ -113,8 +113,8 @@ def test_non_empty_output_is_refused_then_replaced_with_overwrite(tmp_path):
     with pytest.raises(OutputExistsError, match="not empty"):
         engine.save(dataset, "mnist", out)
     assert (out / "stale.txt").read_text() == "old"
-    engine.save(dataset, "mnist", out, overwrite=True)
-    assert not (out / "stale.txt").exists()
+    assert engine.save(dataset, "mnist", out, overwrite=True) == ["stale.txt"]
+    assert (out / "stale.txt").read_text() == "old"  # not a file of the format: kept
     assert (out / "train-images-idx3-ubyte.gz").is_file()
 
 

@@ -147,6 +147,12 @@ class Project:
             loaded.append((source.name, dataset))
         return loaded
 
+    def source_paths(self) -> list[Path]:
+        """Where the project's sources live (an export never writes over them)."""
+        return [
+            Path(s.path) if Path(s.path).is_absolute() else self.root / s.path for s in self.sources
+        ]
+
     def _resolve(self, path: str) -> Path:
         resolved = Path(path) if Path(path).is_absolute() else self.root / path
         if not resolved.exists():

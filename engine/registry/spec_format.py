@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
+from engine.codecs.layout import NamePattern
 from engine.codecs.prepare import check_class_names
 from engine.errors import UnknownFormatError
-from engine.io.categories import load_categories, save_categories
+from engine.io.categories import LABELS_FILE, META_FILE, load_categories, save_categories
 from engine.model import Dataset
 from engine.ops.convert import Conversion, convert_dataset
 from engine.registry import spec_detection
 from engine.registry.format import Detection
-from specs.schema import DatasetSpec
+from specs.schema import DatasetSpec, IdxLayout
 
 #: codec name (a spec layout's `codec`) -> codec class
 CODECS: dict[str, type] = {"idx": IdxCodec, "csv": CsvCodec}
@@ -46,6 +48,35 @@ class SpecFormat:
             raise UnknownFormatError(f"{path}: no {self.name} files{wanted} found")
         classes = self.spec.variant(variant).classes if variant else self.spec.classes
         return Dataset(subsets, load_categories(root, classes))
+
+    def owns(self, entry: Path) -> bool:
+        """Files named by the spec's patterns (any subset, any compression), its side files and
+        the class-name files."""
+        if not entry.is_file() or entry.is_symlink():
+            return False
+        if entry.name in (LABELS_FILE, META_FILE):
+            return True
+        layout = self.spec.layout
+        compressions = tuple(layout.compressions)
+        variants = [v.name for v in self.spec.variants]
+        if isinstance(layout, IdxLayout):
+            patterns = [*layout.images_names, *layout.labels_names]
+            patterns += [n for alt in layout.labels_alternatives for n in alt.names]
+        else:
+            patterns = list(layout.file_names)
+            stems = [entry.name[: -len(c)] if c else entry.name for c in compressions]
+            name_regex = re.compile(layout.name_regex)
+            if any(
+                entry.name.endswith(c) and name_regex.match(stem)
+                for c, stem in zip(compressions, stems, strict=True)
+            ):
+                return True
+        if any(NamePattern(p, compressions, variants).match(entry.name) for p in patterns):
+            return True
+        if layout.side_file is not None:
+            side = re.escape(layout.side_file.name).replace(re.escape("{subset}"), ".+")
+            return re.fullmatch(side, entry.name) is not None
+        return False
 
     def _default_compression(self, subset: str) -> str:
         return self.spec.subset_compressions.get(subset, self.spec.layout.compressions[0])

@@ -5,6 +5,7 @@ filtering and saving with exporter options, each step with progress on long work
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.api import detect_best, load, save
@@ -90,9 +91,20 @@ def exporter_options(format_name: str, extra: list[str]) -> dict:
     return parse_export_options(format_name, get_format(format_name), extra)
 
 
-def write_output(dataset: Dataset, format_name: str, output: Path, options: dict, overwrite: bool):
+def write_output(
+    dataset: Dataset,
+    format_name: str,
+    output: Path,
+    options: dict,
+    overwrite: bool,
+    inputs: Sequence[str | Path] = (),
+) -> None:
+    """Saves (never over an input); names in one line what an overwrite kept of the folder."""
     with progress.task(f"writing {format_name} to {output}"):
-        save(dataset, format_name, output, overwrite=overwrite, **options)
+        kept = save(dataset, format_name, output, overwrite=overwrite, inputs=inputs, **options)
+    if kept:
+        shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
+        print(f"kept {len(kept)} entries of {output} that are not {format_name} files: {shown}")
 
 
 def default_output(input_path: str | Path, format_name: str, parent: Path | None = None) -> Path:

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if args.output_dir
         else default_output(args.input_path, args.output_format)
     )
-    write_output(dataset, args.output_format, output, options, args.overwrite)
+    write_output(dataset, args.output_format, output, options, args.overwrite, [args.input_path])
     if not args.quiet:
         print(f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}")
     return 0

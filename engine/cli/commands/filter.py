@@ -98,7 +98,7 @@ def _filter_dataset(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"would keep {summary(kept)} of {len(dataset)}")
         return 0
-    write_output(kept, output_format, Path(args.output_dir), options, args.overwrite)
+    write_output(kept, output_format, Path(args.output_dir), options, args.overwrite, [args.target])
     if not args.quiet:
         print(f"kept {summary(kept)} of {len(dataset)}: {args.output_dir} ({output_format})")
     return 0
