@@ -30,7 +30,7 @@ def load(
     `workers=2` for formats made of image files).
     """
     path = Path(path)
-    if path.is_dir():
+    if not path.is_file():
         recover(path)  # a save killed mid-swap leaves its leftovers beside the folder
     if format is None:
         found = detect_best(path)

@@ -127,6 +127,11 @@ def _place(
     staging: Path, target: Path, token: str, *, overwrite: bool, owns: Callable[[Path], bool] | None
 ) -> list[str]:
     """Moves the staged dataset to `target`; returns the names of the entries kept from before."""
+    if not overwrite and os.path.lexists(target) and (not target.is_dir() or any(target.iterdir())):
+        raise OutputExistsError(
+            f"{target}: another save wrote this folder first; pass overwrite=True "
+            "(--overwrite) to replace it"
+        )
     if not target.is_dir() or not any(target.iterdir()):
         with contextlib.suppress(FileNotFoundError):
             if target.is_dir():
