@@ -14,7 +14,13 @@ from engine.errors import FormatError, ValidationError
 from engine.io.categories import META_FILE, parse_dataset_meta
 from engine.io.imagefolder import ReadImages, is_image_name, read_images
 from engine.io.images import check_encodable, normalize_ext, write_image_files
-from engine.io.paths import check_relative_names, check_unique_paths, relative_path
+from engine.io.paths import (
+    NameUse,
+    check_dataset_names,
+    check_relative_names,
+    check_unique_paths,
+    relative_path,
+)
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.ops.convert import Conversion, convert_dataset
 from engine.registry.export_options import options_from_defaults
@@ -34,6 +40,8 @@ SAVE_OPTIONS: dict[str, Any] = {
 }
 #: load options every image-reading adapter accepts
 LOAD_OPTIONS: dict[str, Any] = {"skip_broken": False, "workers": None, "progress": None}
+#: load options of the adapters that read folders of image files
+FOLDER_LOAD_OPTIONS: dict[str, Any] = {**LOAD_OPTIONS, "follow_symlinks": False}
 
 
 class ImageFilesFormat:
@@ -48,6 +56,9 @@ class ImageFilesFormat:
     load_options: dict[str, Any] = LOAD_OPTIONS
     save_defaults: dict[str, Any] = SAVE_OPTIONS
     options = options_from_defaults(SAVE_OPTIONS)
+    #: how the format stores ids and class names (see engine.io.paths.check_dataset_names)
+    id_names: NameUse = "path"
+    class_names: NameUse = "text"
 
     def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
         opts = check_options(self.name, options, self.load_options)
@@ -59,6 +70,7 @@ class ImageFilesFormat:
     def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
         opts = check_options(self.name, options, self.save_defaults)
         self.check_save_options(opts)
+        check_dataset_names(dataset, ids=self.id_names, classes=self.class_names)
         self.write(converted(dataset, opts), Path(directory), opts)
 
     def owns(self, entry: Path) -> bool:

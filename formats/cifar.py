@@ -25,6 +25,7 @@ import numpy as np
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import natural_key
+from engine.io.paths import NameUse
 from engine.io.safepickle import load_restricted
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
@@ -403,6 +404,7 @@ class CifarFormat(ImageFilesFormat):
 
     name = "cifar"
     description = "CIFAR-10/100 Python pickled batches (data_batch_N, test_batch, batches.meta)"
+    id_names: NameUse = "text"
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)

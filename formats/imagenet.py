@@ -20,10 +20,11 @@ import numpy as np
 from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
-from engine.io.paths import check_relative_names, relative_path
+from engine.io.paths import NameUse, check_relative_names, relative_path
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
+    FOLDER_LOAD_OPTIONS,
     ImageFilesFormat,
     check_subset_names,
     image_list,
@@ -75,6 +76,8 @@ class ImagenetFormat(ImageFilesFormat):
 
     name = "imagenet"
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
+    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
+    class_names: NameUse = "file"
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -93,7 +96,11 @@ class ImagenetFormat(ImageFilesFormat):
         root = path
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: no such folder")
-        names = [str(n) for n in list_files(root) if str(n) not in SIDE_FILES]
+        names = [
+            str(n)
+            for n in list_files(root, follow_symlinks=opts["follow_symlinks"])
+            if str(n) not in SIDE_FILES
+        ]
         depths = {len(PurePosixPath(n).parts) for n in names if is_image_name(n)}
         split = bool(depths) and min(depths) >= 3
         groups: dict[str, list[str]] = {}

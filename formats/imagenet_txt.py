@@ -20,11 +20,12 @@ import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.categories import META_FILE
-from engine.io.imagefolder import is_image_name
+from engine.io.imagefolder import is_image_name, links_outside
 from engine.io.paths import check_relative_names, relative_path, unsafe_reason
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
+    FOLDER_LOAD_OPTIONS,
     ImageFilesFormat,
     check_subset_names,
     image_list,
@@ -85,6 +86,7 @@ class ImagenetTxtFormat(ImageFilesFormat):
 
     name = "imagenet_txt"
     description = "images/ plus <subset>.txt lines '<file> <label ids>' and synsets.txt"
+    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -235,11 +237,12 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
     folder = root / IMAGE_DIR
     if folder.is_dir() and entries:
         with_image = [i for i, (_, file, _) in enumerate(entries) if is_image_name(file)]
+        if not opts["follow_symlinks"]:
+            names = [f"{IMAGE_DIR}/{entries[i][1]}" for i in with_image]
+            refused = set(links_outside(root, names))
+            with_image = [i for i, n in zip(with_image, names, strict=True) if n not in refused]
         files = [entries[i][1] for i in with_image]
-        sources = []
-        for file in files:
-            source = folder / file
-            sources.append(str(source) if source.is_file() else b"")
+        sources = [str(folder / f) if (folder / f).is_file() else b"" for f in files]
         missing = [f for f, s in zip(files, sources, strict=True) if s == b""]
         if missing and not opts["skip_broken"]:
             raise FormatError(

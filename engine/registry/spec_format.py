@@ -12,6 +12,7 @@ from engine.codecs.layout import NamePattern
 from engine.codecs.prepare import check_class_names
 from engine.errors import UnknownFormatError
 from engine.io.categories import LABELS_FILE, META_FILE, load_categories, save_categories
+from engine.io.paths import check_dataset_names
 from engine.model import Dataset
 from engine.ops.convert import Conversion, convert_dataset
 from engine.registry import spec_detection
@@ -125,6 +126,7 @@ class SpecFormat:
         if not 0 <= compresslevel <= 9:
             raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
         check_class_names(dataset.categories)
+        check_dataset_names(dataset)
         dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
         prepared = [
             self.codec.prepare(subset, save_media=save_media)

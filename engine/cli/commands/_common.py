@@ -36,6 +36,11 @@ def add_input_format(
             action="store_true",
             help="formats made of image files: leave unreadable files out (a warning counts them)",
         )
+        parser.add_argument(
+            "--follow-symlinks",
+            action="store_true",
+            help="image folders: read symbolic links that point outside the dataset folder",
+        )
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +61,11 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_input(
-    path: str | Path, input_format: str | None, *, skip_broken: bool = False
+    path: str | Path,
+    input_format: str | None,
+    *,
+    skip_broken: bool = False,
+    follow_symlinks: bool = False,
 ) -> tuple[Dataset, str]:
     """(dataset, format name) for a dataset path or a project directory."""
     path = Path(path)
@@ -75,6 +84,10 @@ def read_input(
                 f"--skip-broken applies to formats made of image files, not {input_format}"
             )
         options["skip_broken"] = True
+    if follow_symlinks:
+        if "follow_symlinks" not in getattr(get_format(input_format), "load_options", {}):
+            raise UsageError(f"--follow-symlinks applies to image folders, not {input_format}")
+        options["follow_symlinks"] = True
     with progress.task(f"reading {input_format} from {path}"):
         return load(input_format, path, **options), input_format
 

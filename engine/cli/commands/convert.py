@@ -44,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     options = exporter_options(args.output_format, args.extra)
     dataset, input_format = read_input(
-        args.input_path, args.input_format, skip_broken=args.skip_broken
+        args.input_path,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
     )
     dataset = apply_filter(dataset, args.filter, args.filter_mode)
     output = (

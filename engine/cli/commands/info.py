@@ -21,7 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    dataset, format_name = read_input(args.path, args.input_format, skip_broken=args.skip_broken)
+    dataset, format_name = read_input(
+        args.path,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
+    )
     print(render(dataset, format_name))
     return 0
 
