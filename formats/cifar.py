@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pickle
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,8 @@ from formats._common import (
     read_meta,
     save_meta,
 )
+
+T = TypeVar("T")
 
 META_10 = "batches.meta"
 META_100 = "meta"
@@ -385,6 +387,20 @@ def _classes(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return read_meta(root) or CIFAR10_CLASSES, coarse
 
 
+def _guarded(path: Path, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, with a field of a type or shape the checks did not foresee (an int
+    where a list belongs, a 0-d array, ragged rows) a FormatError naming `path`."""
+    try:
+        return function(*args)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as error:
+        raise FormatError(
+            path,
+            f"a field has an unexpected type or shape ({type(error).__name__}: {error})"[:300],
+        ) from None
+    except MemoryError:
+        raise FormatError(path, "a field asks for more memory than is available") from None
+
+
 def _batch_files(root: Path) -> list[Path]:
     return sorted(
         (
@@ -433,9 +449,12 @@ class CifarFormat(ImageFilesFormat):
         if subset is not None:
             files = [f for f in files if f.name == subset]
         if not files:
-            raise FileNotFoundError(f"{path}: no cifar batch files found")
-        classes, coarse = _classes(root)
-        return Dataset([read_batch(f, classes, coarse) for f in files], classes)
+            wanted = f" named {subset!r}" if subset is not None else ""
+            raise FormatError(
+                path, f"no cifar batch files{wanted} found (only meta files)", field="batches"
+            )
+        classes, coarse = _guarded(root / META_10, _classes, root)
+        return Dataset([_guarded(f, read_batch, f, classes, coarse) for f in files], classes)
 
     def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         subsets = list(dataset.subsets().values())

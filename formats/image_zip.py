@@ -226,8 +226,7 @@ def _inflate(archive: Path, opened: zipfile.ZipFile, info: zipfile.ZipInfo, limi
     except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError) as error:
         raise FormatError(
             archive,
-            f"member {info.filename!r} is damaged "
-            f"({type(error).__name__}: {error})",
+            f"member {info.filename!r} is damaged ({type(error).__name__}: {error})",
             offset=info.header_offset,
         ) from None
     except (RuntimeError, NotImplementedError) as error:

@@ -38,6 +38,8 @@ from formats._common import (
 
 LABELS_FILE = "synsets.txt"
 IMAGE_DIR = "images"
+#: with no synsets.txt, class names `class-N` are made up for labels below this
+MAX_UNDECLARED_CLASSES = 100_000
 NOT_LISTS = {LABELS_FILE, "labels.txt"}
 _QUOTED = re.compile(r'^"([^"]*)"(\S*)((?:\s+\S+)*)\s*$')
 
@@ -129,8 +131,11 @@ class ImagenetTxtFormat(ImageFilesFormat):
             lists = [f for f in lists if f.stem == subset]
         if not lists:
             raise FileNotFoundError(f"{path}: no <subset>.txt list found")
-        classes = read_meta(root) or _read_synsets(root / LABELS_FILE)
-        entries = [_read_list(f, classes) for f in lists]
+        declared = read_meta(root)
+        if declared is None and (root / LABELS_FILE).is_file():
+            declared = _read_synsets(root / LABELS_FILE)
+        classes = declared or ()
+        entries = [_read_list(f, declared) for f in lists]
         most = max((max(max(ls, default=-1) for _, _, ls in e) for e in entries if e), default=-1)
         if not classes:
             classes = tuple(f"class-{i}" for i in range(most + 1))
@@ -196,7 +201,11 @@ def _read_synsets(path: Path) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _read_list(path: Path, classes: tuple[str, ...]) -> list[tuple[str, str, list[int]]]:
+def _read_list(path: Path, declared: tuple[str, ...] | None) -> list[tuple[str, str, list[int]]]:
+    """The list's entries; a label beyond the declared classes (or, with none declared, beyond
+    MAX_UNDECLARED_CLASSES names made up) is a FormatError naming the line."""
+    classes = declared if declared is not None else ()
+    bound = len(classes) if declared is not None else MAX_UNDECLARED_CLASSES
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
@@ -209,13 +218,16 @@ def _read_list(path: Path, classes: tuple[str, ...]) -> list[tuple[str, str, lis
         reason = unsafe_reason(file)
         if reason:
             raise FormatError(path, f"image file {file!r} {reason}", line=number, field="file")
-        if classes and any(label >= len(classes) for label in labels):
+        if any(label >= bound for label in labels):
+            what = (
+                "classes declared" if declared is not None else "classes made up (no synsets.txt)"
+            )
             raise FormatError(
                 path,
-                f"label id {max(labels)} is beyond the {len(classes)} classes",
+                f"label id {max(labels)} is beyond the {bound} {what}",
                 line=number,
                 field="label",
-                expected=f"0..{len(classes) - 1}",
+                expected=f"0..{bound - 1}",
                 actual=max(labels),
             )
         entries.append((item_id, file, labels))

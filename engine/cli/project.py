@@ -90,6 +90,8 @@ class Project:
             raise FormatError(path, f"not valid TOML: {error}") from None
         except UnicodeDecodeError as error:
             raise FormatError(path, "not UTF-8 text", offset=error.start) from None
+        except RecursionError:
+            raise FormatError(path, "TOML nested too deeply to read", field="nesting") from None
         return cls(root, _sources(path, document), _filters(path, document))
 
     def save(self) -> None:
@@ -177,9 +179,22 @@ def _default_name(path: Path, taken: set[str]) -> str:
     return name
 
 
+def _tables(path: Path, document: dict, key: str) -> list[dict]:
+    """The array of tables `[[key]]`; anything else under `key` is a FormatError."""
+    entries = document.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise FormatError(
+            path,
+            f"{key!r} must be an array of tables ([[{key}]] sections), not "
+            f"{type(entries).__name__ if not isinstance(entries, list) else 'a plain array'}",
+            field=key,
+        )
+    return entries
+
+
 def _sources(path: Path, document: dict) -> list[Source]:
     sources = []
-    for index, entry in enumerate(document.get("source", [])):
+    for index, entry in enumerate(_tables(path, document, "source")):
         missing = [key for key in ("name", "format", "path") if not isinstance(entry.get(key), str)]
         if missing:
             raise FormatError(
@@ -191,9 +206,14 @@ def _sources(path: Path, document: dict) -> list[Source]:
 
 def _filters(path: Path, document: dict) -> list[ProjectFilter]:
     filters = []
-    for index, entry in enumerate(document.get("filter", [])):
+    for index, entry in enumerate(_tables(path, document, "filter")):
         if not isinstance(entry.get("expression"), str):
             raise FormatError(path, f"filter #{index + 1} lacks an expression", field="filter")
+        wrong = [k for k in ("mode", "source") if k in entry and not isinstance(entry[k], str)]
+        if wrong:
+            raise FormatError(
+                path, f"filter #{index + 1}: {', '.join(wrong)} must be text", field="filter"
+            )
         filters.append(
             ProjectFilter(
                 entry["expression"],

@@ -103,6 +103,7 @@ def read_idx(
     items = header.dims[0]
     per_item = math.prod(header.dims[1:])
     itemsize = header.disk_dtype.itemsize
+    _check_item_size(header, per_item * itemsize, path)
     payload = len(content) - header.size
     declared = items * per_item * itemsize
     if declared != payload and tolerate_element_count and _counts_elements(header, payload):
@@ -131,6 +132,23 @@ def read_idx(
     if tensor is not None and tensor.transposed and array.ndim >= 3:
         array = array.swapaxes(-1, -2)
     return array
+
+
+#: one item of an IDX file may hold at most this many bytes (numpy cannot shape larger arrays)
+MAX_ITEM_BYTES = 1 << 40
+
+
+def _check_item_size(header: IdxHeader, item_bytes: int, path: str | Path) -> None:
+    if item_bytes > MAX_ITEM_BYTES:
+        shape = "x".join(str(d) for d in header.dims[1:])
+        raise FormatError(
+            path,
+            f"items of {shape} values ({item_bytes} bytes each) are larger than any array",
+            offset=DIMS_OFFSET + 4,
+            field="dims",
+            expected=f"<= {MAX_ITEM_BYTES} bytes per item",
+            actual=item_bytes,
+        )
 
 
 def _counts_elements(header: IdxHeader, payload: int) -> bool:
