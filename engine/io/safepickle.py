@@ -90,8 +90,9 @@ def load_restricted(path: Path, *, max_bytes: int = 1 << 34) -> Any:
 #: bytes a pickle's objects may add up to, counting every reference: this many times the file
 EXPANSION_RATIO = 16
 MIN_EXPANSION = 64 << 20
-#: what one container, number or string counts for, beside its own bytes
+#: what one container or string counts for, beside its own bytes; a number counts SCALAR_BYTES
 NODE_BYTES = 64
+SCALAR_BYTES = 8
 
 
 def expansion_budget(file_size: int) -> int:
@@ -121,7 +122,7 @@ def check_expansion(path: Path, obj: Any, budget: int) -> None:
         elif isinstance(item, str | bytes | bytearray):
             total += NODE_BYTES + len(item)
         else:
-            total += NODE_BYTES
+            total += SCALAR_BYTES
         if total > budget:
             raise FormatError(
                 path,
