@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.codecs.prepare import check_label_range
 from engine.errors import FormatError, ValidationError
 from engine.io.categories import META_FILE, parse_dataset_meta
 from engine.io.imagefolder import ReadImages, is_image_name, read_images
@@ -71,6 +72,7 @@ class ImageFilesFormat:
         opts = check_options(self.name, options, self.save_defaults)
         self.check_save_options(opts)
         check_dataset_names(dataset, ids=self.id_names, classes=self.class_names)
+        check_label_range(dataset)
         self.write(converted(dataset, opts), Path(directory), opts)
 
     def owns(self, entry: Path) -> bool:

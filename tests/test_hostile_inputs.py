@@ -234,3 +234,41 @@ def test_read_idx_of_items_larger_than_any_array(tmp_path):
     with pytest.raises(FormatError, match="larger than any array") as caught:
         engine.read_idx(path)
     assert caught.value.offset == 8
+
+
+# -- correctness found by a new user -------------------------------------------------------------
+
+
+def test_dataset_from_a_mapping_names_subsets_by_its_keys():
+    from tests.conftest import make_dataset
+
+    base = make_dataset()
+    dataset = engine.Dataset({"train": base["train"], "val": base["test"]}, base.categories)
+    assert {name: len(part) for name, part in dataset.subsets().items()} == {"train": 7, "val": 5}
+    with pytest.raises(ValueError, match="two subsets are named 'train'"):
+        engine.Dataset([base["train"], base["train"]], base.categories)
+
+
+def test_subset_slices_index_arrays_and_masks_are_subsets_keeping_ids():
+    from tests.conftest import make_dataset
+
+    part = make_dataset()["train"]
+    assert list(part[0:3].id_column()) == ["0", "1", "2"]
+    assert list(part[np.array([1, 2])].id_column()) == ["1", "2"]
+    mask = np.zeros(len(part), bool)
+    mask[[0, 4]] = True
+    picked = part[mask]
+    assert isinstance(picked, engine.Subset) and list(picked.id_column()) == ["0", "4"]
+    assert np.array_equal(picked.images[1], part.images[4])
+    with pytest.raises(IndexError):
+        part[np.array([0, 99])]
+
+
+def test_get_of_an_id_in_two_subsets_requires_the_subset():
+    from tests.conftest import make_dataset
+
+    dataset = make_dataset()
+    with pytest.raises(ValueError, match="pass subset="):
+        dataset.get("1")
+    assert dataset.get("1", subset="test").subset == "test"
+    assert dataset.get("6").subset == "train"  # only train has a row 6

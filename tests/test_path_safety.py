@@ -76,7 +76,7 @@ def test_imagenet_txt_list_naming_a_file_outside_images_is_a_format_error(tmp_pa
 # -- every registered format, through the one check every writer runs --------------------------
 
 UNSAFE_SUBSETS = ["../escaped", "/abs-escaped", "a/b", "C:escaped", "a\\b", "x\x00y", "n" * 256]
-CONTROL_NAMES = ["a\nb", "x\x00y", "tab\there"]
+CONTROL_NAMES = ["a\nb", "x\x00y", "cr\rhere"]
 
 
 def dataset_named(subset: str = "train", ids=None, classes=None) -> Dataset:

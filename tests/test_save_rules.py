@@ -71,6 +71,24 @@ def test_mixed_shapes_name_only_the_wrong_items(tmp_path):
     assert caught.value.item_ids == ["big"]
 
 
+@pytest.mark.parametrize("name", engine.formats())
+def test_every_format_refuses_labels_outside_the_classes(tmp_path, name):
+    spec = getattr(engine.get_format(name), "spec", None)
+    options = {spec.variant_option: spec.variants[0].name} if spec and spec.variants else {}
+    dataset = items_dataset(
+        engine.DatasetItem(
+            id="ok", image=np.zeros((28, 28), np.uint8), annotations=[engine.Label(3)]
+        ),
+        engine.DatasetItem(
+            id="bad", image=np.zeros((28, 28), np.uint8), annotations=[engine.Label(11)]
+        ),
+    )
+    with pytest.raises(ValidationError, match="outside the 10 classes") as caught:
+        engine.save(dataset, name, tmp_path / "out", **options)
+    assert caught.value.item_ids == ["default:bad"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_several_labels_are_refused(tmp_path):
     dataset = items_dataset(
         engine.DatasetItem(
@@ -83,8 +101,9 @@ def test_several_labels_are_refused(tmp_path):
 
 
 def test_label_above_254_is_refused(tmp_path):
-    dataset = items_dataset(
-        engine.DatasetItem(id="x", image=np.zeros((28, 28)), annotations=[engine.Label(255)])
+    dataset = engine.Dataset.from_iterable(
+        [engine.DatasetItem(id="x", image=np.zeros((28, 28)), annotations=[engine.Label(255)])],
+        categories=[str(c) for c in range(256)],
     )
     with pytest.raises(ValidationError, match=r"label indices \[255\] are above 254"):
         engine.save(dataset, "mnist", tmp_path / "out")

@@ -17,6 +17,7 @@ from engine.model import Dataset
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_BREAK_OR_NUL = re.compile(r"[\x00\n\r]")
 MAX_NAME_BYTES = 255
 MAX_TEXT_BYTES = 4096
 
@@ -49,9 +50,9 @@ def unsafe_file_name(name: str) -> str | None:
 
 
 def unsafe_text(name: str) -> str | None:
-    """Why `name` cannot be stored as one line of a text file, or None if it can."""
-    if _CONTROL.search(name):
-        return "holds a control character"
+    """Why `name` cannot be stored as one line of a text file or one text cell, or None."""
+    if _LINE_BREAK_OR_NUL.search(name):
+        return "holds a line break or NUL"
     if len(name.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
         return f"is longer than {MAX_TEXT_BYTES} bytes"
     return None

@@ -9,7 +9,7 @@ from typing import Any
 from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
 from engine.codecs.layout import NamePattern
-from engine.codecs.prepare import check_class_names
+from engine.codecs.prepare import check_class_names, check_label_range
 from engine.errors import UnknownFormatError
 from engine.io.categories import LABELS_FILE, META_FILE, load_categories, save_categories
 from engine.io.paths import check_dataset_names
@@ -127,6 +127,7 @@ class SpecFormat:
             raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
         check_class_names(dataset.categories)
         check_dataset_names(dataset)
+        check_label_range(dataset)
         dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
         prepared = [
             self.codec.prepare(subset, save_media=save_media)
