@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from engine.api import load
 from engine.cli.toml_writer import dumps
@@ -121,6 +124,16 @@ class Project:
             raise ProjectError(f"source name {name!r}: use letters, digits, '_', '.', '-'")
         if any(s.name == name for s in self.sources):
             raise ProjectError(f"{self.config_path}: a source named {name!r} exists already")
+        twin = [
+            s
+            for s, p in zip(self.sources, self.source_paths(), strict=True)
+            if p.resolve() == path.resolve()
+        ]
+        if twin:
+            raise ProjectError(
+                f"{self.config_path}: {path} is already the source {twin[0].name!r}; "
+                "a source is imported once"
+            )
         source = Source(name, format, str(path.resolve()))
         dataset = load(format, path)
         merge_datasets([*self._loaded(), (name, dataset)])
@@ -167,7 +180,43 @@ class Project:
             raise ProjectError(
                 f"{self.root}: the project has no sources; add one with `mnist-engine import`"
             )
-        return merge_datasets(self._loaded())
+        return merge_datasets(_distinct_ids(self._loaded()))
+
+    def remove_source(self, name: str) -> Source:
+        """Removes the source named `name` (and the filters that name it); saves the project."""
+        found = [s for s in self.sources if s.name == name]
+        if not found:
+            names = ", ".join(s.name for s in self.sources) or "none"
+            raise ProjectError(f"{self.config_path}: no source named {name!r} (sources: {names})")
+        self.sources.remove(found[0])
+        self.filters = [f for f in self.filters if f.source != name]
+        self.save()
+        return found[0]
+
+
+def _distinct_ids(loaded: list[tuple[str, Dataset]]) -> list[tuple[str, Dataset]]:
+    """Sources whose items share ids in one subset (row numbers, once a filter made them explicit)
+    get their ids qualified as `<source>/<id>` in that subset, so merging never refuses or drops."""
+    seen: dict[str, set[str]] = {}
+    clashing: set[str] = set()
+    for _, dataset in loaded:
+        for subset_name, part in dataset.subsets().items():
+            ids = set(part.id_column().astype(str).tolist())
+            if ids & seen.setdefault(subset_name, set()):
+                clashing.add(subset_name)
+            seen[subset_name] |= ids
+    if not clashing:
+        return loaded
+    result = []
+    for source, dataset in loaded:
+        parts = []
+        for subset_name, part in dataset.subsets().items():
+            if subset_name in clashing:
+                qualified = [f"{source}/{i}" for i in part.id_column()]
+                part = dataclasses.replace(part, ids=np.array(qualified, dtype=object))
+            parts.append(part)
+        result.append((source, type(dataset)(parts, dataset.categories)))
+    return result
 
 
 def _default_name(path: Path, taken: set[str]) -> str:
