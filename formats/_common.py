@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from engine.codecs.prepare import check_label_range
-from engine.errors import FormatError, ValidationError
+from engine.errors import FormatError, ValidationError, warn_caller
 from engine.io.categories import META_FILE, parse_dataset_meta
 from engine.io.imagefolder import ReadImages, is_image_name, read_images
 from engine.io.images import check_encodable, normalize_ext, write_image_files
@@ -190,10 +189,9 @@ def warn_labels_dropped(format_name: str, dataset: Dataset) -> None:
         int(np.count_nonzero(subset.labels != NO_LABEL)) for subset in dataset.subsets().values()
     )
     if labelled:
-        warnings.warn(
+        warn_caller(
             f"{format_name} stores images only: the labels of {labelled} items are not written",
             LabelsNotStoredWarning,
-            stacklevel=6,
         )
 
 

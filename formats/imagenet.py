@@ -11,13 +11,19 @@ classes without items survive. An item with several labels is written once into 
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
+from engine.errors import (
+    FormatError,
+    FormatWarning,
+    NotThisFormat,
+    ValidationError,
+    hint,
+    warn_caller,
+)
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
 from engine.io.paths import NameUse, check_relative_names, relative_path
@@ -173,13 +179,12 @@ def _check_stray(stray: list[str], base: Path, opts) -> None:
     if not opts["skip_broken"]:
         raise FormatError(
             base / stray[0],
-            f"{stray[0]}: a file outside any class folder; pass skip_broken=True "
-            "(--skip-broken) to skip such files",
+            f"{stray[0]}: a file outside any class folder; pass "
+            f"{hint('skip_broken=True', '--skip-broken')} to skip such files",
         )
-    warnings.warn(
+    warn_caller(
         f"{base}: skipped {len(stray)} files outside any class folder: {', '.join(stray[:5])}",
         FormatWarning,
-        stacklevel=4,
     )
 
 

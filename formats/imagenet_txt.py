@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.errors import FormatError, NotThisFormat, ValidationError, hint
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, links_outside
 from engine.io.paths import check_relative_names, relative_path, unsafe_reason
@@ -260,7 +260,8 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
             raise FormatError(
                 folder / missing[0],
                 f"listed in {path.name} but missing ({len(missing)} such files); "
-                "pass skip_broken=True (--skip-broken) to keep those items without image",
+                f"pass {hint('skip_broken=True', '--skip-broken')} to keep those items "
+                "without image",
             )
         found = read_files(files, sources, folder, opts)
         pixels: list = [None] * len(entries)

@@ -250,3 +250,26 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_hints_speak_the_callers_language(tmp_path):
+    out = tmp_path / "out"
+    engine.save(make_dataset(), "mnist", out)
+    with pytest.raises(OutputExistsError) as caught:
+        engine.save(make_dataset(), "mnist", out)
+    assert "overwrite=True" in str(caught.value) and "--overwrite" not in str(caught.value)
+    code, _, err = run_cli("convert", "-i", out, "-f", "mnist", "-o", tmp_path / "other")
+    assert code == 0
+    code, _, err = run_cli("convert", "-i", out, "-f", "mnist", "-o", tmp_path / "other")
+    assert code == 2 and "--overwrite" in err and "overwrite=True" not in err
+
+
+def test_warnings_point_at_the_callers_line(tmp_path):
+    out = tmp_path / "data"
+    with pytest.warns(UserWarning) as caught:
+        engine.save(make_dataset(), "image_dir", out)  # labels not stored
+    assert caught[0].filename == __file__
+    (out / "train" / "bad.png").write_bytes(b"not an image")
+    with pytest.warns(engine.FormatWarning, match="skipped 1") as caught:
+        engine.load("image_dir", out, skip_broken=True)
+    assert caught[0].filename == __file__

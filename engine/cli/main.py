@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 from engine.cli.commands import COMMANDS
-from engine.errors import EngineError, FormatWarning
+from engine.errors import AUDIENCE, EngineError, FormatWarning
 from engine.io import progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     if sys.stderr.isatty() and not args.quiet:
         progress.enable(sys.stderr)
+    audience = AUDIENCE.set("cli")  # hints name flags (--overwrite), not keywords
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
@@ -84,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         finally:
             progress.disable()
+            AUDIENCE.reset(audience)
 
 
 def _describe(error: BaseException) -> str:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from engine.errors import FormatError, FormatWarning
+from engine.errors import FormatError, FormatWarning, hint, warn_caller
 from engine.io.images import IMAGE_EXTENSIONS, decode_images
 
 _DIGITS = re.compile(r"(\d+)")
@@ -44,7 +43,7 @@ def list_files(root: Path, *, follow_symlinks: bool = False) -> list[PurePosixPa
     return sorted(found, key=lambda p: natural_key(str(p)))
 
 
-def links_outside(root: Path, names: Sequence[str], *, stacklevel: int = 4) -> list[str]:
+def links_outside(root: Path, names: Sequence[str]) -> list[str]:
     """The names (relative to `root`) that resolve outside `root`; warns once naming them."""
     base = os.path.realpath(root)
     outside = []
@@ -56,11 +55,11 @@ def links_outside(root: Path, names: Sequence[str], *, stacklevel: int = 4) -> l
         shown = ", ".join(outside[:5]) + (
             f" and {len(outside) - 5} more" if len(outside) > 5 else ""
         )
-        warnings.warn(
+        warn_caller(
             f"{root}: {len(outside)} symbolic links lead outside the dataset folder and were not "
-            f"followed: {shown}; pass follow_symlinks=True (--follow-symlinks) to read them",
+            f"followed: {shown}; pass {hint('follow_symlinks=True', '--follow-symlinks')} to "
+            "read them",
             FormatWarning,
-            stacklevel=stacklevel,
         )
     return outside
 
@@ -114,11 +113,10 @@ def read_images(
     if skipped:
         shown = ", ".join(name for name, _ in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        warnings.warn(
+        warn_caller(
             f"{container}: skipped {len(skipped)} of {len(names)} files that are not readable "
             f"images: {shown}{more}",
             FormatWarning,
-            stacklevel=3,
         )
     return ReadImages(images, kept, skipped)
 
@@ -129,7 +127,7 @@ def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
     raise FormatError(
         location,
         f"{name + ': ' if '/' in name or location == container else ''}{reason}{others}; "
-        "pass skip_broken=True (--skip-broken) to skip such files",
+        f"pass {hint('skip_broken=True', '--skip-broken')} to skip such files",
         field="image",
         expected="a readable image",
         actual=reason,

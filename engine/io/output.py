@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.errors import EngineError, OutputError, OutputExistsError
+from engine.errors import EngineError, OutputError, OutputExistsError, hint
 
 #: marker file (inside the new folder, during a swap) listing the entries carried over
 MARKER = ".engine-swap.{token}.json"
@@ -59,7 +59,8 @@ def check_output_dir(path: str | Path, overwrite: bool) -> Path:
         raise OutputExistsError(f"{path}: exists and is not a directory")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise OutputExistsError(
-            f"{path}: directory is not empty; pass overwrite=True (--overwrite) to replace it"
+            f"{path}: directory is not empty; pass {hint('overwrite=True', '--overwrite')} to "
+            "replace it"
         )
     return path
 
@@ -129,8 +130,8 @@ def _place(
     """Moves the staged dataset to `target`; returns the names of the entries kept from before."""
     if not overwrite and os.path.lexists(target) and (not target.is_dir() or any(target.iterdir())):
         raise OutputExistsError(
-            f"{target}: another save wrote this folder first; pass overwrite=True "
-            "(--overwrite) to replace it"
+            f"{target}: another save wrote this folder first; pass "
+            f"{hint('overwrite=True', '--overwrite')} to replace it"
         )
     if not target.is_dir() or not any(target.iterdir()):
         with contextlib.suppress(FileNotFoundError):
@@ -143,8 +144,8 @@ def _place(
             if error.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not overwrite:
                 if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     raise OutputExistsError(
-                        f"{target}: another save wrote this folder first; pass overwrite=True "
-                        "(--overwrite) to replace it"
+                        f"{target}: another save wrote this folder first; pass "
+                        f"{hint('overwrite=True', '--overwrite')} to replace it"
                     ) from None
                 raise
     return _replace(staging, target, token, owns)

@@ -7,14 +7,13 @@ header that lies about its size is a FormatError, never a MemoryError.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.codecs.idx.header import parse_header
-from engine.errors import FormatError, FormatWarning
+from engine.errors import FormatError, FormatWarning, warn_caller
 from engine.io.compression import read_content, write_chunks
 from specs.idx import DTYPE_NAMES, IDX_HEADER, TYPE_CODE_OF, TYPE_CODES
 from specs.schema import Tensor
@@ -108,11 +107,10 @@ def read_idx(
     declared = items * per_item * itemsize
     if declared != payload and tolerate_element_count and _counts_elements(header, payload):
         items = payload // (per_item * itemsize)
-        warnings.warn(
+        warn_caller(
             f"{Path(path).name}: the IDX header declares {header.dims[0]} items, which is the "
             f"number of elements (a known Datumaro writer bug); reading {items} items",
             FormatWarning,
-            stacklevel=2,
         )
     else:
         _check_payload(header, payload, path)
