@@ -478,6 +478,9 @@ def fuzz(
     batch: int = 100,
 ) -> Table:
     """Runs `inputs` mutated inputs per format; returns the table."""
+    import engine.api
+    import engine.cli.project  # noqa: F401 - imported once, before the children fork
+
     workers = workers or max(1, len(os.sched_getaffinity(0)))
     table = Table()
     memory_fs = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # many small files

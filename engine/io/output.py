@@ -55,6 +55,10 @@ _AT_FDCWD = -100
 def check_output_dir(path: str | Path, overwrite: bool) -> Path:
     """Raises when `path` is a file, or a non-empty directory and `overwrite` is false."""
     path = Path(path)
+    if path.is_symlink():
+        raise OutputExistsError(
+            f"{path}: is a symbolic link; name the folder it points to ({os.path.realpath(path)})"
+        )
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path}: exists and is not a directory")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
@@ -214,6 +218,8 @@ def recover(target: str | Path) -> list[str]:
             continue  # held by a live run, or gone
         try:
             done.append(_recover_one(kind, token, leftover, target))
+        except OSError:
+            continue  # not ours to fix (no permission): the next run with rights will
         finally:
             os.close(lock)
     return done
