@@ -15,6 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import engine
@@ -273,3 +274,27 @@ def test_warnings_point_at_the_callers_line(tmp_path):
     with pytest.warns(engine.FormatWarning, match="skipped 1") as caught:
         engine.load("image_dir", out, skip_broken=True)
     assert caught[0].filename == __file__
+
+
+def test_kill_of_a_real_overwrite_leaves_the_old_or_new_dataset_and_the_users_file(tmp_path):
+    from tools.kill_test import convert, leftovers, make_source
+
+    sources = [tmp_path / "a", tmp_path / "b"]
+    expected = [make_source(path, 1000, seed) for seed, path in enumerate(sources)]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert convert(sources[0], out).wait() == 0
+    for delay in (None, 0.05):  # when the staging folder appears; soon after
+        run = convert(sources[1], out)
+        deadline = time.monotonic() + 60
+        while run.poll() is None and not leftovers(out) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if delay:
+            time.sleep(delay)
+        run.kill()
+        run.wait()
+        labels = engine.load("mnist_csv", out)["train"].labels
+        assert any(np.array_equal(labels, e) for e in expected)
+        assert (out / "notes.txt").read_text() == "mine"
+        assert leftovers(out) == []

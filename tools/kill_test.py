@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     (output / "notes.txt").write_text("the user's own file")
     started = time.monotonic()
     run = convert(sources[0], output)
-    assert run.wait() == 0, run.stderr.read()
+    _, errors = run.communicate()
+    assert run.returncode == 0, errors
     duration = time.monotonic() - started
     intact = found = remaining = 0
     seen = {"old": 0, "new": 0}
