@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import model
+from engine.codecs.prepare import check_label_range
 from engine.errors import UnknownFormatError
 from engine.io.output import atomic_output_dir, recover
+from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.ops.filters import filter_dataset
 from engine.ops.verify import FileCheck, verify_files
@@ -61,6 +63,9 @@ def save(
     format cannot hold raises ValidationError before anything is written.
     """
     fmt = get_format(format)
+    # the floor every format gets (its own save checks more, e.g. ids that become paths)
+    check_dataset_names(dataset)
+    check_label_range(dataset)
     kept: list[str] = []
     protected = [*inputs, *getattr(dataset, "sources", ())]
     owns = getattr(fmt, "owns", None)

@@ -120,8 +120,9 @@ def test_ids_too_long_for_the_side_file_are_refused(tmp_path):
 def test_class_names_with_line_breaks_are_refused(tmp_path):
     dataset = make_dataset()
     dataset.categories = ("a\nb",)
-    with pytest.raises(ValidationError, match=r"labels\.txt"):
+    with pytest.raises(ValidationError, match=r"class names .*line break") as caught:
         engine.save(dataset, "mnist", tmp_path / "out")
+    assert caught.value.item_ids == ["a\nb"]
 
 
 def test_non_empty_output_is_refused_then_replaced_with_overwrite(tmp_path):
