@@ -144,7 +144,7 @@ def test_symlinks_leading_outside_the_dataset_are_refused_unless_followed(tmp_pa
     out = tmp_path / "data"
     save_quietly(make_dataset_for_links(), name, out)
     secret = tmp_path / "secret.png"
-    engine.save(make_dataset_for_links(), "image_dir", tmp_path / "elsewhere")
+    save_quietly(make_dataset_for_links(), "image_dir", tmp_path / "elsewhere")
     (tmp_path / "elsewhere" / "train" / "0.png").rename(secret)
     if name == "imagenet_txt":
         link = out / "images" / "train" / "secretlink.png"
@@ -180,7 +180,7 @@ def test_cli_follow_symlinks_flag(tmp_path):
     out = tmp_path / "data"
     save_quietly(make_dataset_for_links(), "imagenet", out)
     (out / "train" / "3" / "link.png").symlink_to(out.parent / "missing-outside.png")
-    engine.save(make_dataset_for_links(), "image_dir", tmp_path / "x")
+    save_quietly(make_dataset_for_links(), "image_dir", tmp_path / "x")
     (tmp_path / "x" / "train" / "0.png").rename(out.parent / "missing-outside.png")
     code, _, err = run_cli("info", "-if", "imagenet", str(out))
     assert code == 0 and "link.png" in err and "--follow-symlinks" in err
