@@ -10,7 +10,7 @@ from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
 from engine.codecs.layout import NamePattern
 from engine.codecs.prepare import check_class_names, check_label_range
-from engine.errors import UnknownFormatError
+from engine.errors import UnknownFormatError, hint
 from engine.io.categories import LABELS_FILE, META_FILE, load_categories, save_categories
 from engine.io.paths import check_dataset_names
 from engine.model import Dataset
@@ -92,7 +92,8 @@ class SpecFormat:
         if chosen is None:
             if required and self.spec.variants:
                 choices = ", ".join(v.name for v in self.spec.variants)
-                raise ValueError(f"{self.name}: pass {key}=... (one of {choices})")
+                option = hint(f"{key}=...", f"-- --{key.replace('_', '-')} NAME")
+                raise ValueError(f"{self.name}: pass {option} (one of {choices})")
             return None
         return self.spec.variant(chosen).name
 
