@@ -176,7 +176,7 @@ def test_disk_full_or_read_only_is_an_output_error_naming_the_folder(tmp_path, m
 
 def test_leftover_staging_folder_is_removed_by_the_next_save(tmp_path):
     out = tmp_path / "out"
-    stale = tmp_path / ".out.deadbeef.tmp"
+    stale = tmp_path / ".out.0123456789ab.tmp"
     stale.mkdir()
     (stale / "half-written").write_bytes(b"x" * 100)
     engine.save(make_dataset(), "mnist", out)
@@ -186,8 +186,8 @@ def test_leftover_staging_folder_is_removed_by_the_next_save(tmp_path):
 def test_kill_between_the_two_renames_is_recovered_by_the_next_load(tmp_path):
     out = tmp_path / "out"
     engine.save(make_dataset(), "mnist", out)
-    os.rename(out, tmp_path / ".out.cafe.old")  # first rename done, then killed
-    (tmp_path / ".out.cafe.tmp").mkdir()
+    os.rename(out, tmp_path / ".out.00000000cafe.old")  # first rename done, then killed
+    (tmp_path / ".out.00000000cafe.tmp").mkdir()
     assert item_count("mnist", out) == 12
     assert hidden_beside(out) == []
 
@@ -195,15 +195,22 @@ def test_kill_between_the_two_renames_is_recovered_by_the_next_load(tmp_path):
 def test_kill_after_the_exchange_carries_foreign_files_over(tmp_path):
     out = tmp_path / "out"
     engine.save(make_dataset((("test", 5),)), "mnist", out)
-    retired = tmp_path / ".out.beef.tmp"  # the exchange put the old folder here
+    retired = tmp_path / ".out.00000000beef.tmp"  # the exchange put the old folder here
     engine.save(make_dataset(), "mnist", retired)
     (retired / "notes.txt").write_text("mine")
-    (out / MARKER.format(token="beef")).write_text(json.dumps({"foreign": ["notes.txt"]}))
+    (out / MARKER.format(token="00000000beef")).write_text(json.dumps({"foreign": ["notes.txt"]}))
     done = recover(out)
-    assert done == ["removed .out.beef.tmp"]
+    assert done == ["removed .out.00000000beef.tmp"]
     assert (out / "notes.txt").read_text() == "mine"
-    assert not (out / MARKER.format(token="beef")).exists()
+    assert not (out / MARKER.format(token="00000000beef")).exists()
     assert item_count("mnist", out) == 5
+
+
+def test_a_users_hidden_folder_that_looks_alike_is_left_alone(tmp_path):
+    (tmp_path / ".out.backup.tmp").mkdir()
+    (tmp_path / ".out.0123456789ab.tmp").write_text("a file, not a staging folder")
+    engine.save(make_dataset(), "mnist", tmp_path / "out")
+    assert hidden_beside(tmp_path / "out") == [".out.0123456789ab.tmp", ".out.backup.tmp"]
 
 
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):

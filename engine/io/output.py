@@ -45,7 +45,7 @@ from engine.errors import EngineError, OutputError, OutputExistsError, hint
 
 #: marker file (inside the new folder, during a swap) listing the entries carried over
 MARKER = ".engine-swap.{token}.json"
-_MARKER_RE = re.compile(r"^\.engine-swap\.([A-Za-z0-9_]+)\.json$")
+_MARKER_RE = re.compile(r"^\.engine-swap\.([0-9a-f]{12}|[a-z0-9_]{8})\.json$")
 
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
@@ -196,7 +196,8 @@ def _carry(retired: Path, target: Path, names: Iterable[str]) -> None:
             os.rename(source, target / name)
 
 
-_LEFTOVER = r"^\.{name}\.([A-Za-z0-9_]+)\.(tmp|old)$"
+#: leftover names: this module's 12 hex digits, or the 8 characters of earlier versions' mkdtemp
+_LEFTOVER = r"^\.{name}\.([0-9a-f]{{12}}|[a-z0-9_]{{8}})\.(tmp|old)$"
 
 
 def recover(target: str | Path) -> list[str]:
@@ -207,7 +208,8 @@ def recover(target: str | Path) -> list[str]:
         return []
     pattern = re.compile(_LEFTOVER.format(name=re.escape(target.name)))
     try:
-        found = [(m[2], m[1], parent / m[0]) for m in map(pattern.match, os.listdir(parent)) if m]
+        matches = [m for m in map(pattern.match, os.listdir(parent)) if m]
+        found = [(m[2], m[1], parent / m[0]) for m in matches if (parent / m[0]).is_dir()]
     except OSError:
         return []
     done = []
