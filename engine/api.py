@@ -5,15 +5,16 @@ Thin: they pick a format from the registry and hand the work to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine import model
+from engine.codecs.prepare import check_label_range
 from engine.errors import UnknownFormatError
 from engine.io.images import decode_images
-from engine.io.output import atomic_output_dir
-from engine.io.paths import check_relative_names
+from engine.io.output import atomic_output_dir, recover
+from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.model.adapters.png import decode_pngs
 from engine.ops.compare import Comparison, compare_datasets
@@ -38,10 +39,14 @@ def load(
     `workers=2` for formats made of image files).
     """
     path = Path(path)
+    if not path.is_file():
+        recover(path)  # a save killed mid-swap leaves its leftovers beside the folder
     if format is None:
         found = detect_best(path)
         format, options = found.format, {**found.options, **options}
-    return Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+    loaded = Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+    loaded.sources = (path,)
+    return loaded
 
 
 def save(
@@ -54,16 +59,26 @@ def save(
     save_dataset_meta: bool = False,
     overwrite: bool = False,
     compresslevel: int = 6,
+    inputs: Iterable[str | Path] = (),
     **options: Any,
-) -> None:
+) -> list[str]:
     """Writes `dataset` in `format` into the directory `path`, atomically.
 
-    A non-empty `path` is refused unless `overwrite`; then it is replaced whole. Data the format
-    cannot hold raises ValidationError before anything is written.
+    A non-empty `path` is refused unless `overwrite`; then its dataset is replaced: entries that
+    are not files of `format` survive, and their names are returned. An output that is, or
+    contains, one of `inputs` (or the folder the dataset was loaded from) is refused. Data the
+    format cannot hold raises ValidationError before anything is written.
     """
     fmt = get_format(format)
-    check_relative_names(list(dataset.subsets()), "subset names")  # for every writer, up front
-    with atomic_output_dir(path, overwrite=overwrite) as staging:
+    # the floor every format gets (its own save checks more, e.g. ids that become paths)
+    check_dataset_names(dataset)
+    check_label_range(dataset)
+    kept: list[str] = []
+    protected = [*inputs, *getattr(dataset, "sources", ())]
+    owns = getattr(fmt, "owns", None)
+    with atomic_output_dir(
+        path, overwrite=overwrite, owns=owns, inputs=protected, kept=kept
+    ) as staging:
         fmt.save(
             dataset,
             staging,
@@ -73,6 +88,7 @@ def save(
             compresslevel=compresslevel,
             **options,
         )
+    return kept
 
 
 def detect(path: str | Path) -> list[str]:
@@ -145,7 +161,11 @@ def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
 class Dataset(model.Dataset):
     """The dataset users hold: the columnar model plus Datumaro's verbs (`import_from`, `export`,
     `filter`, `transform`) and `split` / `remap_labels`, which live here because they reach the
-    registry and the operations."""
+    registry and the operations.
+
+    `sources` are the paths it was loaded from: a save never writes over them."""
+
+    sources: tuple[Path, ...] = ()
 
     @classmethod
     def adopt(cls, dataset: model.Dataset) -> Dataset:
@@ -158,8 +178,8 @@ class Dataset(model.Dataset):
     def import_from(cls, path: str | Path, format: str | None = None, **options: Any) -> Dataset:
         return load(format, path, **options)
 
-    def export(self, path: str | Path, format: str, **options: Any) -> None:
-        save(self, format, path, **options)
+    def export(self, path: str | Path, format: str, **options: Any) -> list[str]:
+        return save(self, format, path, **options)
 
     def filter(
         self,
@@ -177,14 +197,14 @@ class Dataset(model.Dataset):
         """
         if filter_annotations:
             mode = "items+annotations" if remove_empty else "annotations"
-        return Dataset.adopt(filter_dataset(self, expr, mode))
+        return self._derived(filter_dataset(self, expr, mode))
 
     def transform(self, method: str, **options: Any) -> Dataset:
         """A new dataset made by the transform named `method`, with Datumaro's names and options:
         `random_split` (`splits=[("train", 0.8), ("val", 0.2)]`, `seed=`, `stratified=True`),
         `remap_labels` (`mapping={"src": "dst"}`, `default="keep"|"delete"`), `map_subsets`
         (`mapping=`), `reindex` (`start=0`), `id_from_image_name`."""
-        return Dataset.adopt(_transform(self, method, **options))
+        return self._derived(_transform(self, method, **options))
 
     def split(
         self,
@@ -199,8 +219,15 @@ class Dataset(model.Dataset):
         if splits is not None and ratios:
             raise TypeError("give the splits either as a list or as keywords, not both")
         chosen = splits if splits is not None else ratios
-        return Dataset.adopt(random_split(self, chosen, seed=seed, stratified=stratified))
+        return self._derived(random_split(self, chosen, seed=seed, stratified=stratified))
 
     def remap_labels(self, mapping: Mapping[str, str | None], default: str = "keep") -> Dataset:
         """Classes renamed, merged or deleted by name (see engine.ops.transforms.remap_labels)."""
-        return Dataset.adopt(_remap_labels(self, mapping, default))
+        return self._derived(_remap_labels(self, mapping, default))
+
+    def _derived(self, result: model.Dataset) -> Dataset:
+        """`result` as a public Dataset that remembers this one's sources (saves never overwrite
+        the files a derived dataset still comes from)."""
+        derived = Dataset.adopt(result)
+        derived.sources = self.sources
+        return derived

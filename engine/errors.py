@@ -2,8 +2,34 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
+
+#: who reads the messages: "python" (keywords: `overwrite=True`) or "cli" (flags: `--overwrite`)
+AUDIENCE: ContextVar[str] = ContextVar("mnist_engine_audience", default="python")
+_PACKAGES = tuple(
+    str(Path(__file__).resolve().parent.parent / name) + "/" for name in ("engine", "formats")
+)
+
+
+def hint(keyword: str, flag: str) -> str:
+    """An option named the way the reader gives it: `keyword` in Python, `flag` on the CLI."""
+    return flag if AUDIENCE.get() == "cli" else keyword
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """Warns pointing at the caller's line: the first frame outside the engine's packages."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(
+        _PACKAGES
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class EngineError(Exception):
@@ -74,6 +100,11 @@ class UnknownFormatError(EngineError, LookupError):
 
 class OutputExistsError(EngineError, FileExistsError):
     """The output directory is not empty and overwriting was not asked for."""
+
+
+class OutputError(EngineError, OSError):
+    """The output folder could not be written (disk full, read-only, no permission): names the
+    folder and the reason; the old output, if any, is intact."""
 
 
 class FormatWarning(UserWarning):

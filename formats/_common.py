@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.errors import FormatError, ValidationError
+from engine.codecs.prepare import check_label_range
+from engine.errors import FormatError, ValidationError, warn_caller
 from engine.io.categories import META_FILE, parse_dataset_meta
 from engine.io.imagefolder import ReadImages, is_image_name, read_images
 from engine.io.images import check_encodable, normalize_ext, write_image_files
-from engine.io.paths import check_relative_names, check_unique_paths, relative_path
+from engine.io.paths import (
+    NameUse,
+    check_dataset_names,
+    check_relative_names,
+    check_unique_paths,
+    relative_path,
+)
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
 from engine.ops.convert import Conversion, convert_dataset
 from engine.registry.export_options import options_from_defaults
@@ -34,6 +40,8 @@ SAVE_OPTIONS: dict[str, Any] = {
 }
 #: load options every image-reading adapter accepts
 LOAD_OPTIONS: dict[str, Any] = {"skip_broken": False, "workers": None, "progress": None}
+#: load options of the adapters that read folders of image files
+FOLDER_LOAD_OPTIONS: dict[str, Any] = {**LOAD_OPTIONS, "follow_symlinks": False}
 
 
 class ImageFilesFormat:
@@ -48,6 +56,9 @@ class ImageFilesFormat:
     load_options: dict[str, Any] = LOAD_OPTIONS
     save_defaults: ClassVar[dict[str, Any]] = SAVE_OPTIONS
     options = options_from_defaults(SAVE_OPTIONS)
+    #: how the format stores ids and class names (see engine.io.paths.check_dataset_names)
+    id_names: NameUse = "path"
+    class_names: NameUse = "text"
 
     def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
         opts = check_options(self.name, options, self.load_options)
@@ -59,7 +70,16 @@ class ImageFilesFormat:
     def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
         opts = check_options(self.name, options, self.save_defaults)
         self.check_save_options(opts)
+        check_dataset_names(dataset, ids=self.id_names, classes=self.class_names)
+        check_label_range(dataset)
         self.write(converted(dataset, opts), Path(directory), opts)
+
+    def owns(self, entry: Path) -> bool:
+        """Image files, folders holding only images (at any depth), and `dataset_meta.json`.
+
+        A folder mixing images with other files is the user's: an overwrite keeps it whole.
+        """
+        return entry.name == META_FILE or is_image_tree(entry)
 
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         """Reads the dataset at `path` (which exists) with checked load options."""
@@ -71,6 +91,26 @@ class ImageFilesFormat:
 
     def check_save_options(self, opts: dict[str, Any]) -> None:
         """Refuses option values of this format's own before any work is done."""
+
+
+def is_image_tree(entry: Path) -> bool:
+    """An image file, or a folder whose files (hidden ones aside) are all images, one at least."""
+    if entry.is_symlink():
+        return False
+    if entry.is_file():
+        return is_image_name(entry.name)
+    if not entry.is_dir():
+        return False
+    images = 0
+    for path in entry.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path.name.startswith(".") and path.is_file():
+            continue
+        if path.is_symlink() or not is_image_name(path.name):
+            return False
+        images += 1
+    return images > 0
 
 
 class LabelsNotStoredWarning(UserWarning):
@@ -149,10 +189,9 @@ def warn_labels_dropped(format_name: str, dataset: Dataset) -> None:
         int(np.count_nonzero(subset.labels != NO_LABEL)) for subset in dataset.subsets().values()
     )
     if labelled:
-        warnings.warn(
+        warn_caller(
             f"{format_name} stores images only: the labels of {labelled} items are not written",
             LabelsNotStoredWarning,
-            stacklevel=6,
         )
 
 

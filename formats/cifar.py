@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import pickle
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.io.categories import META_FILE
 from engine.io.imagefolder import natural_key
+from engine.io.paths import NameUse
 from engine.io.safepickle import load_restricted
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
@@ -34,6 +36,8 @@ from formats._common import (
     read_meta,
     save_meta,
 )
+
+T = TypeVar("T")
 
 META_10 = "batches.meta"
 META_100 = "meta"
@@ -383,6 +387,20 @@ def _classes(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return read_meta(root) or CIFAR10_CLASSES, coarse
 
 
+def _guarded(path: Path, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, with a field of a type or shape the checks did not foresee (an int
+    where a list belongs, a 0-d array, ragged rows) a FormatError naming `path`."""
+    try:
+        return function(*args)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as error:
+        raise FormatError(
+            path,
+            f"a field has an unexpected type or shape ({type(error).__name__}: {error})"[:300],
+        ) from None
+    except MemoryError:
+        raise FormatError(path, "a field asks for more memory than is available") from None
+
+
 def _batch_files(root: Path) -> list[Path]:
     return sorted(
         (
@@ -402,6 +420,7 @@ class CifarFormat(ImageFilesFormat):
 
     name = "cifar"
     description = "CIFAR-10/100 Python pickled batches (data_batch_N, test_batch, batches.meta)"
+    id_names: NameUse = "text"
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -418,15 +437,24 @@ class CifarFormat(ImageFilesFormat):
         evidence.append(f"batches: {', '.join(batches[:6])}")
         return Detection(self.name, 2.0 + (len(evidence) > 1), evidence)
 
+    def owns(self, entry: Path) -> bool:
+        """The meta files, batch files (pickles without an extension) and dataset_meta.json."""
+        if entry.name in (META_10, META_100, META_FILE):
+            return entry.is_file()
+        return entry.is_file() and "." not in entry.name and _looks_pickled(entry)
+
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         root = path if path.is_dir() else path.parent
         files = [path] if path.is_file() else _batch_files(root)
         if subset is not None:
             files = [f for f in files if f.name == subset]
         if not files:
-            raise FileNotFoundError(f"{path}: no cifar batch files found")
-        classes, coarse = _classes(root)
-        return Dataset([read_batch(f, classes, coarse) for f in files], classes)
+            wanted = f" named {subset!r}" if subset is not None else ""
+            raise FormatError(
+                path, f"no cifar batch files{wanted} found (only meta files)", field="batches"
+            )
+        classes, coarse = _guarded(root / META_10, _classes, root)
+        return Dataset([_guarded(f, read_batch, f, classes, coarse) for f in files], classes)
 
     def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         subsets = list(dataset.subsets().values())

@@ -17,6 +17,7 @@ from engine.io.imagefolder import is_image_name, list_files
 from engine.model import DEFAULT_SUBSET, Dataset
 from engine.registry import Detection
 from formats._common import (
+    FOLDER_LOAD_OPTIONS,
     ImageFilesFormat,
     ids_from_names,
     image_list,
@@ -32,6 +33,7 @@ class ImageDirFormat(ImageFilesFormat):
 
     name = "image_dir"
     description = "a flat or nested folder of images (no labels); ids are relative paths"
+    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -55,7 +57,7 @@ class ImageDirFormat(ImageFilesFormat):
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such folder")
-        names = [str(name) for name in list_files(path)]
+        names = [str(name) for name in list_files(path, follow_symlinks=opts["follow_symlinks"])]
         ids = ids_from_names(names, path)
         found = read_files(names, [str(path / name) for name in names], path, opts)
         kept_ids = [ids[i] for i in found.kept]

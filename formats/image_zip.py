@@ -7,12 +7,15 @@ escape a folder on extraction (`..`, absolute paths) are refused on reading and 
 
 from __future__ import annotations
 
+import lzma
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.errors import FormatError, NotThisFormat
-from engine.io.imagefolder import natural_key
+from engine.io.categories import META_FILE
+from engine.io.imagefolder import is_image_name, natural_key
 from engine.io.images import check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
@@ -37,6 +40,9 @@ COMPRESSIONS = {
 }
 #: a member declaring more bytes than this is refused before it is read (zip bombs)
 MAX_MEMBER_BYTES = 1 << 28
+#: all members together may inflate to this many times the archive's size (64 MiB at least)
+INFLATION_RATIO = 200
+MIN_INFLATION_BOUND = 1 << 26
 
 
 def _compression(value: str) -> int:
@@ -77,6 +83,17 @@ class ImageZipFormat(ImageFilesFormat):
         if not archives:
             raise NotThisFormat("no zip archive")
         return Detection(self.name, 2.0, [f"{p.name}: a zip archive" for p in archives])
+
+    def owns(self, entry: Path) -> bool:
+        """Zip archives holding only images, and dataset_meta.json."""
+        if entry.name == META_FILE or not entry.is_file() or entry.is_symlink():
+            return entry.name == META_FILE
+        try:
+            with zipfile.ZipFile(entry) as opened:
+                names = [i.filename for i in opened.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return False
+        return bool(names) and all(is_image_name(name) for name in names)
 
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         archives = _archives(path)
@@ -129,35 +146,97 @@ class ImageZipFormat(ImageFilesFormat):
 
 
 def _read_members(archive: Path) -> tuple[list[str], list[bytes]]:
-    """Names and bytes of an archive's files; FormatError for a damaged or unsafe archive."""
+    """Names and bytes of an archive's files; FormatError for a damaged, unsafe or bomb archive.
+
+    The bytes actually inflated are counted (not the sizes the archive declares): a member past
+    MAX_MEMBER_BYTES, or all members past `inflation_bound(archive)`, stop the read at once.
+    """
     try:
         with zipfile.ZipFile(archive) as opened:
-            infos = [info for info in opened.infolist() if not info.is_dir()]
-            for info in infos:
-                reason = unsafe_reason(info.filename)
-                if reason:
-                    raise FormatError(
-                        archive,
-                        f"member {info.filename!r} {reason}; refusing an archive that could "
-                        "write outside its folder",
-                        field="member name",
-                    )
-                if info.file_size > MAX_MEMBER_BYTES:
-                    raise FormatError(
-                        archive,
-                        f"member {info.filename!r} declares {info.file_size} bytes, more than "
-                        f"the {MAX_MEMBER_BYTES} an image may have",
-                        field="file size",
-                    )
+            infos = [_checked(archive, info) for info in opened.infolist()]
+            infos = [i for i in infos if not i.is_dir()]
             infos = [i for i in infos if not any(p.startswith(".") for p in i.filename.split("/"))]
             infos.sort(key=lambda info: natural_key(info.filename))
-            return [i.filename for i in infos], [opened.read(i) for i in infos]
+            budget = inflation_bound(archive)
+            blobs = []
+            for info in infos:
+                blob = _inflate(archive, opened, info, min(MAX_MEMBER_BYTES, budget))
+                budget -= len(blob)
+                blobs.append(blob)
+            return [i.filename for i in infos], blobs
     except zipfile.BadZipFile as error:
         raise FormatError(archive, f"not a readable zip archive ({error})") from None
-    except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as error:
+    except UnicodeDecodeError as error:
+        raise FormatError(
+            archive, f"a member name flagged UTF-8 is not UTF-8 ({error.reason})", field="name"
+        ) from None
+    except (zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise FormatError(archive, f"cannot read the archive ({error})") from None
+
+
+def inflation_bound(archive: Path) -> int:
+    """How many bytes all members of `archive` may inflate to: 200 times its size, 64 MiB at
+    least (images are compressed already; far higher ratios are bombs)."""
+    return max(MIN_INFLATION_BOUND, INFLATION_RATIO * archive.stat().st_size)
+
+
+def _checked(archive: Path, info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """The member, when its name is safe, it is not encrypted and declares a sane size."""
+    if not info.filename:
+        raise FormatError(archive, "a member has an empty name", field="member name")
+    reason = unsafe_reason(info.filename.rstrip("/"))
+    if reason:
+        raise FormatError(
+            archive,
+            f"member {info.filename!r} {reason}; refusing an archive that could "
+            "write outside its folder",
+            field="member name",
+        )
+    if info.flag_bits & 0x1:
+        raise FormatError(
+            archive, f"member {info.filename!r} is encrypted; encrypted archives are not read"
+        )
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise FormatError(
+            archive,
+            f"member {info.filename!r} declares {info.file_size} bytes, more than "
+            f"the {MAX_MEMBER_BYTES} an image may have",
+            field="file size",
+        )
+    return info
+
+
+def _inflate(archive: Path, opened: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """The member's bytes, read in chunks and stopped as soon as they pass `limit`."""
+    chunks = []
+    total = 0
+    try:
+        with opened.open(info) as member:
+            while chunk := member.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise FormatError(
+                        archive,
+                        f"member {info.filename!r} inflates past {limit} bytes (declared "
+                        f"{info.file_size}); refusing a zip bomb",
+                        field="inflated size",
+                        expected=f"<= {limit}",
+                        actual=f"> {limit}",
+                    )
+                chunks.append(chunk)
+    except FormatError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError) as error:
+        raise FormatError(
+            archive,
+            f"member {info.filename!r} is damaged ({type(error).__name__}: {error})",
+            offset=info.header_offset,
+        ) from None
+    except (RuntimeError, NotImplementedError) as error:
+        raise FormatError(archive, f"member {info.filename!r} cannot be read ({error})") from None
+    return b"".join(chunks)
 
 
 FORMAT = ImageZipFormat()

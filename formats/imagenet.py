@@ -13,20 +13,27 @@ A class name that cannot be a folder name (`T-shirt/top`) gets a safe distinct f
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
+from engine.errors import (
+    FormatError,
+    FormatWarning,
+    NotThisFormat,
+    ValidationError,
+    hint,
+    warn_caller,
+)
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
-from engine.io.paths import check_relative_names, folder_names, relative_path
+from engine.io.paths import NameUse, check_relative_names, folder_names, relative_path
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
+    FOLDER_LOAD_OPTIONS,
     ImageFilesFormat,
     check_subset_names,
     image_list,
@@ -75,6 +82,8 @@ class ImagenetFormat(ImageFilesFormat):
 
     name = "imagenet"
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
+    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
+    class_names: NameUse = "text"  # written as safe folder names (engine.io.paths.folder_names)
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -93,7 +102,11 @@ class ImagenetFormat(ImageFilesFormat):
         root = path
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: no such folder")
-        names = [str(n) for n in list_files(root) if str(n) not in SIDE_FILES]
+        names = [
+            str(n)
+            for n in list_files(root, follow_symlinks=opts["follow_symlinks"])
+            if str(n) not in SIDE_FILES
+        ]
         depths = {len(PurePosixPath(n).parts) for n in names if is_image_name(n)}
         split = bool(depths) and min(depths) >= 3
         groups: dict[str, list[str]] = {}
@@ -165,13 +178,12 @@ def _check_stray(stray: list[str], base: Path, opts) -> None:
     if not opts["skip_broken"]:
         raise FormatError(
             base / stray[0],
-            f"{stray[0]}: a file outside any class folder; pass skip_broken=True "
-            "(--skip-broken) to skip such files",
+            f"{stray[0]}: a file outside any class folder; pass "
+            f"{hint('skip_broken=True', '--skip-broken')} to skip such files",
         )
-    warnings.warn(
+    warn_caller(
         f"{base}: skipped {len(stray)} files outside any class folder: {', '.join(stray[:5])}",
         FormatWarning,
-        stacklevel=4,
     )
 
 

@@ -18,15 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.io.imagefolder import is_image_name
+from engine.errors import FormatError, NotThisFormat, ValidationError, hint
+from engine.io.categories import META_FILE
+from engine.io.imagefolder import is_image_name, links_outside
 from engine.io.paths import check_relative_names, relative_path, unsafe_reason
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
+    FOLDER_LOAD_OPTIONS,
     ImageFilesFormat,
     check_subset_names,
     image_list,
+    is_image_tree,
     read_files,
     read_meta,
     save_meta,
@@ -35,6 +38,8 @@ from formats._common import (
 
 LABELS_FILE = "synsets.txt"
 IMAGE_DIR = "images"
+#: with no synsets.txt, class names `class-N` are made up for labels below this
+MAX_UNDECLARED_CLASSES = 100_000
 NOT_LISTS = {LABELS_FILE, "labels.txt"}
 _QUOTED = re.compile(r'^"([^"]*)"(\S*)((?:\s+\S+)*)\s*$')
 
@@ -83,6 +88,7 @@ class ImagenetTxtFormat(ImageFilesFormat):
 
     name = "imagenet_txt"
     description = "images/ plus <subset>.txt lines '<file> <label ids>' and synsets.txt"
+    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -110,6 +116,14 @@ class ImagenetTxtFormat(ImageFilesFormat):
                 evidence.append(f"{marker} present")
         return Detection(self.name, float(len(evidence)), evidence)
 
+    def owns(self, entry: Path) -> bool:
+        """`images/` of images, `synsets.txt`, list files (`.txt` of `<file> <label>` lines)."""
+        if entry.name == IMAGE_DIR:
+            return is_image_tree(entry)
+        if entry.name in (LABELS_FILE, META_FILE):
+            return entry.is_file()
+        return entry.suffix == ".txt" and entry.is_file() and _is_list_file(entry)
+
     def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
         root = path if path.is_dir() else path.parent
         lists = [path] if path.is_file() else _lists(root)
@@ -117,8 +131,11 @@ class ImagenetTxtFormat(ImageFilesFormat):
             lists = [f for f in lists if f.stem == subset]
         if not lists:
             raise FileNotFoundError(f"{path}: no <subset>.txt list found")
-        classes = read_meta(root) or _read_synsets(root / LABELS_FILE)
-        entries = [_read_list(f, classes) for f in lists]
+        declared = read_meta(root)
+        if declared is None and (root / LABELS_FILE).is_file():
+            declared = _read_synsets(root / LABELS_FILE)
+        classes = declared or ()
+        entries = [_read_list(f, declared) for f in lists]
         most = max((max(max(ls, default=-1) for _, _, ls in e) for e in entries if e), default=-1)
         if not classes:
             classes = tuple(f"class-{i}" for i in range(most + 1))
@@ -185,7 +202,11 @@ def _read_synsets(path: Path) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _read_list(path: Path, classes: tuple[str, ...]) -> list[tuple[str, str, list[int]]]:
+def _read_list(path: Path, declared: tuple[str, ...] | None) -> list[tuple[str, str, list[int]]]:
+    """The list's entries; a label beyond the declared classes (or, with none declared, beyond
+    MAX_UNDECLARED_CLASSES names made up) is a FormatError naming the line."""
+    classes = declared if declared is not None else ()
+    bound = len(classes) if declared is not None else MAX_UNDECLARED_CLASSES
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
@@ -198,13 +219,16 @@ def _read_list(path: Path, classes: tuple[str, ...]) -> list[tuple[str, str, lis
         reason = unsafe_reason(file)
         if reason:
             raise FormatError(path, f"image file {file!r} {reason}", line=number, field="file")
-        if classes and any(label >= len(classes) for label in labels):
+        if any(label >= bound for label in labels):
+            what = (
+                "classes declared" if declared is not None else "classes made up (no synsets.txt)"
+            )
             raise FormatError(
                 path,
-                f"label id {max(labels)} is beyond the {len(classes)} classes",
+                f"label id {max(labels)} is beyond the {bound} {what}",
                 line=number,
                 field="label",
-                expected=f"0..{len(classes) - 1}",
+                expected=f"0..{bound - 1}",
                 actual=max(labels),
             )
         entries.append((item_id, file, labels))
@@ -227,17 +251,19 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
     folder = root / IMAGE_DIR
     if folder.is_dir() and entries:
         with_image = [i for i, (_, file, _) in enumerate(entries) if is_image_name(file)]
+        if not opts["follow_symlinks"]:
+            names = [f"{IMAGE_DIR}/{entries[i][1]}" for i in with_image]
+            refused = set(links_outside(root, names))
+            with_image = [i for i, n in zip(with_image, names, strict=True) if n not in refused]
         files = [entries[i][1] for i in with_image]
-        sources = []
-        for file in files:
-            source = folder / file
-            sources.append(str(source) if source.is_file() else b"")
+        sources = [str(folder / f) if (folder / f).is_file() else b"" for f in files]
         missing = [f for f, s in zip(files, sources, strict=True) if s == b""]
         if missing and not opts["skip_broken"]:
             raise FormatError(
                 folder / missing[0],
                 f"listed in {path.name} but missing ({len(missing)} such files); "
-                "pass skip_broken=True (--skip-broken) to keep those items without image",
+                f"pass {hint('skip_broken=True', '--skip-broken')} to keep those items "
+                "without image",
             )
         found = read_files(files, sources, folder, opts)
         pixels: list = [None] * len(entries)
@@ -257,3 +283,17 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
 
 
 FORMAT = ImagenetTxtFormat()
+
+
+_LIST_LINE = re.compile(r'^("[^"]*"|\S+)((?:\s+-?\d+)*)\s*$')
+
+
+def _is_list_file(path: Path) -> bool:
+    """Whether the first lines of a `.txt` file read as list lines (`<file> [<label>...]`)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = [line for line in (file.readline() for _ in range(8)) if line.strip()]
+    except (OSError, UnicodeDecodeError):
+        return False
+    found = [_LIST_LINE.match(line) for line in lines]
+    return all(m and (m[2] or is_image_name(m[1].strip('"'))) for m in found)

@@ -132,6 +132,18 @@ class ParquetFormat(ImageFilesFormat):
     )
 
     # -- detection and reading ----------------------------------------------------------------
+    def owns(self, entry: Path) -> bool:
+        """Shard files, and a `data/` folder holding only shard files (the Hub's layout)."""
+        if entry.is_symlink():
+            return False
+        if entry.is_file():
+            return SHARD_NAME.match(entry.name) is not None
+        return (
+            entry.name == "data"
+            and entry.is_dir()
+            and all(c.is_file() and SHARD_NAME.match(c.name) for c in entry.iterdir())
+        )
+
     def detect(self, path: Path) -> Detection:
         path = Path(path)
         if not path.exists():

@@ -74,6 +74,12 @@ class WebDatasetFormat(ImageFilesFormat):
     )
 
     # -- detection and reading ----------------------------------------------------------------
+    def owns(self, entry: Path) -> bool:
+        """Shard files and the class list."""
+        if entry.is_symlink() or not entry.is_file():
+            return False
+        return entry.name == "labels.txt" or SHARD_NAME.match(entry.name) is not None
+
     def detect(self, path: Path) -> Detection:
         path = Path(path)
         files = [f for group in tar_files(path).values() for f in group] if path.exists() else []

@@ -6,9 +6,10 @@ through the registry and never branches on its name.
 
 from __future__ import annotations
 
+import string
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DTypeName = Literal["uint8", "int8", "int16", "int32", "float32", "float64"]
 
@@ -100,6 +101,21 @@ class SideFile(_Frozen):
     name: str
     encoding: Literal["numpy_u32", "csv"]
     cell_chars: int = 32
+
+    @field_validator("name")
+    @classmethod
+    def _one_subset_placeholder(cls, name: str) -> str:
+        """The name is a template holding `{subset}` and no other placeholder or stray brace."""
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(name) if f is not None]
+        except ValueError as error:
+            raise ValueError(f"side-file name {name!r} is not a valid template: {error}") from None
+        if fields != ["subset"] or "/" in name or "\\" in name:
+            raise ValueError(
+                f"side-file name {name!r} must hold '{{subset}}' once, no other '{{...}}' "
+                "and no folder separator"
+            )
+        return name
 
 
 class IdxLayout(_Frozen):

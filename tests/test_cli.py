@@ -94,18 +94,22 @@ def test_annotation_mode_with_i_plus_a(digits, tmp_path):
     assert len(labels) and set(labels.tolist()) <= {0, 1}
 
 
-def test_overwrite_replaces_instead_of_mixing(digits, tmp_path):
+def test_overwrite_replaces_the_dataset_and_keeps_the_users_files(digits, tmp_path):
     path, _ = digits
     out = tmp_path / "out"
     out.mkdir()
     (out / "stale.txt").write_text("old")
+    (out / "t10k-images-idx3-ubyte.xz").write_bytes(b"stale dataset file")
     code, _, err = run_cli("convert", "-i", path, "-f", "mnist", "-o", out)
     assert code == 2
     assert "not empty" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run_cli("convert", "-i", path, "-f", "mnist", "-o", out, "--overwrite")
+    code, printed, err = run_cli("convert", "-i", path, "-f", "mnist", "-o", out, "--overwrite")
     assert code == 0, err
-    assert not (out / "stale.txt").exists()
+    assert (out / "stale.txt").read_text() == "old"
+    assert "kept 1 entries" in printed and "stale.txt" in printed
     assert (out / "train-images-idx3-ubyte.gz").is_file()
+    assert not (out / "t10k-images-idx3-ubyte.xz").exists()  # stale file of the format: gone
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 @pytest.mark.parametrize(

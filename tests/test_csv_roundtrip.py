@@ -51,7 +51,10 @@ def datasets(draw) -> Dataset:
     classes = draw(
         st.lists(st.text(ID_CHARS, min_size=1, max_size=8), min_size=1, max_size=12, unique=True)
     )
-    return Dataset([draw(subsets(name)) for name in names], classes)
+    parts = [draw(subsets(name)) for name in names]
+    highest = max((int(p.labels.max()) for p in parts if len(p)), default=-1)
+    classes += [f"class{i}" for i in range(len(classes), highest + 1)]  # every label has a name
+    return Dataset(parts, classes)
 
 
 def items(dataset: Dataset) -> dict:
@@ -90,12 +93,12 @@ def test_mnist_and_mnist_csv_round_trip_losslessly(tmp_path_factory, dataset, or
 def test_written_text_is_the_published_layout(tmp_path):
     images = np.zeros((2, 28, 28), dtype=np.uint8)
     images[0, 0, :3] = [255, 7, 10]
-    dataset = Dataset([Subset("test", np.array([5, NO_LABEL]), images)], ["a", "b"])
+    dataset = Dataset([Subset("test", np.array([5, NO_LABEL]), images)], [*"abcdef"])
     engine.save(dataset, "mnist_csv", tmp_path / "out")
     lines = (tmp_path / "out" / "mnist_test.csv").read_text().splitlines()
     assert lines[0].startswith("5,255,7,10,0,") and lines[1].startswith("-1,0,0,")
     assert [len(line.split(",")) for line in lines] == [785, 785]
-    assert (tmp_path / "out" / "labels.txt").read_text() == "a\nb\n"
+    assert (tmp_path / "out" / "labels.txt").read_text() == "a\nb\nc\nd\ne\nf\n"
     assert not (tmp_path / "out" / "meta_test.csv").exists()
 
 
@@ -142,5 +145,5 @@ def test_empty_subset_is_written_as_a_header_and_read_back(tmp_path):
 )
 def test_data_the_format_cannot_hold_writes_nothing(tmp_path, subset, message):
     with pytest.raises(ValidationError, match=message):
-        engine.save(Dataset([subset], ["0"]), "mnist_csv", tmp_path / "out")
+        engine.save(Dataset([subset], [str(c) for c in range(256)]), "mnist_csv", tmp_path / "out")
     assert not (tmp_path / "out").exists()

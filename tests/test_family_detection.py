@@ -45,10 +45,9 @@ def test_labels_txt_names_the_family_member(name: str, tmp_path: Path) -> None:
 
 
 def test_dataset_meta_json_counts_like_labels_txt(tmp_path: Path) -> None:
-    folder = mnist_layout_folder(tmp_path, classes_file=False)
-    engine.save(
-        engine.load("mnist", folder), "mnist", folder, overwrite=True, save_dataset_meta=True
-    )
+    source = mnist_layout_folder(tmp_path, classes_file=False)
+    folder = tmp_path / "with-meta"
+    engine.save(engine.load("mnist", source), "mnist", folder, save_dataset_meta=True)
     (folder / "labels.txt").write_text("\n".join(FASHION.classes))
     assert engine.api.detect_one(folder) == "mnist"  # dataset_meta.json wins over labels.txt
 

@@ -299,6 +299,7 @@ def test_random_datasets_round_trip(
     tmp_path_factory, labels, custom_ids, with_image, classes, data
 ):
     ids = data.draw(st.lists(ids_strategy, min_size=len(labels), max_size=len(labels), unique=True))
+    classes += [f"class{i}" for i in range(len(classes), max(labels, default=-1) + 1)]
     rng = np.random.default_rng(len(labels))
     items = [
         engine.DatasetItem(

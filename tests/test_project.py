@@ -170,3 +170,32 @@ def test_toml_writer_round_trips(top, tables):
     document = {**top, "source": tables} if tables else top
     document = {k: v for k, v in document.items() if not (k == "source" and not tables)}
     assert tomllib.loads(dumps(document, header="a\nb")) == document
+
+
+def test_two_row_numbered_sources_with_a_filter_merge_without_losing_items(tmp_path):
+    from engine.cli.project import Project
+    from tests.conftest import make_dataset
+
+    project = Project.create(tmp_path / "p")
+    for seed in (1, 2):
+        engine.save(make_dataset(seed=seed), "mnist", tmp_path / f"s{seed}")
+        project.add_source(tmp_path / f"s{seed}", "mnist")
+    project.add_filter("/item[annotation/label>=0]")
+    merged = project.dataset()
+    assert len(merged) == 24
+    assert "s1/0" in merged["train"].id_column() and "s2/0" in merged["train"].id_column()
+
+
+def test_a_path_is_imported_once_and_sources_can_be_listed_and_removed(tmp_path):
+    from engine.cli.project import Project, ProjectError
+    from tests.conftest import make_dataset
+
+    project = Project.create(tmp_path / "p")
+    engine.save(make_dataset(), "mnist", tmp_path / "s")
+    project.add_source(tmp_path / "s", "mnist", "digits")
+    with pytest.raises(ProjectError, match="already the source 'digits'"):
+        project.add_source(tmp_path / "s", "mnist", "again")
+    code, printed, _ = run_cli("sources", "-p", tmp_path / "p")
+    assert code == 0 and printed.startswith("digits\tmnist\t")
+    code, printed, _ = run_cli("sources", "-p", tmp_path / "p", "--remove", "digits")
+    assert code == 0 and Project.open(tmp_path / "p").sources == []

@@ -71,6 +71,24 @@ def test_mixed_shapes_name_only_the_wrong_items(tmp_path):
     assert caught.value.item_ids == ["big"]
 
 
+@pytest.mark.parametrize("name", engine.formats())
+def test_every_format_refuses_labels_outside_the_classes(tmp_path, name):
+    spec = getattr(engine.get_format(name), "spec", None)
+    options = {spec.variant_option: spec.variants[0].name} if spec and spec.variants else {}
+    dataset = items_dataset(
+        engine.DatasetItem(
+            id="ok", image=np.zeros((28, 28), np.uint8), annotations=[engine.Label(3)]
+        ),
+        engine.DatasetItem(
+            id="bad", image=np.zeros((28, 28), np.uint8), annotations=[engine.Label(11)]
+        ),
+    )
+    with pytest.raises(ValidationError, match="outside the 10 classes") as caught:
+        engine.save(dataset, name, tmp_path / "out", **options)
+    assert caught.value.item_ids == ["default:bad"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_several_labels_are_refused(tmp_path):
     dataset = items_dataset(
         engine.DatasetItem(
@@ -83,8 +101,9 @@ def test_several_labels_are_refused(tmp_path):
 
 
 def test_label_above_254_is_refused(tmp_path):
-    dataset = items_dataset(
-        engine.DatasetItem(id="x", image=np.zeros((28, 28)), annotations=[engine.Label(255)])
+    dataset = engine.Dataset.from_iterable(
+        [engine.DatasetItem(id="x", image=np.zeros((28, 28)), annotations=[engine.Label(255)])],
+        categories=[str(c) for c in range(256)],
     )
     with pytest.raises(ValidationError, match=r"label indices \[255\] are above 254"):
         engine.save(dataset, "mnist", tmp_path / "out")
@@ -101,8 +120,9 @@ def test_ids_too_long_for_the_side_file_are_refused(tmp_path):
 def test_class_names_with_line_breaks_are_refused(tmp_path):
     dataset = make_dataset()
     dataset.categories = ("a\nb",)
-    with pytest.raises(ValidationError, match=r"labels\.txt"):
+    with pytest.raises(ValidationError, match=r"class names .*line break") as caught:
         engine.save(dataset, "mnist", tmp_path / "out")
+    assert caught.value.item_ids == ["a\nb"]
 
 
 def test_non_empty_output_is_refused_then_replaced_with_overwrite(tmp_path):
@@ -113,8 +133,8 @@ def test_non_empty_output_is_refused_then_replaced_with_overwrite(tmp_path):
     with pytest.raises(OutputExistsError, match="not empty"):
         engine.save(dataset, "mnist", out)
     assert (out / "stale.txt").read_text() == "old"
-    engine.save(dataset, "mnist", out, overwrite=True)
-    assert not (out / "stale.txt").exists()
+    assert engine.save(dataset, "mnist", out, overwrite=True) == ["stale.txt"]
+    assert (out / "stale.txt").read_text() == "old"  # not a file of the format: kept
     assert (out / "train-images-idx3-ubyte.gz").is_file()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine import __version__
 from engine.cli.commands import COMMANDS
-from engine.errors import EngineError, FormatWarning
+from engine.errors import AUDIENCE, EngineError, FormatWarning
 from engine.io import progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     if sys.stderr.isatty() and not args.quiet:
         progress.enable(sys.stderr)
+    audience = AUDIENCE.set("cli")  # hints name flags (--overwrite), not keywords
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
@@ -92,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         finally:
             progress.disable()
+            AUDIENCE.reset(audience)
 
 
 def _describe(error: BaseException) -> str:

@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from engine.api import load
 from engine.cli.toml_writer import dumps
@@ -102,6 +105,8 @@ class Project:
             raise FormatError(path, f"not valid TOML: {error}") from None
         except UnicodeDecodeError as error:
             raise FormatError(path, "not UTF-8 text", offset=error.start) from None
+        except RecursionError:
+            raise FormatError(path, "TOML nested too deeply to read", field="nesting") from None
         return cls(
             root, _sources(path, document), _filters(path, document), _transforms(path, document)
         )
@@ -134,6 +139,16 @@ class Project:
             raise ProjectError(f"source name {name!r}: use letters, digits, '_', '.', '-'")
         if any(s.name == name for s in self.sources):
             raise ProjectError(f"{self.config_path}: a source named {name!r} exists already")
+        twin = [
+            s
+            for s, p in zip(self.sources, self.source_paths(), strict=True)
+            if p.resolve() == path.resolve()
+        ]
+        if twin:
+            raise ProjectError(
+                f"{self.config_path}: {path} is already the source {twin[0].name!r}; "
+                "a source is imported once"
+            )
         source = Source(name, format, str(path.resolve()))
         dataset = load(format, path)
         merge_datasets([*self._loaded(), (name, dataset)])
@@ -170,6 +185,12 @@ class Project:
             loaded.append((source.name, dataset))
         return loaded
 
+    def source_paths(self) -> list[Path]:
+        """Where the project's sources live (an export never writes over them)."""
+        return [
+            Path(s.path) if Path(s.path).is_absolute() else self.root / s.path for s in self.sources
+        ]
+
     def _resolve(self, path: str) -> Path:
         resolved = Path(path) if Path(path).is_absolute() else self.root / path
         if not resolved.exists():
@@ -182,12 +203,48 @@ class Project:
             raise ProjectError(
                 f"{self.root}: the project has no sources; add one with `mnist-engine import`"
             )
-        dataset = merge_datasets(self._loaded())
+        dataset = merge_datasets(_distinct_ids(self._loaded()))
         for entry in self.transforms:
             dataset = transform(
                 dataset, entry.name, **parse_transform_options(entry.name, entry.options)
             )
         return dataset
+
+    def remove_source(self, name: str) -> Source:
+        """Removes the source named `name` (and the filters that name it); saves the project."""
+        found = [s for s in self.sources if s.name == name]
+        if not found:
+            names = ", ".join(s.name for s in self.sources) or "none"
+            raise ProjectError(f"{self.config_path}: no source named {name!r} (sources: {names})")
+        self.sources.remove(found[0])
+        self.filters = [f for f in self.filters if f.source != name]
+        self.save()
+        return found[0]
+
+
+def _distinct_ids(loaded: list[tuple[str, Dataset]]) -> list[tuple[str, Dataset]]:
+    """Sources whose items share ids in one subset (row numbers, once a filter made them explicit)
+    get their ids qualified as `<source>/<id>` in that subset, so merging never refuses or drops."""
+    seen: dict[str, set[str]] = {}
+    clashing: set[str] = set()
+    for _, dataset in loaded:
+        for subset_name, part in dataset.subsets().items():
+            ids = set(part.id_column().astype(str).tolist())
+            if ids & seen.setdefault(subset_name, set()):
+                clashing.add(subset_name)
+            seen[subset_name] |= ids
+    if not clashing:
+        return loaded
+    result = []
+    for source, dataset in loaded:
+        parts = []
+        for subset_name, part in dataset.subsets().items():
+            if subset_name in clashing:
+                qualified = [f"{source}/{i}" for i in part.id_column()]
+                part = dataclasses.replace(part, ids=np.array(qualified, dtype=object))
+            parts.append(part)
+        result.append((source, type(dataset)(parts, dataset.categories)))
+    return result
 
 
 def _default_name(path: Path, taken: set[str]) -> str:
@@ -199,9 +256,22 @@ def _default_name(path: Path, taken: set[str]) -> str:
     return name
 
 
+def _tables(path: Path, document: dict, key: str) -> list[dict]:
+    """The array of tables `[[key]]`; anything else under `key` is a FormatError."""
+    entries = document.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise FormatError(
+            path,
+            f"{key!r} must be an array of tables ([[{key}]] sections), not "
+            f"{type(entries).__name__ if not isinstance(entries, list) else 'a plain array'}",
+            field=key,
+        )
+    return entries
+
+
 def _sources(path: Path, document: dict) -> list[Source]:
     sources = []
-    for index, entry in enumerate(document.get("source", [])):
+    for index, entry in enumerate(_tables(path, document, "source")):
         missing = [key for key in ("name", "format", "path") if not isinstance(entry.get(key), str)]
         if missing:
             raise FormatError(
@@ -213,9 +283,14 @@ def _sources(path: Path, document: dict) -> list[Source]:
 
 def _filters(path: Path, document: dict) -> list[ProjectFilter]:
     filters = []
-    for index, entry in enumerate(document.get("filter", [])):
+    for index, entry in enumerate(_tables(path, document, "filter")):
         if not isinstance(entry.get("expression"), str):
             raise FormatError(path, f"filter #{index + 1} lacks an expression", field="filter")
+        wrong = [k for k in ("mode", "source") if k in entry and not isinstance(entry[k], str)]
+        if wrong:
+            raise FormatError(
+                path, f"filter #{index + 1}: {', '.join(wrong)} must be text", field="filter"
+            )
         filters.append(
             ProjectFilter(
                 entry["expression"],

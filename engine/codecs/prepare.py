@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.codecs.sidefile import SideRows, side_rows_for
 from engine.errors import ValidationError
-from engine.model import NO_LABEL, Subset
+from engine.model import NO_LABEL, Dataset, Subset
 from specs.schema import SideFile
 
 
@@ -34,6 +34,29 @@ def check_class_names(names: Sequence[str]) -> None:
     bad = [name for name in names if not name.strip() or "\n" in name or "\r" in name]
     if bad:
         raise ValidationError(f"class names {bad!r} cannot be stored one per line in labels.txt")
+
+
+def check_label_range(dataset: Dataset) -> None:
+    """Every writer's check: a label outside the class list is a ValidationError naming the items
+    (a dataset without class names is not checked: its labels are plain numbers)."""
+    classes = len(dataset.categories)
+    if not classes:
+        return
+    bad: list[str] = []
+    for subset in dataset.subsets().values():
+        labels = np.asarray(subset.labels)
+        rows = np.flatnonzero((labels != NO_LABEL) & ((labels < 0) | (labels >= classes)))
+        multi = [
+            r for r, ls in subset.multi_labels.items() if any(not 0 <= x < classes for x in ls)
+        ]
+        ids = subset.id_column()
+        bad += [f"{subset.name}:{ids[r]}" for r in sorted({*rows.tolist(), *multi})]
+    if bad:
+        raise ValidationError(
+            f"labels outside the {classes} classes (0..{classes - 1})",
+            bad,
+            hint="add the missing class names to the categories, or fix the labels",
+        )
 
 
 def prepare_labels(

@@ -81,6 +81,18 @@ def _read_cells(path: Path, side: SideFile) -> list[str]:
                 f"'<U{side.cell_chars}' cells",
                 offset=len(content) - len(content) % cell_bytes,
             )
+        points = np.frombuffer(content, dtype="<u4")
+        beyond = np.flatnonzero(points > 0x10FFFF)
+        if beyond.size:
+            raise FormatError(
+                path,
+                f"cell {int(beyond[0]) // side.cell_chars} holds code point "
+                f"{int(points[beyond[0]]):#x}, beyond U+10FFFF",
+                offset=4 * int(beyond[0]),
+                field="cell",
+                expected="<= 0x10ffff",
+                actual=hex(int(points[beyond[0]])),
+            )
         try:
             return np.frombuffer(content, dtype=f"<U{side.cell_chars}").tolist()
         except (ValueError, UnicodeDecodeError) as error:

@@ -34,6 +34,8 @@ def parse_dataset_meta(path: Path) -> tuple[str, ...]:
         ) from None
     except UnicodeDecodeError as error:
         raise FormatError(path, f"not UTF-8 text: {error.reason}", offset=error.start) from None
+    except RecursionError:
+        raise FormatError(path, "JSON nested too deeply to read", field="nesting") from None
     if not isinstance(meta, dict):
         raise FormatError(
             path, f"expected a JSON object, found {type(meta).__name__}", line=1, column=1

@@ -6,15 +6,15 @@ and one FormatWarning counts and names what was skipped.
 
 from __future__ import annotations
 
+import os
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from engine.errors import FormatError, FormatWarning
+from engine.errors import FormatError, FormatWarning, hint, warn_caller
 from engine.io.images import IMAGE_EXTENSIONS, decode_images
 
 _DIGITS = re.compile(r"(\d+)")
@@ -25,15 +25,43 @@ def natural_key(text: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(text))
 
 
-def list_files(root: Path) -> list[PurePosixPath]:
-    """Every regular file below `root` as a relative path, hidden names skipped, natural order."""
+def list_files(root: Path, *, follow_symlinks: bool = False) -> list[PurePosixPath]:
+    """Every regular file below `root` as a relative path, hidden names skipped, natural order.
+
+    Symbolic links that lead outside `root` are left out with a warning naming them, unless
+    `follow_symlinks`.
+    """
     found = []
     for path in root.rglob("*"):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
         found.append(PurePosixPath(relative.as_posix()))
+    if not follow_symlinks:
+        outside = set(links_outside(root, [str(p) for p in found]))
+        found = [p for p in found if str(p) not in outside]
     return sorted(found, key=lambda p: natural_key(str(p)))
+
+
+def links_outside(root: Path, names: Sequence[str]) -> list[str]:
+    """The names (relative to `root`) that resolve outside `root`; warns once naming them."""
+    base = os.path.realpath(root)
+    outside = []
+    for name in names:
+        real = os.path.realpath(root / name)
+        if real != base and not real.startswith(base + os.sep):
+            outside.append(name)
+    if outside:
+        shown = ", ".join(outside[:5]) + (
+            f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+        )
+        warn_caller(
+            f"{root}: {len(outside)} symbolic links lead outside the dataset folder and were not "
+            f"followed: {shown}; pass {hint('follow_symlinks=True', '--follow-symlinks')} to "
+            "read them",
+            FormatWarning,
+        )
+    return outside
 
 
 def is_image_name(name: str | PurePosixPath) -> bool:
@@ -85,11 +113,10 @@ def read_images(
     if skipped:
         shown = ", ".join(name for name, _ in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        warnings.warn(
+        warn_caller(
             f"{container}: skipped {len(skipped)} of {len(names)} files that are not readable "
             f"images: {shown}{more}",
             FormatWarning,
-            stacklevel=3,
         )
     return ReadImages(images, kept, skipped)
 
@@ -100,7 +127,7 @@ def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
     raise FormatError(
         location,
         f"{name + ': ' if '/' in name or location == container else ''}{reason}{others}; "
-        "pass skip_broken=True (--skip-broken) to skip such files",
+        f"pass {hint('skip_broken=True', '--skip-broken')} to skip such files",
         field="image",
         expected="a readable image",
         actual=reason,

@@ -1,18 +1,25 @@
-"""Relative file paths made from item ids and subset names, never escaping the output folder.
+"""Names that become file paths (subset names, item ids, class names), never escaping the output.
 
-An id becomes a path below the output directory; one holding `..`, an absolute path, a drive letter,
-a backslash or a control character is refused with a ValidationError naming every such id.
+`check_dataset_names` is the one check every writer runs (spec formats and adapters alike, through
+their shared `save`): a name holding `..`, an absolute path, a drive letter, a backslash, a NUL or
+control character, a `/` where the format stores it as one file name, or a part over 255 bytes is
+refused with a ValidationError naming every such name, before anything is written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from engine.errors import ValidationError
+from engine.model import Dataset
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_BREAK_OR_NUL = re.compile(r"[\x00\n\r]")
+MAX_NAME_BYTES = 255
+MAX_TEXT_BYTES = 4096
 
 
 def unsafe_reason(name: str) -> str | None:
@@ -32,7 +39,59 @@ def unsafe_reason(name: str) -> str | None:
         return "holds a '..' component"
     if any(part in ("", ".") for part in parts):
         return "holds an empty or '.' component"
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in parts):
+        return f"has a part longer than {MAX_NAME_BYTES} bytes"
     return None
+
+
+def unsafe_file_name(name: str) -> str | None:
+    """Why `name` cannot be one file name (no '/'), or None if it can."""
+    return unsafe_reason(name) or ("holds a '/'" if "/" in name else None)
+
+
+def unsafe_text(name: str) -> str | None:
+    """Why `name` cannot be stored as one line of a text file or one text cell, or None."""
+    if _LINE_BREAK_OR_NUL.search(name):
+        return "holds a line break or NUL"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        return f"is longer than {MAX_TEXT_BYTES} bytes"
+    return None
+
+
+#: what a name becomes in a format: a relative path, one file name, or text inside a file
+NameUse = Literal["path", "file", "text"]
+_CHECKS = {"path": unsafe_reason, "file": unsafe_file_name, "text": unsafe_text}
+
+
+def check_names(names: Iterable[object], what: str, use: NameUse) -> None:
+    """Raises ValidationError naming every name that cannot be used as `use` says."""
+    check = _CHECKS[use]
+    bad: dict[str, str] = {}
+    for name in names:
+        text = str(name)
+        reason = check(text)
+        if reason is not None and text not in bad:
+            bad[text] = reason
+    if bad:
+        first, reason = next(iter(bad.items()))
+        raise ValidationError(
+            f"{what} that cannot be written safely ({first!r} {reason})",
+            list(bad),
+            hint="use plain names: no '..', leading '/', drive letter, backslash or control "
+            "character" + (", no '/'" if use == "file" else ""),
+        )
+
+
+def check_dataset_names(
+    dataset: Dataset, *, ids: NameUse = "text", classes: NameUse = "text"
+) -> None:
+    """The one name check of every writer: subset names are file names in every format; ids and
+    class names are paths, file names or text as the format uses them."""
+    subsets = dataset.subsets().values()
+    check_names([s.name for s in subsets], "subset names", "file")
+    check_names(dataset.categories, "class names", classes)
+    for subset in subsets:
+        check_names(subset.id_column(), "item ids", ids)
 
 
 def check_relative_names(names: Iterable[str], what: str = "item ids") -> None:

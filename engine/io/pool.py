@@ -6,8 +6,14 @@ cannot spread; processes can. Small jobs run inline: starting workers would cost
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
@@ -16,6 +22,8 @@ from engine.io.progress import Progress
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_PR_SET_PDEATHSIG = 1
 
 #: with `workers=None`, jobs of fewer items than this run in the calling process
 MIN_ITEMS_FOR_POOL = 2000
@@ -66,7 +74,12 @@ def run_chunks(
             if progress is not None:
                 progress.update(sizes[index])
         return results
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {pool.submit(function, *chunk): index for index, chunk in enumerate(chunks)}
         try:
             for future in as_completed(futures):
@@ -79,6 +92,30 @@ def run_chunks(
                 future.cancel()
             raise
     return results
+
+
+def exit_with_parent(parent: int) -> None:
+    """Worker initializer: the worker ends when the process that started it dies (even by
+    `kill -9`), instead of lingering as an orphan.
+
+    Linux delivers SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG); everywhere a daemon
+    thread also polls the parent's pid and exits the worker once it has changed.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # died before the watch was set
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _context() -> multiprocessing.context.BaseContext:

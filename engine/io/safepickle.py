@@ -87,4 +87,52 @@ def load_restricted(path: Path, *, max_bytes: int = 1 << 34) -> Any:
         ) from None
     except (AttributeError, ImportError, RecursionError, OverflowError) as error:
         raise FormatError(path, f"not a readable pickle ({type(error).__name__})") from None
+    check_expansion(path, obj, expansion_budget(size))
     return obj
+
+
+#: bytes a pickle's objects may add up to, counting every reference: this many times the file
+EXPANSION_RATIO = 16
+MIN_EXPANSION = 64 << 20
+#: what one container or string counts for, beside its own bytes; a number counts SCALAR_BYTES
+NODE_BYTES = 64
+SCALAR_BYTES = 8
+
+
+def expansion_budget(file_size: int) -> int:
+    """How many bytes the objects of a pickle of `file_size` bytes may add up to."""
+    return max(MIN_EXPANSION, EXPANSION_RATIO * file_size)
+
+
+def check_expansion(path: Path, obj: Any, budget: int) -> None:
+    """Walks `obj` as a reader would, counting every reference anew (a pickle can reference one
+    object many times: 200k memo references to a row, lists nested 40 times two-fold); past
+    `budget` bytes it is a FormatError, found after at most budget / NODE_BYTES steps."""
+    total = 0
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            total += NODE_BYTES + item.nbytes
+            if item.dtype == object:
+                stack.extend(item.ravel().tolist())
+        elif isinstance(item, dict):
+            total += NODE_BYTES
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += NODE_BYTES + 8 * len(item)
+            stack.extend(item)
+        elif isinstance(item, str | bytes | bytearray):
+            total += NODE_BYTES + len(item)
+        else:
+            total += SCALAR_BYTES
+        if total > budget:
+            raise FormatError(
+                path,
+                f"the pickle's objects, counted with every reference, pass {budget} bytes "
+                "(a pickle bomb: one object referenced over and over)",
+                field="expanded size",
+                expected=f"<= {budget}",
+                actual=f"> {budget}",
+            )

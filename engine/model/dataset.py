@@ -6,6 +6,7 @@ The Datumaro-shaped verbs (`import_from`, `export`, `filter`) are added by the p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -28,9 +29,19 @@ class Dataset:
         categories: Iterable = (),
         info: Mapping[str, Any] | None = None,
     ) -> None:
-        if isinstance(subsets, Mapping):
-            subsets = subsets.values()
-        self._subsets: dict[str, Subset] = {s.name: s for s in subsets}
+        if isinstance(subsets, Mapping):  # the keys name the subsets
+            subsets = [
+                part if part.name == key else dataclasses.replace(part, name=str(key))
+                for key, part in subsets.items()
+            ]
+        self._subsets: dict[str, Subset] = {}
+        for part in subsets:
+            if part.name in self._subsets:
+                raise ValueError(
+                    f"two subsets are named {part.name!r}; give each subset its own name "
+                    "(pass a mapping {name: subset} to name them)"
+                )
+            self._subsets[part.name] = part
         self.categories = _category_names(categories)
         self.info: dict[str, Any] = dict(info or {})
 
@@ -97,9 +108,21 @@ class Dataset:
             yield from subset
 
     def get(self, id: str | int, subset: str | None = None) -> ItemView | None:
-        """The item with this id (in `subset`, or in the only subset), or None."""
-        names = [subset] if subset else list(self._subsets)
-        for name in names:
+        """The item with this id (in `subset`, or in the only subset holding it), or None.
+
+        An id held by several subsets needs `subset=`: a ValueError names them.
+        """
+        if subset is None:
+            holders = [n for n in self._subsets if self._find(id, n) is not None]
+            if len(holders) > 1:
+                raise ValueError(
+                    f"id {str(id)!r} is in the subsets {holders}; pass subset=... to pick one"
+                )
+            return self._find(id, holders[0]) if holders else None
+        return self._find(id, subset)
+
+    def _find(self, id: str | int, subset: str) -> ItemView | None:
+        for name in [subset]:
             part = self._subsets.get(name)
             if part is None:
                 continue

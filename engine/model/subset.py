@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -104,10 +104,34 @@ class Subset:
         for index in range(len(self.labels)):
             yield ItemView(self, index)
 
-    def __getitem__(self, index: int) -> ItemView:
-        if not -len(self) <= index < len(self):
+    @overload
+    def __getitem__(self, index: int | np.integer) -> ItemView: ...
+
+    @overload
+    def __getitem__(self, index: slice | np.ndarray | Sequence[int]) -> Subset: ...
+
+    def __getitem__(self, index: Any) -> ItemView | Subset:
+        """One item for an integer; a Subset (ids kept) for a slice, indices or a boolean mask."""
+        if isinstance(index, int | np.integer) and not isinstance(index, bool):
+            if not -len(self) <= index < len(self):
+                raise IndexError(f"subset {self.name!r} has {len(self)} items")
+            return ItemView(self, int(index) % len(self))
+        if isinstance(index, slice):
+            return self.with_ids_kept(np.arange(len(self))[index])
+        rows = np.asarray(index)
+        if rows.dtype == bool:
+            if rows.shape != (len(self),):
+                raise IndexError(f"a boolean mask of {rows.shape} for {len(self)} items")
+            return self.with_ids_kept(np.flatnonzero(rows))
+        if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
+            raise TypeError(f"subset indices must be integers, a slice or a mask, not {index!r}")
+        if rows.size and not (-len(self) <= rows.min() and rows.max() < len(self)):
             raise IndexError(f"subset {self.name!r} has {len(self)} items")
-        return ItemView(self, index % len(self))
+        return self.with_ids_kept(rows % max(len(self), 1))
+
+    def with_ids_kept(self, rows: np.ndarray) -> Subset:
+        """The rows as a new subset whose items keep their ids (row numbers become ids)."""
+        return self.take(rows.astype(np.int64))
 
     @property
     def has_uniform_images(self) -> bool:

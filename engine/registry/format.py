@@ -36,3 +36,7 @@ class Format(Protocol):
 
     def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
         """Writes into `directory`, an existing empty folder (the engine makes it atomic)."""
+
+    def owns(self, entry: Path) -> bool:
+        """Whether `entry`, a top-level file or folder of an output folder, belongs to a dataset
+        of this format (an overwrite replaces it) rather than to the user (it survives)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,17 @@ import numpy as np
 
 from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
+from engine.codecs.layout import NamePattern
 from engine.codecs.npz.codec import NpzCodec
-from engine.codecs.prepare import check_class_names
-from engine.errors import NotThisFormat, UnknownFormatError
-from engine.io.categories import load_categories, save_categories
+from engine.codecs.prepare import check_class_names, check_label_range
+from engine.errors import NotThisFormat, UnknownFormatError, hint
+from engine.io.categories import LABELS_FILE, META_FILE, load_categories, save_categories
+from engine.io.paths import check_dataset_names
 from engine.model import Dataset, Subset
 from engine.ops.convert import Conversion, convert_dataset
 from engine.registry import spec_detection
 from engine.registry.format import Detection
-from specs.schema import DatasetSpec
+from specs.schema import CsvLayout, DatasetSpec, IdxLayout, Layout
 
 #: codec name (a spec layout's `codec`) -> codec class
 CODECS: dict[str, type] = {"idx": IdxCodec, "csv": CsvCodec, "npz": NpzCodec}
@@ -103,6 +106,38 @@ class SpecFormat:
             return _compressions(codec)[0]
         return self.spec.subset_compressions.get(subset, _compressions(codec)[0])
 
+    def owns(self, entry: Path) -> bool:
+        """Files named by any of the spec's layouts (any subset, any compression), their side
+        files and the class-name files."""
+        if not entry.is_file() or entry.is_symlink():
+            return False
+        if entry.name in (LABELS_FILE, META_FILE):
+            return True
+        layouts = (self.spec.layout, *self.spec.other_layouts)
+        return any(self._layout_owns(layout, entry.name) for layout in layouts)
+
+    def _layout_owns(self, layout: Layout, name: str) -> bool:
+        compressions = tuple(getattr(layout, "compressions", ("",)))
+        variants = [v.name for v in self.spec.variants]
+        if isinstance(layout, CsvLayout):
+            patterns = list(layout.file_names)
+            name_regex = re.compile(layout.name_regex)
+            for suffix in compressions:
+                stem = name[: -len(suffix)] if suffix else name
+                if name.endswith(suffix) and name_regex.match(stem):
+                    return True
+        else:
+            patterns = [*layout.images_names, *layout.labels_names]
+            if isinstance(layout, IdxLayout):
+                patterns += [n for alt in layout.labels_alternatives for n in alt.names]
+        if any(NamePattern(p, compressions, variants).match_fields(name) for p in patterns):
+            return True
+        side_file = getattr(layout, "side_file", None)
+        if side_file is not None:
+            side = re.escape(side_file.name).replace(re.escape("{subset}"), ".+")
+            return re.fullmatch(side, name) is not None
+        return False
+
     def _variant(self, options: dict[str, Any], *, required: bool) -> str | None:
         """The variant the options select (validated); options the spec does not take fail."""
         key = self.spec.variant_option
@@ -113,7 +148,8 @@ class SpecFormat:
         if chosen is None:
             if required and self.spec.variants:
                 choices = ", ".join(v.name for v in self.spec.variants)
-                raise ValueError(f"{self.name}: pass {key}=... (one of {choices})")
+                option = hint(f"{key}=...", f"-- --{key.replace('_', '-')} NAME")
+                raise ValueError(f"{self.name}: pass {option} (one of {choices})")
             return None
         return self.spec.variant(chosen).name
 
@@ -155,6 +191,8 @@ class SpecFormat:
         if not 0 <= compresslevel <= 9:
             raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
         check_class_names(dataset.categories)
+        check_dataset_names(dataset)
+        check_label_range(dataset)
         dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
         prepared = [
             codec.prepare(subset, save_media=save_media) for subset in dataset.subsets().values()

@@ -5,6 +5,7 @@ filtering and saving with exporter options, each step with progress on long work
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.api import detect_best, load, save
@@ -35,6 +36,11 @@ def add_input_format(
             action="store_true",
             help="formats made of image files: leave unreadable files out (a warning counts them)",
         )
+        parser.add_argument(
+            "--follow-symlinks",
+            action="store_true",
+            help="image folders: read symbolic links that point outside the dataset folder",
+        )
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +61,11 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_input(
-    path: str | Path, input_format: str | None, *, skip_broken: bool = False
+    path: str | Path,
+    input_format: str | None,
+    *,
+    skip_broken: bool = False,
+    follow_symlinks: bool = False,
 ) -> tuple[Dataset, str]:
     """(dataset, format name) for a dataset path or a project directory."""
     path = Path(path)
@@ -74,6 +84,10 @@ def read_input(
                 f"--skip-broken applies to formats made of image files, not {input_format}"
             )
         options["skip_broken"] = True
+    if follow_symlinks:
+        if "follow_symlinks" not in getattr(get_format(input_format), "load_options", {}):
+            raise UsageError(f"--follow-symlinks applies to image folders, not {input_format}")
+        options["follow_symlinks"] = True
     with progress.task(f"reading {input_format} from {path}"):
         return load(input_format, path, **options), input_format
 
@@ -104,9 +118,20 @@ def formats_help() -> str:
     )
 
 
-def write_output(dataset: Dataset, format_name: str, output: Path, options: dict, overwrite: bool):
+def write_output(
+    dataset: Dataset,
+    format_name: str,
+    output: Path,
+    options: dict,
+    overwrite: bool,
+    inputs: Sequence[str | Path] = (),
+) -> None:
+    """Saves (never over an input); names in one line what an overwrite kept of the folder."""
     with progress.task(f"writing {format_name} to {output}"):
-        save(dataset, format_name, output, overwrite=overwrite, **options)
+        kept = save(dataset, format_name, output, overwrite=overwrite, inputs=inputs, **options)
+    if kept:
+        shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
+        print(f"kept {len(kept)} entries of {output} that are not {format_name} files: {shown}")
 
 
 def default_output(input_path: str | Path, format_name: str, parent: Path | None = None) -> Path:

@@ -49,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     options = exporter_options(args.output_format, args.extra)
     dataset, input_format = read_input(
-        args.input_path, args.input_format, skip_broken=args.skip_broken
+        args.input_path,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
     )
     dataset = apply_filter(dataset, args.filter, args.filter_mode)
     output = (
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if args.output_dir
         else default_output(args.input_path, args.output_format)
     )
-    write_output(dataset, args.output_format, output, options, args.overwrite)
+    write_output(dataset, args.output_format, output, options, args.overwrite, [args.input_path])
     if not args.quiet:
         print(f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}")
     return 0

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     project = Project.open(args.project)
     dataset = apply_filter(project.dataset(), args.filter, args.filter_mode)
     output = Path(args.output_dir) if args.output_dir else default_output(args.project, args.format)
-    write_output(dataset, args.format, output, options, args.overwrite)
+    write_output(dataset, args.format, output, options, args.overwrite, project.source_paths())
     if not args.quiet:
         print(f"exported {summary(dataset)} as {args.format}: {output}")
     return 0

@@ -89,7 +89,12 @@ def _filter_dataset(args: argparse.Namespace) -> int:
         raise UsageError("name the dataset to filter: mnist-engine filter PATH -e EXPR -o DIR")
     if args.project:
         raise UsageError("-p and -o do not go together: -o filters a dataset, -p a project")
-    dataset, input_format = read_input(args.target, args.input_format, skip_broken=args.skip_broken)
+    dataset, input_format = read_input(
+        args.target,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
+    )
     output_format = args.output_format or input_format
     if output_format == PROJECT:
         raise UsageError("filtering a project into -o DIR needs -f FMT, the format to write")
@@ -98,7 +103,7 @@ def _filter_dataset(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"would keep {summary(kept)} of {len(dataset)}")
         return 0
-    write_output(kept, output_format, Path(args.output_dir), options, args.overwrite)
+    write_output(kept, output_format, Path(args.output_dir), options, args.overwrite, [args.target])
     if not args.quiet:
         print(f"kept {summary(kept)} of {len(dataset)}: {args.output_dir} ({output_format})")
     return 0

@@ -24,7 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    dataset, format_name = read_input(args.path, args.input_format, skip_broken=args.skip_broken)
+    dataset, format_name = read_input(
+        args.path,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
+    )
     if args.json:
         print(json.dumps(as_dict(dataset, format_name), indent=2, ensure_ascii=False))
     else:

@@ -42,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{output}: exists; pass --overwrite to replace it")
     if not 1 <= args.per_class <= 200 or not 1 <= args.scale <= 32:
         raise UsageError("--per-class must be 1..200 and --scale 1..32")
-    dataset, format_name = read_input(args.path, args.input_format, skip_broken=args.skip_broken)
+    dataset, format_name = read_input(
+        args.path,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
+    )
     for name in args.subset or []:
         if name not in dataset:
             raise UsageError(f"no subset {name!r}; subsets are {', '.join(dataset.subsets())}")

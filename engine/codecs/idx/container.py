@@ -7,14 +7,13 @@ header that lies about its size is a FormatError, never a MemoryError.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.codecs.idx.header import parse_header
-from engine.errors import FormatError, FormatWarning
+from engine.errors import FormatError, FormatWarning, warn_caller
 from engine.io.compression import read_content, write_chunks
 from specs.idx import DTYPE_NAMES, IDX_HEADER, TYPE_CODE_OF, TYPE_CODES
 from specs.schema import Tensor
@@ -103,15 +102,15 @@ def read_idx(
     items = header.dims[0]
     per_item = math.prod(header.dims[1:])
     itemsize = header.disk_dtype.itemsize
+    _check_item_size(header, per_item * itemsize, path)
     payload = len(content) - header.size
     declared = items * per_item * itemsize
     if declared != payload and tolerate_element_count and _counts_elements(header, payload):
         items = payload // (per_item * itemsize)
-        warnings.warn(
+        warn_caller(
             f"{Path(path).name}: the IDX header declares {header.dims[0]} items, which is the "
             f"number of elements (a known Datumaro writer bug); reading {items} items",
             FormatWarning,
-            stacklevel=2,
         )
     else:
         _check_payload(header, payload, path)
@@ -131,6 +130,23 @@ def read_idx(
     if tensor is not None and tensor.transposed and array.ndim >= 3:
         array = array.swapaxes(-1, -2)
     return array
+
+
+#: one item of an IDX file may hold at most this many bytes (numpy cannot shape larger arrays)
+MAX_ITEM_BYTES = 1 << 40
+
+
+def _check_item_size(header: IdxHeader, item_bytes: int, path: str | Path) -> None:
+    if item_bytes > MAX_ITEM_BYTES:
+        shape = "x".join(str(d) for d in header.dims[1:])
+        raise FormatError(
+            path,
+            f"items of {shape} values ({item_bytes} bytes each) are larger than any array",
+            offset=DIMS_OFFSET + 4,
+            field="dims",
+            expected=f"<= {MAX_ITEM_BYTES} bytes per item",
+            actual=item_bytes,
+        )
 
 
 def _counts_elements(header: IdxHeader, payload: int) -> bool:

@@ -53,6 +53,8 @@ def read_npz_array(path: Path, name: str) -> np.ndarray:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         raise FormatError(path, f"not a readable .npz archive ({error})") from None
+    except (NotImplementedError, RuntimeError) as error:  # zipfile: unknown method, encrypted
+        raise FormatError(path, f"an .npz member this reader cannot open ({error})") from None
     if len(data) != payload:
         raise FormatError(
             path, f"{member} is truncated", field="payload", expected=payload, actual=len(data)
