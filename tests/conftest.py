@@ -26,3 +26,18 @@ def make_dataset(counts=(("train", 7), ("test", 5)), *, seed: int = 0) -> Datase
 @pytest.fixture
 def tiny_dataset() -> Dataset:
     return make_dataset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory):
+    """The decompression cache never touches the user's home folder during tests."""
+    import os
+
+    folder = tmp_path_factory.mktemp("engine-cache")
+    previous = os.environ.get("MNIST_ENGINE_CACHE_DIR")
+    os.environ["MNIST_ENGINE_CACHE_DIR"] = str(folder)
+    yield
+    if previous is None:
+        os.environ.pop("MNIST_ENGINE_CACHE_DIR", None)
+    else:
+        os.environ["MNIST_ENGINE_CACHE_DIR"] = previous

@@ -23,6 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from engine.errors import FormatError
+from engine.io import cache
 from engine.io.inflate import InflateStream, inflate_into, too_much
 from engine.io.pgzip import ParallelGzipWriter
 
@@ -43,12 +44,19 @@ def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
 
     `size`, when the caller knows it from a header, is the most the content may hold: the array
     is allocated once at that size and a stream that yields more is a FormatError at once. A
-    content that ends earlier is returned as it is, for the caller to report.
+    content that ends earlier is returned as it is, for the caller to report. When the cache
+    policy in force wants it (`engine.io.cache`), the content is decompressed once to disk and
+    memory-mapped instead.
     """
     path = Path(path)
     kind = compression_of(path)
     if kind == "":
         return _map_plain(path)
+    policy = cache.current_policy()
+    if size is not None and policy.wants(size):
+        cached = cache.cached_content(path, kind, size, policy.directory)
+        if cached is not None:
+            return cached
     packed = path.stat().st_size
     with open(path, "rb", buffering=0) as handle:
         if size is not None and size <= MAX_RATIO * packed + (1 << 16):
