@@ -5,8 +5,11 @@ Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset
 `dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
 """
 
-from engine.api import Dataset, detect, load, save, verify
-from engine.codecs.idx.container import read_idx, write_idx
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from engine.errors import (
     EngineError,
     FormatError,
@@ -15,10 +18,59 @@ from engine.errors import (
     UnknownFormatError,
     ValidationError,
 )
-from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
-from engine.ops.verify import FileCheck
-from engine.registry import formats, get_format, register_format, register_spec, register_specs
-from engine.registry.spec_sources import SpecError
+
+# Everything else is imported on first use (PEP 562), so `import engine` stays cheap: pydantic
+# models, construct structs, lxml and the format adapters load only when a verb needs them.
+_LAZY = {
+    "Dataset": "engine.api",
+    "detect": "engine.api",
+    "load": "engine.api",
+    "save": "engine.api",
+    "verify": "engine.api",
+    "read_idx": "engine.codecs.idx.container",
+    "write_idx": "engine.codecs.idx.container",
+    "NO_LABEL": "engine.model",
+    "DatasetItem": "engine.model",
+    "Image": "engine.model",
+    "ItemView": "engine.model",
+    "Label": "engine.model",
+    "Subset": "engine.model",
+    "FileCheck": "engine.ops.verify",
+    "formats": "engine.registry",
+    "get_format": "engine.registry",
+    "register_format": "engine.registry",
+    "register_spec": "engine.registry",
+    "register_specs": "engine.registry",
+    "SpecError": "engine.registry.spec_sources",
+}
+
+if TYPE_CHECKING:
+    from engine.api import Dataset, detect, load, save, verify
+    from engine.codecs.idx.container import read_idx, write_idx
+    from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
+    from engine.ops.verify import FileCheck
+    from engine.registry import (
+        formats,
+        get_format,
+        register_format,
+        register_spec,
+        register_specs,
+    )
+    from engine.registry.spec_sources import SpecError
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "NO_LABEL",
