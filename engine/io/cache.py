@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-import json
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +94,8 @@ def caching(cache: bool | None, cache_dir: str | Path | None = None) -> Iterator
 def cached_content(path: Path, kind: str, size: int, directory: Path | None) -> np.ndarray | None:
     """The content of `path` memory-mapped from the cache (built if missing or stale); None if
     the cache folder cannot be written (a warning says why; the caller reads in memory)."""
+    import json  # here: only cached loads pay for these imports
+
     folder = directory or default_cache_dir()
     source = path.resolve()
     entry = folder / hashlib.sha256(os.fsencode(source)).hexdigest()[:32]
@@ -130,6 +130,8 @@ def _stamp(path: Path) -> dict[str, object]:
 def _build(source: Path, kind: str, size: int, target: Path) -> int:
     """Streams the decompressed content into a temporary file beside `target`, then renames it;
     stops past `size` (bomb-safe on disk too). Returns the bytes written."""
+    import tempfile
+
     buffer = np.empty(min(PIECE, size + 1), dtype=np.uint8)
     view = memoryview(buffer)
     written = 0
@@ -150,6 +152,8 @@ def _build(source: Path, kind: str, size: int, target: Path) -> int:
 
 
 def _replace_with(target: Path, content: bytes) -> None:
+    import tempfile
+
     fd, temporary = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:

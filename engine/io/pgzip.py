@@ -12,11 +12,13 @@ from __future__ import annotations
 import collections
 import os
 import struct
-from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from engine.io import fastcodecs
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CHUNK = 1 << 20  # input bytes per deflate task
 WINDOW = 1 << 15  # deflate's window: the dictionary each chunk is primed with
@@ -41,6 +43,16 @@ def _deflate(
     body = compressor.compress(data)
     body += compressor.flush(module.Z_FINISH if final else module.Z_SYNC_FLUSH)
     return body, (module.crc32(data) if crc else 0)
+
+
+class _Done:
+    """A result computed inline, shaped like a finished Future."""
+
+    def __init__(self, value: tuple[bytes, int]) -> None:
+        self._value = value
+
+    def result(self) -> tuple[bytes, int]:
+        return self._value
 
 
 class ParallelGzipWriter:
@@ -68,9 +80,13 @@ class ParallelGzipWriter:
         self._level = level
         self._chunk = max(WINDOW, chunk_size)
         threads = threads or default_threads()
-        self._pool = ThreadPoolExecutor(threads, "gzip") if threads > 1 else None
+        self._pool = None
+        if threads > 1:  # imported here: reading never pays for the thread pool machinery
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(threads, "gzip")
         self._limit = 2 * threads
-        self._inflight: collections.deque[tuple[Future[tuple[bytes, int]], int]] = (
+        self._inflight: collections.deque[tuple[Future[tuple[bytes, int]] | _Done, int]] = (
             collections.deque()
         )
         self._buffer = bytearray()
@@ -146,9 +162,7 @@ class ParallelGzipWriter:
             self._crc = self._module.crc32(data, self._crc)
         args = (self._module, self._level, data, zdict, final, worker_crc)
         if self._pool is None:
-            done: Future[tuple[bytes, int]] = Future()
-            done.set_result(_deflate(*args))
-            self._inflight.append((done, len(data)))
+            self._inflight.append((_Done(_deflate(*args)), len(data)))
         else:
             self._inflight.append((self._pool.submit(_deflate, *args), len(data)))
         self._size += len(data)
