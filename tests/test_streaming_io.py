@@ -181,3 +181,19 @@ def test_xz_and_bz2_writers_take_big_writes_in_pieces(tmp_path, monkeypatch):
             out.write(b"a" * 4500)
         assert read_content(path).tobytes() == b"a" * 4500
     assert max(seen) == 1000
+
+
+def test_a_lying_header_costs_what_the_file_holds_not_what_it_claims(tmp_path):
+    # 100 random images (deflate cannot shrink them) under a header claiming 100,000: the claim
+    # is within deflate's 1032:1 ratio of the file's size, but the gzip trailer disagrees
+    images = np.random.default_rng(0).integers(0, 256, (100, 28, 28), dtype=np.uint8)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(idx_header_bytes("uint8", (100_000, 28, 28)) + images.tobytes()))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match="payload ends early"):
+            read_idx(path, IMAGES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # not the 78 MB the header claims

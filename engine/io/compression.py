@@ -28,7 +28,7 @@ from engine.io.inflate import InflateStream, inflate_into, too_much
 from engine.io.pgzip import ParallelGzipWriter
 
 COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2")
-GROW_PIECE = 1 << 26  # bytes per piece when the size is not known in advance
+GROW_PIECE = 1 << 26  # most bytes per piece when the size is not known in advance
 MAX_RATIO = 1032  # deflate cannot expand more than this: a larger claim is not believed up front
 WRITE_PIECE = 1 << 22  # bytes handed to an xz/bz2/plain writer at a time
 
@@ -57,28 +57,52 @@ def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
         cached = cache.cached_content(path, kind, size, policy.directory)
         if cached is not None:
             return cached
-    packed = path.stat().st_size
     with open(path, "rb", buffering=0) as handle:
-        if size is not None and size <= MAX_RATIO * packed + (1 << 16):
+        if size is not None and _believable(handle, kind, size):
             out = np.empty(size, dtype=np.uint8)
             filled = inflate_into(handle, memoryview(out), kind, path)
             return out[:filled]
         return _read_growing(InflateStream(handle, kind, path), size, path)
 
 
+def _believable(handle: BinaryIO, kind: str, size: int) -> bool:
+    """Whether to allocate `size` bytes up front: not when deflate could not expand the file that
+    much, nor when a gzip trailer (ISIZE, the size mod 2^32) disagrees; such files are read in
+    pieces instead, so a lying header costs what the file really holds, not what it claims."""
+    packed = os.fstat(handle.fileno()).st_size
+    if kind == ".gz":
+        if size > MAX_RATIO * packed + (1 << 16) or packed < 18:
+            return False
+        handle.seek(packed - 4)
+        trailer = handle.read(4)
+        handle.seek(0)
+        return int.from_bytes(trailer, "little") == size & 0xFFFFFFFF
+    return size <= _physical_memory()
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
 def _read_growing(stream: InflateStream, limit: int | None, path: Path) -> np.ndarray:
     """Reads a stream of unknown length in pieces, stopping past `limit`; then joins them."""
     pieces = []
     total = 0
+    step = 1 << 20  # pieces double up to GROW_PIECE: small files stay small, big ones few
     while True:
-        piece = np.empty(GROW_PIECE, dtype=np.uint8)
+        wanted = step if limit is None else min(step, limit + 1 - total)
+        step = min(2 * step, GROW_PIECE)
+        piece = np.empty(wanted, dtype=np.uint8)
         count = stream.readinto(memoryview(piece))
         if count:
             pieces.append(piece[:count])
             total += count
         if limit is not None and total > limit:
             raise too_much(path, limit, stream.compressed_read)
-        if count < GROW_PIECE:
+        if count < wanted:
             break
     if len(pieces) == 1:
         return pieces[0]
