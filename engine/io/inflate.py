@@ -14,6 +14,7 @@ import lzma
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO, Protocol
 
 from engine.errors import FormatError
@@ -43,7 +44,7 @@ class _ZlibStage:
 
     __slots__ = ("_inflater", "_tail")
 
-    def __init__(self, module) -> None:
+    def __init__(self, module: ModuleType) -> None:
         self._inflater = module.decompressobj(31)
         self._tail = b""
 
