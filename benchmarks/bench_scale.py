@@ -576,20 +576,23 @@ ROWS: dict[str, Callable[[Context], Row]] = {
 DASK_ROWS: dict[str, Callable[[Context], Row]] = {}
 
 
-def print_table(rows: list[Row], source: str, ctx: Context) -> None:
+def print_header(source: str, ctx: Context) -> None:
     print(
         f"\n{ctx.items:,} images from {source}; median of {ctx.runs} run(s); "
         "ratio = time / floor (below 1: faster); peak = RssAnon (MiB) sampled during the "
         "operation; before = RssAnon when it started (interpreter, imports, inputs held)\n"
     )
     print("| operation | time s | floor | floor s | ratio | peak MiB | before MiB | note |")
-    print("|---|---:|---|---:|---:|---:|---:|---|")
-    for row in rows:
-        before = f"{row.before_mib:.0f}" if row.before_mib else ""
-        print(
-            f"| {row.name} | {row.seconds:.2f} | {row.floor_name} | {row.floor_seconds:.2f} | "
-            f"{row.ratio:.2f} | {row.peak_mib:.0f} | {before} | {row.note} |"
-        )
+    print("|---|---:|---|---:|---:|---:|---:|---|", flush=True)
+
+
+def print_row(row: Row) -> None:
+    before = f"{row.before_mib:.0f}" if row.before_mib else ""
+    print(
+        f"| {row.name} | {row.seconds:.2f} | {row.floor_name} | {row.floor_seconds:.2f} | "
+        f"{row.ratio:.2f} | {row.peak_mib:.0f} | {before} | {row.note} |",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -623,11 +626,10 @@ def main() -> None:
             raise SystemExit(f"bench_scale: --infimnist needs ~25 GB free, {free >> 30} GB here")
     source = build(ctx)
     names = [n for n in args.only.split(",") if n] or list(table)
-    rows = []
+    print_header(source, ctx)
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        rows.append(in_child(name, ctx))
-    print_table(rows, source, ctx)
+        print_row(in_child(name, ctx))
 
 
 if __name__ == "__main__":
