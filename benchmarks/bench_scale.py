@@ -614,6 +614,8 @@ def main() -> None:
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     items = 8_100_000 if args.infimnist else args.items
+    # the CLI rows cache big inputs: keep that in the scratch folder, not the user's cache
+    os.environ.setdefault("MNIST_ENGINE_CACHE_DIR", str(args.scratch / "cache"))
     ctx = Context(args.scratch, items, args.runs, min(args.export_items, items))
     table = {**ROWS, **(DASK_ROWS if args.dask else {})}
     if args.child:
