@@ -5,8 +5,11 @@ Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset
 `dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
 """
 
-from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
-from engine.codecs.idx.container import read_idx, write_idx
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from engine.errors import (
     EngineError,
     FormatError,
@@ -16,12 +19,72 @@ from engine.errors import (
     UnknownFormatError,
     ValidationError,
 )
-from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
-from engine.ops.compare import Comparison
-from engine.ops.merge import IdsRenumberedWarning
-from engine.ops.verify import FileCheck
-from engine.registry import formats, get_format, register_format, register_spec, register_specs
-from engine.registry.spec_sources import SpecError
+
+# Everything else is imported on first use (PEP 562), so `import engine` stays cheap: pydantic
+# models, construct structs, lxml and the format adapters load only when a verb needs them.
+_LAZY = {
+    "Dataset": "engine.api",
+    "compare": "engine.api",
+    "detect": "engine.api",
+    "from_hf": "engine.api",
+    "merge": "engine.api",
+    "load": "engine.api",
+    "save": "engine.api",
+    "verify": "engine.api",
+    "read_idx": "engine.codecs.idx.container",
+    "write_idx": "engine.codecs.idx.container",
+    "NO_LABEL": "engine.model",
+    "DatasetItem": "engine.model",
+    "Image": "engine.model",
+    "ItemView": "engine.model",
+    "Label": "engine.model",
+    "Subset": "engine.model",
+    "FileCheck": "engine.ops.verify",
+    "Comparison": "engine.ops.compare",
+    "IdsRenumberedWarning": "engine.ops.merge",
+    "formats": "engine.registry",
+    "get_format": "engine.registry",
+    "register_format": "engine.registry",
+    "register_spec": "engine.registry",
+    "register_specs": "engine.registry",
+    "SpecError": "engine.registry.spec_sources",
+}
+
+if TYPE_CHECKING:
+    from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
+    from engine.codecs.idx.container import read_idx, write_idx
+    from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
+    from engine.ops.compare import Comparison
+    from engine.ops.merge import IdsRenumberedWarning
+    from engine.ops.verify import FileCheck
+    from engine.registry import (
+        formats,
+        get_format,
+        register_format,
+        register_spec,
+        register_specs,
+    )
+    from engine.registry.spec_sources import SpecError
+
+
+#: the layer packages, reachable as attributes (`engine.registry.detect`) as when imported eagerly
+_SUBMODULES = frozenset({"api", "cli", "codecs", "errors", "io", "model", "ops", "registry"})
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        if name in _SUBMODULES:
+            return importlib.import_module(f"engine.{name}")
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "NO_LABEL",

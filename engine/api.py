@@ -12,6 +12,7 @@ from typing import Any
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.errors import UnknownFormatError
+from engine.io.cache import caching
 from engine.io.images import decode_images
 from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
@@ -29,22 +30,31 @@ from engine.registry import detect as _detect_all
 
 
 def load(
-    format: str | None, path: str | Path, *, subset: str | None = None, **options: Any
+    format: str | None,
+    path: str | Path,
+    *,
+    subset: str | None = None,
+    cache: bool | None = None,
+    cache_dir: str | Path | None = None,
+    **options: Any,
 ) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
 
     With `format=None` the format is detected; detection must give one clear answer, and the
     options it detected (a spec's variant, e.g. `split=...`) apply unless given. `options` are
     the format's own (e.g. `split=` for EMNIST, `skip_broken=True`,
-    `workers=2` for formats made of image files).
+    `workers=2` for formats made of image files). `cache=True` decompresses compressed files
+    once into `cache_dir` (default: the user's cache folder) and memory-maps them, for data
+    larger than memory (see `engine.io.cache`).
     """
     path = Path(path)
     if not path.is_file():
         recover(path)  # a save killed mid-swap leaves its leftovers beside the folder
-    if format is None:
-        found = detect_best(path)
-        format, options = found.format, {**found.options, **options}
-    loaded = Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+    with caching(cache, cache_dir):
+        if format is None:
+            found = detect_best(path)
+            format, options = found.format, {**found.options, **options}
+        loaded = Dataset.adopt(get_format(format).load(path, subset=subset, **options))
     loaded.sources = (path,)
     return loaded
 

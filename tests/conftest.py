@@ -38,3 +38,18 @@ def hf_datasets(tmp_path, monkeypatch):
     datasets = pytest.importorskip("datasets")
     datasets.disable_progress_bars()
     return datasets
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory):
+    """The decompression cache never touches the user's home folder during tests."""
+    import os
+
+    folder = tmp_path_factory.mktemp("engine-cache")
+    previous = os.environ.get("MNIST_ENGINE_CACHE_DIR")
+    os.environ["MNIST_ENGINE_CACHE_DIR"] = str(folder)
+    yield
+    if previous is None:
+        os.environ.pop("MNIST_ENGINE_CACHE_DIR", None)
+    else:
+        os.environ["MNIST_ENGINE_CACHE_DIR"] = previous

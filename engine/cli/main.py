@@ -17,6 +17,7 @@ from engine import __version__
 from engine.cli.commands import COMMANDS
 from engine.errors import AUDIENCE, EngineError, FormatWarning
 from engine.io import progress
+from engine.io.cache import AUTO_THRESHOLD, CachePolicy, using_policy
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -75,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr.isatty() and not args.quiet:
         progress.enable(sys.stderr)
     audience = AUDIENCE.set("cli")  # hints name flags (--overwrite), not keywords
-    with warnings.catch_warnings():
+    # compressed inputs of 256 MiB or more are decompressed once into the cache and memory-mapped
+    with warnings.catch_warnings(), using_policy(CachePolicy(threshold=AUTO_THRESHOLD)):
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
         try:

@@ -191,16 +191,26 @@ def side_rows_for(ids: np.ndarray | None, sizes: np.ndarray | None, side: SideFi
     return SideRows(ids=ids, sizes=sizes)
 
 
+SIDE_ROWS_PER_CHUNK = 1 << 14  # rows formatted and written at a time: bounded memory
+
+
 def write_side_file(path: Path, side: SideFile, rows: SideRows, compresslevel: int = 6) -> None:
-    """Writes the side rows in the spec's encoding."""
-    columns = []
-    if rows.ids is not None:
-        columns.append(np.asarray(rows.ids, dtype=str))
-    if rows.sizes is not None:
-        columns.extend([rows.sizes[:, 0].astype(str), rows.sizes[:, 1].astype(str)])
-    table = np.stack(columns, axis=1)
-    if side.encoding == "numpy_u32":
-        payload = np.ascontiguousarray(table, dtype=f"<U{side.cell_chars}").tobytes()
-    else:
-        payload = "".join(",".join(row) + "\n" for row in table.tolist()).encode("utf-8")
-    write_chunks(path, [payload], compresslevel)
+    """Writes the side rows in the spec's encoding, a bounded block of rows at a time."""
+    write_chunks(path, _side_chunks(side, rows), compresslevel)
+
+
+def _side_chunks(side: SideFile, rows: SideRows):
+    count = len(rows)
+    for start in range(0, count, SIDE_ROWS_PER_CHUNK):
+        stop = min(start + SIDE_ROWS_PER_CHUNK, count)
+        columns = []
+        if rows.ids is not None:
+            columns.append(np.asarray(rows.ids[start:stop], dtype=str))
+        if rows.sizes is not None:
+            sizes = rows.sizes[start:stop]
+            columns.extend([sizes[:, 0].astype(str), sizes[:, 1].astype(str)])
+        table = np.stack(columns, axis=1)
+        if side.encoding == "numpy_u32":
+            yield np.ascontiguousarray(table, dtype=f"<U{side.cell_chars}").tobytes()
+        else:
+            yield "".join(",".join(row) + "\n" for row in table.tolist()).encode("utf-8")

@@ -1,25 +1,35 @@
 """Reads and writes file contents through gzip, xz, bz2 or nothing, chosen by the file's suffix.
 
-Plain files are memory-mapped, so opening a large one costs O(1); compressed ones are decompressed
-in one call. Every decompression failure becomes a FormatError naming the file.
+Plain files are memory-mapped, so opening a large one costs O(1). Compressed ones are streamed
+in fixed-size pieces into one preallocated array sized from what the file declares (linear time,
+memory = the content plus a few MiB, bomb-safe: see `engine.io.inflate`); with the `[fast]` extra
+ISA-L / zlib-ng do the work. Writers stream too: gzip in parallel chunks that stay one member
+(`engine.io.pgzip`), xz and bz2 in bounded pieces. Every failure becomes a FormatError naming the
+file.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import lzma
-import zlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from engine.errors import FormatError
+from engine.io import cache
+from engine.io.inflate import InflateStream, inflate_into, too_much
+from engine.io.pgzip import ParallelGzipWriter
 
 COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2")
+GROW_PIECE = 1 << 26  # most bytes per piece when the size is not known in advance
+MAX_RATIO = 1032  # deflate cannot expand more than this: a larger claim is not believed up front
+WRITE_PIECE = 1 << 22  # bytes handed to an xz/bz2/plain writer at a time
 
 
 def compression_of(path: str | Path) -> str:
@@ -28,27 +38,91 @@ def compression_of(path: str | Path) -> str:
     return suffix if suffix in COMPRESSED_SUFFIXES else ""
 
 
-def read_content(path: str | Path) -> np.ndarray:
-    """The uncompressed content of a file as a read-only uint8 array (memory-mapped when plain)."""
+def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
+    """The uncompressed content of a file as a uint8 array (memory-mapped and read-only when plain).
+
+    `size`, when the caller knows it from a header, is the most the content may hold: the array
+    is allocated once at that size and a stream that yields more is a FormatError at once. A
+    content that ends earlier is returned as it is, for the caller to report. When the cache
+    policy in force wants it (`engine.io.cache`), the content is decompressed once to disk and
+    memory-mapped instead.
+    """
     path = Path(path)
     kind = compression_of(path)
     if kind == "":
         return _map_plain(path)
-    with open(path, "rb") as handle:
-        packed = handle.read()
+    policy = cache.current_policy()
+    if size is not None and policy.wants(size):
+        cached = cache.cached_content(path, kind, size, policy.directory)
+        if cached is not None:
+            return cached
+    with open(path, "rb", buffering=0) as handle:
+        if size is not None and _believable(handle, kind, size):
+            out = np.empty(size, dtype=np.uint8)
+            filled = inflate_into(handle, memoryview(out), kind, path)
+            return out[:filled]
+        return _read_growing(InflateStream(handle, kind, path), size, path)
+
+
+def _believable(handle: BinaryIO, kind: str, size: int) -> bool:
+    """Whether to allocate `size` bytes up front: not when deflate could not expand the file that
+    much, nor when a gzip trailer (ISIZE, the size mod 2^32) disagrees; such files are read in
+    pieces instead, so a lying header costs what the file really holds, not what it claims."""
+    packed = os.fstat(handle.fileno()).st_size
     if kind == ".gz":
-        return _gunzip(packed, path)
-    return np.frombuffer(_decompress(packed, kind, path), dtype=np.uint8)
+        if size > MAX_RATIO * packed + (1 << 16) or packed < 18:
+            return False
+        handle.seek(packed - 4)
+        trailer = handle.read(4)
+        handle.seek(0)
+        return int.from_bytes(trailer, "little") == size & 0xFFFFFFFF
+    return size <= _physical_memory()
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def _read_growing(stream: InflateStream, limit: int | None, path: Path) -> np.ndarray:
+    """Reads a stream of unknown length in pieces, stopping past `limit`; then joins them."""
+    pieces = []
+    total = 0
+    step = 1 << 20  # pieces double up to GROW_PIECE: small files stay small, big ones few
+    while True:
+        wanted = step if limit is None else min(step, limit + 1 - total)
+        step = min(2 * step, GROW_PIECE)
+        piece = np.empty(wanted, dtype=np.uint8)
+        count = stream.readinto(memoryview(piece))
+        if count:
+            pieces.append(piece[:count])
+            total += count
+        if limit is not None and total > limit:
+            raise too_much(path, limit, stream.compressed_read)
+        if count < wanted:
+            break
+    if len(pieces) == 1:
+        return pieces[0]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
 
 
 def read_head(path: str | Path, size: int) -> bytes:
     """The first `size` bytes of the uncompressed content, decompressing no more than needed."""
     path = Path(path)
-    opener = _OPENERS[compression_of(path)]
+    kind = compression_of(path)
     try:
-        with opener(path, "rb") as handle:
-            return handle.read(size)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as error:
+        with open(path, "rb") as handle:
+            if kind == "":
+                return handle.read(size)
+            buffer = bytearray(size)
+            count = InflateStream(handle, kind, path).readinto(memoryview(buffer))
+            return bytes(buffer[:count])
+    except FormatError as error:
+        reason = f"cannot read the start of the file: {error.reason}"
+        raise FormatError(path, reason, offset=0) from None
+    except OSError as error:
         raise FormatError(path, f"cannot read the start of the file: {error}", offset=0) from None
 
 
@@ -62,132 +136,75 @@ def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
     """
     path = Path(path)
     kind = compression_of(path)
-    done = 0
-
-    def fill(buffer: memoryview) -> int:
-        nonlocal done
-        try:
-            count = handle.readinto(buffer)
-        except EOFError:
-            raise FormatError(
-                path,
-                f"the {kind[1:]} stream ends early, after {done} uncompressed bytes: truncated",
-            ) from None
-        except (OSError, zlib.error, lzma.LZMAError, ValueError) as error:
-            raise FormatError(
-                path, f"cannot read past {done} uncompressed bytes: {error}", offset=done
-            ) from None
-        done += count
-        return count
-
-    with _OPENERS[kind](path, "rb") as handle:
-        yield fill
+    with open(path, "rb", buffering=0 if kind else -1) as handle:
+        if kind == "":
+            yield handle.readinto
+        else:
+            yield InflateStream(handle, kind, path).readinto
 
 
 def _map_plain(path: Path) -> np.ndarray:
     # np.memmap (not a bare mmap) keeps the file name, so views can be mapped again elsewhere
     # (e.g. in DataLoader workers) instead of being pickled whole.
-    if Path(path).stat().st_size == 0:
+    if os.stat(path).st_size == 0:
         return np.zeros(0, dtype=np.uint8)
     return np.memmap(path, dtype=np.uint8, mode="r")
 
 
-_BLOCK = 1 << 23  # output bytes per inflate call: bounds the transient copy
-
-
-def _gunzip(packed: bytes, path: Path) -> np.ndarray:
-    """Inflates every gzip member into one preallocated array (peak memory ~ output + input).
-
-    The size hint comes from the last member's ISIZE field, capped by deflate's 1032:1 ratio so
-    a lying trailer cannot make us allocate more than the data could ever hold.
-    """
-    if packed[:2] != b"\x1f\x8b":
-        raise FormatError(path, "not a valid gz file: no gzip magic 1f 8b", offset=0)
-    hint = int.from_bytes(packed[-4:], "little") if len(packed) >= 18 else 0
-    out = np.empty(min(hint, 1032 * len(packed)) or _BLOCK, dtype=np.uint8)
-    filled = 0
-    rest = memoryview(packed)
-    try:
-        while rest:
-            inflater = zlib.decompressobj(31)
-            pending: bytes | memoryview = rest
-            while not inflater.eof:
-                if not pending:
-                    raise FormatError(
-                        path,
-                        f"the gz stream ends early, after {filled} uncompressed bytes: "
-                        "the file is truncated",
-                        offset=len(packed),
-                    )
-                block = inflater.decompress(pending, _BLOCK)
-                pending = inflater.unconsumed_tail
-                if filled + len(block) > len(out):
-                    out = _grow(out, filled + len(block))
-                out[filled : filled + len(block)] = np.frombuffer(block, np.uint8)
-                filled += len(block)
-            rest = memoryview(inflater.unused_data)
-            if rest and not any(rest[:2]):  # zero padding after the last member is allowed
-                break
-    except zlib.error as error:
-        raise FormatError(path, f"not a valid gz file: {error}") from None
-    return out[:filled]
-
-
-def _grow(array: np.ndarray, needed: int) -> np.ndarray:
-    bigger = np.empty(max(needed, 2 * len(array)), dtype=array.dtype)
-    bigger[: len(array)] = array
-    return bigger
-
-
-def _decompress(packed: bytes, kind: str, path: Path) -> bytes:
-    try:
-        if kind == ".gz":
-            return gzip.decompress(packed)
-        if kind == ".xz":
-            return lzma.decompress(packed)
-        return bz2.decompress(packed)
-    except EOFError:
-        raise FormatError(
-            path,
-            f"the {kind[1:]} stream ends early ({len(packed)} compressed bytes): "
-            "the file is truncated",
-        ) from None
-    except (OSError, zlib.error, lzma.LZMAError, ValueError) as error:
-        raise FormatError(path, f"not a valid {kind[1:]} file: {error}") from None
-
-
 @contextmanager
-def open_writer(path: str | Path, compresslevel: int = 6) -> Iterator[io.BufferedIOBase]:
-    """A binary writer for `path`, compressing by its suffix; gzip output is reproducible."""
+def open_writer(
+    path: str | Path, compresslevel: int = 6, *, threads: int | None = None
+) -> Iterator[BinaryIO]:
+    """A binary writer for `path`, compressing by its suffix, in bounded pieces whatever is
+    written at once. Gzip output is one member, compressed on `threads` threads (default: every
+    core) and the same bytes whatever the thread count."""
     path = Path(path)
     kind = compression_of(path)
     with open(path, "wb") as raw:
         if kind == ".gz":
             inner_name = path.name[: -len(kind)]
-            with gzip.GzipFile(inner_name, "wb", compresslevel, raw, mtime=0) as writer:
-                yield writer
+            writer = ParallelGzipWriter(raw, compresslevel, name=inner_name, threads=threads)
+            with writer:
+                yield writer  # type: ignore[misc]
         elif kind == ".xz":
-            with lzma.LZMAFile(raw, "wb", preset=min(compresslevel, 9)) as writer:
-                yield writer
+            with lzma.LZMAFile(raw, "wb", preset=min(compresslevel, 9)) as inner:
+                yield _Pieces(inner)  # type: ignore[misc]
         elif kind == ".bz2":
-            with bz2.BZ2File(raw, "wb", compresslevel=max(1, compresslevel)) as writer:
-                yield writer
+            with bz2.BZ2File(raw, "wb", compresslevel=max(1, compresslevel)) as inner:
+                yield _Pieces(inner)  # type: ignore[misc]
         else:
             yield raw
 
 
+class _Pieces:
+    """Hands a writer at most WRITE_PIECE bytes per call, so its output buffer stays bounded."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        for start in range(0, len(view), WRITE_PIECE):
+            self._inner.write(view[start : start + WRITE_PIECE])
+        return len(view)
+
+
 def write_chunks(
-    path: str | Path, chunks: Iterable[bytes | memoryview], compresslevel: int = 6
+    path: str | Path,
+    chunks: Iterable[bytes | memoryview],
+    compresslevel: int = 6,
+    *,
+    threads: int | None = None,
 ) -> None:
     """Writes the chunks to `path`, compressed by its suffix."""
-    with open_writer(path, compresslevel) as writer:
+    with open_writer(path, compresslevel, threads=threads) as writer:
         for chunk in chunks:
             writer.write(chunk)
 
 
-_OPENERS: dict[str, Callable[..., io.BufferedIOBase]] = {
-    ".gz": gzip.open,
-    ".xz": lzma.open,
-    ".bz2": bz2.open,
-    "": open,
-}
+def gzip_read_floor(path: str | Path, out: np.ndarray) -> int:
+    """The standard library's streaming read (`gzip.open().readinto`): the benchmarks' floor."""
+    with gzip.open(path) as handle:
+        return handle.readinto(out)

@@ -7,6 +7,7 @@ Workers write files themselves (only pixels travel to them, never encoded bytes 
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,7 +108,11 @@ def encode_image(image: np.ndarray, ext: str, compresslevel: int = 6) -> bytes:
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    picture = Image.fromarray(np.ascontiguousarray(array))
+    if array.dtype == np.uint8 and array.ndim == 2:  # the common case, without fromarray's probing
+        height, width = array.shape
+        picture = Image.frombuffer("L", (width, height), array.tobytes(), "raw", "L", 0, 1)
+    else:
+        picture = Image.fromarray(np.ascontiguousarray(array))
     options: dict = {}
     if ext == ".png":
         options["compress_level"] = compresslevel
@@ -131,9 +136,24 @@ def _write_chunk(
         except (OSError, ValueError, TypeError, KeyError) as error:
             failures.append((index, f"{type(error).__name__}: {error}"))
             continue
-        with open(f"{directory}/{relative}", "wb") as file:
-            file.write(data)
+        write_new_file(f"{directory}/{relative}", data)
     return failures
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_new_file(path: str, data: bytes) -> None:
+    """Creates `path` (which must not exist) holding `data`: one system call each to create,
+    write and close, without the buffered file object `open()` builds (a third of the time of
+    writing 70,000 small PNGs went there)."""
+    fd = os.open(path, _NEW_FILE | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _encode_chunk(images: Sequence[np.ndarray], ext: str, level: int) -> list[bytes | str]:

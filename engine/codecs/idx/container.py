@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.codecs.idx.header import parse_header
 from engine.errors import FormatError, FormatWarning, warn_caller
-from engine.io.compression import read_content, write_chunks
+from engine.io.compression import compression_of, read_content, read_head, write_chunks
 from specs.idx import DTYPE_NAMES, IDX_HEADER, TYPE_CODE_OF, TYPE_CODES
 from specs.schema import Tensor
 
@@ -39,6 +39,16 @@ def read_header(content: np.ndarray | bytes, path: str | Path) -> IdxHeader:
     head = bytes(content[: DIMS_OFFSET + 4 * 255])
     fields, size = parse_header(IDX_HEADER, head, path)
     return IdxHeader(DTYPE_NAMES[int(fields.type_code)], tuple(fields.dims), size)
+
+
+def read_declared(path: str | Path) -> np.ndarray:
+    """The whole content of an IDX file; a compressed one is decompressed into one array of the
+    size its header declares, stopping at once if the stream holds more (bomb-safe)."""
+    if compression_of(path) == "":
+        return read_content(path)
+    header = read_header(read_head(path, DIMS_OFFSET + 4 * 255), path)
+    payload = math.prod(header.dims) * header.disk_dtype.itemsize
+    return read_content(path, header.size + payload)
 
 
 def check_against(header: IdxHeader, tensor: Tensor, path: str | Path) -> None:
@@ -95,7 +105,7 @@ def read_idx(
     number of items the file must hold. With `tolerate_element_count`, a first dim that counts
     elements rather than items (Datumaro's writer) is accepted with a FormatWarning.
     """
-    content = read_content(path)
+    content = read_declared(path)
     header = read_header(content, path)
     if tensor is not None:
         check_against(header, tensor, path)
@@ -212,12 +222,31 @@ def idx_header_bytes(dtype: str, shape: tuple[int, ...]) -> bytes:
 
 
 def write_idx(
-    path: str | Path, array: np.ndarray, tensor: Tensor, *, compresslevel: int = 6
+    path: str | Path,
+    array: np.ndarray,
+    tensor: Tensor,
+    *,
+    compresslevel: int = 6,
+    threads: int | None = None,
 ) -> None:
-    """Writes `array` as an IDX file of the tensor's dtype (transposed back if the spec says so)."""
+    """Writes `array` as an IDX file of the tensor's dtype (transposed back if the spec says so),
+    in bounded chunks of rows: a conversion or transposition never copies the whole array."""
     if tensor.transposed and array.ndim >= 3:
         array = array.swapaxes(-1, -2)
     disk = np.dtype(TYPE_CODES[TYPE_CODE_OF[tensor.dtype]])
-    data = np.ascontiguousarray(array, dtype=disk)
-    header = idx_header_bytes(tensor.dtype, data.shape)
-    write_chunks(path, [header, data.reshape(-1).view(np.uint8).data], compresslevel)
+    header = idx_header_bytes(tensor.dtype, array.shape)
+    write_chunks(path, [header, *_row_chunks(array, disk)], compresslevel, threads=threads)
+
+
+WRITE_CHUNK_BYTES = 1 << 24  # rows converted and handed to the writer at a time
+
+
+def _row_chunks(array: np.ndarray, disk: np.dtype):
+    """The array's bytes in the disk dtype, a few MiB of rows at a time (views when possible)."""
+    if array.ndim == 0 or len(array) == 0:
+        return
+    row_bytes = max(1, array[0].size * disk.itemsize)
+    rows = max(1, WRITE_CHUNK_BYTES // row_bytes)
+    for start in range(0, len(array), rows):
+        block = np.ascontiguousarray(array[start : start + rows], dtype=disk)
+        yield memoryview(block.reshape(-1).view(np.uint8))
