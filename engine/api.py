@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import model
 from engine.errors import UnknownFormatError
+from engine.io import executors
 from engine.io.output import atomic_output_dir
 from engine.model import ItemView
 from engine.ops.filters import filter_dataset
@@ -20,20 +21,31 @@ from engine.registry import detect as _detect_all
 
 
 def load(
-    format: str | None, path: str | Path, *, subset: str | None = None, **options: Any
+    format: str | None,
+    path: str | Path,
+    *,
+    subset: str | None = None,
+    executor: Any = None,
+    **options: Any,
 ) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
 
     With `format=None` the format is detected; detection must give one clear answer, and the
     options it detected (a spec's variant, e.g. `split=...`) apply unless given. `options` are
     the format's own (e.g. `split=` for EMNIST, `skip_broken=True`,
-    `workers=2` for formats made of image files).
+    `workers=2` for formats made of image files). `executor` (a `distributed.Client` or a Dask
+    scheduler address) runs the per-chunk work (decoding image files) on that cluster, whose
+    workers must see `path`.
     """
     path = Path(path)
     if format is None:
         found = detect_best(path)
         format, options = found.format, {**found.options, **options}
-    return Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+    with executors.using(executor) as running:
+        if running is not None:
+            path = path.absolute()
+            running.check_paths([path])
+        return Dataset.adopt(get_format(format).load(path, subset=subset, **options))
 
 
 def save(
@@ -46,15 +58,24 @@ def save(
     save_dataset_meta: bool = False,
     overwrite: bool = False,
     compresslevel: int = 6,
+    executor: Any = None,
     **options: Any,
 ) -> None:
     """Writes `dataset` in `format` into the directory `path`, atomically.
 
     A non-empty `path` is refused unless `overwrite`; then it is replaced whole. Data the format
-    cannot hold raises ValidationError before anything is written.
+    cannot hold raises ValidationError before anything is written. `executor` (a
+    `distributed.Client` or a Dask scheduler address) runs the per-chunk work (conversions, image
+    encoding) on that cluster; its workers must see the inputs' files and the output folder.
+    The files written are byte-identical to a local save.
     """
     fmt = get_format(format)
-    with atomic_output_dir(path, overwrite=overwrite) as staging:
+    with (
+        executors.using(executor) as running,
+        atomic_output_dir(path, overwrite=overwrite) as staging,
+    ):
+        if running is not None:
+            running.check_paths([staging], what="output folder")
         fmt.save(
             dataset,
             staging,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import mmap
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -86,11 +85,10 @@ def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
 
 
 def _map_plain(path: Path) -> np.ndarray:
-    with open(path, "rb") as handle:
-        if Path(path).stat().st_size == 0:
-            return np.zeros(0, dtype=np.uint8)
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return np.frombuffer(mapped, dtype=np.uint8)
+    """A read-only `np.memmap` of the file: it remembers its file, so workers can map slices."""
+    if Path(path).stat().st_size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")
 
 
 _BLOCK = 1 << 23  # output bytes per inflate call: bounds the transient copy
