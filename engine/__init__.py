@@ -15,6 +15,7 @@ from engine.errors import (
     UnknownFormatError,
     ValidationError,
 )
+from engine.io.dask_spill import subset_from_dask
 from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
 from engine.ops.verify import FileCheck
 from engine.registry import formats, get_format, register_format, register_spec, register_specs
@@ -45,6 +46,7 @@ __all__ = [
     "register_spec",
     "register_specs",
     "save",
+    "subset_from_dask",
     "verify",
     "write_idx",
 ]

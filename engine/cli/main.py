@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from engine.cli.commands import COMMANDS
 from engine.errors import EngineError, FormatWarning
-from engine.io import progress
+from engine.io import executors, progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
         try:
-            return args.run(args)
+            with executors.using(executors.scheduler_address(getattr(args, "scheduler", None))):
+                return args.run(args)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly, like cat does
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK

@@ -139,26 +139,29 @@ class DaskExecutor:
         prefix = f"{getattr(function, '__name__', 'task')}-{uuid.uuid4().hex}"
         queue = iter(enumerate(sent))
         index_of: dict[str, int] = {}
-        running = distributed.as_completed()
 
-        def submit_next() -> None:
-            for index, chunk in queue:
-                future = self.client.submit(
-                    run_task, function, *chunk, key=f"{prefix}-{index}", pure=False
-                )
-                index_of[future.key] = index
-                running.add(future)
-                return
+        def submit(index: int, chunk: tuple[Any, ...]) -> Any:
+            future = self.client.submit(
+                run_task, function, *chunk, key=f"{prefix}-{index}", pure=False
+            )
+            index_of[future.key] = index
+            return future
 
-        for _ in range(window):
-            submit_next()
+        first = [
+            submit(index, chunk) for _, (index, chunk) in zip(range(window), queue, strict=False)
+        ]
+        if not first:
+            return results
+        running = distributed.as_completed(first, loop=self.client.loop)
         try:
             for future in running:
                 index = index_of[future.key]
                 results[index] = future.result()
                 future.release()
                 _advance(progress, sizes, index)
-                submit_next()
+                for index, chunk in queue:
+                    running.add(submit(index, chunk))
+                    break
         except BaseException:
             running.clear()
             raise
@@ -203,11 +206,12 @@ def current() -> Executor | None:
 def using(target: Any) -> Iterator[Executor | None]:
     """Makes `target` the executor of the per-chunk work inside the block.
 
-    `target` is None (local, as by default), an executor, a `distributed.Client`, or a Dask
-    scheduler address (a client is opened for the block and closed after it).
+    `target` is an executor, a `distributed.Client`, a Dask scheduler address (a client is
+    opened for the block and closed after it), or None: the block keeps the current executor
+    (None when none was named: local processes). Yields the executor in effect.
     """
     if target is None or target == "":
-        yield None
+        yield current()
         return
     executor, owned = as_executor(target)
     token = _current.set(executor)

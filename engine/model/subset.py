@@ -130,6 +130,14 @@ class Subset:
         value = int(self.labels[index])
         return () if value == NO_LABEL else (value,)
 
+    def to_dask(self, chunk_rows: int | None = None):
+        """Images, labels and attribute columns as dask arrays chunked by rows (needs the [dask]
+        extra); images of a plain file are read chunk by chunk from it by offset, where each
+        task runs. See engine.model.dask_arrays."""
+        from engine.model.dask_arrays import subset_to_dask
+
+        return subset_to_dask(self, chunk_rows)
+
     def take(self, rows: np.ndarray | Sequence[int]) -> Subset:
         """A new subset holding the given rows (a boolean mask or indices), sharing no state."""
         rows = np.asarray(rows)
