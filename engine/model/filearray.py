@@ -1,5 +1,6 @@
-"""Where an array lives in a plain file, so another process (a pool or Dask worker) can map the
-same bytes instead of receiving a copy of them.
+"""File-backed arrays: where an array lives in a plain file, so another process (a pool or Dask
+worker) can map the same bytes instead of receiving a copy; and spills, which gather rows too
+large for the heap into a memory-mapped temporary file.
 
 An array is file-backed when its buffer chain ends in a read-only `np.memmap` (how plain IDX files
 are read); a slice of it is described by the file, the byte offset of its first element, its shape,
@@ -9,7 +10,10 @@ strides and dtype. Copies (`astype`, fancy indexing) are not file-backed: they t
 from __future__ import annotations
 
 import mmap
+import os
+import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +63,7 @@ def file_origin(array: object) -> FileArray | None:
         and root.filename is not None
         and root.mode in ("r", "c")
         and not array.flags.writeable
+        and os.path.exists(root.filename)
     ):
         return None
     start = array.__array_interface__["data"][0] - root.__array_interface__["data"][0]
@@ -69,3 +74,56 @@ def file_origin(array: object) -> FileArray | None:
         strides=tuple(int(s) for s in array.strides),
         dtype=array.dtype.str,
     )
+
+
+#: arrays larger than this are gathered into a spill file rather than the heap
+SPILL_BYTES = int(os.environ.get("MNIST_ENGINE_SPILL_BYTES", 256 << 20))
+
+
+class RowSpill:
+    """Collects rows appended in chunks into one array: in memory while small, then in an
+    anonymous temporary file (in $TMPDIR, gone when the array is), memory-mapped read-only, so a
+    dataset larger than memory costs page cache, not heap."""
+
+    def __init__(self, dtype: np.dtype | str, threshold: int | None = None) -> None:
+        self.dtype = np.dtype(dtype)
+        self.threshold = SPILL_BYTES if threshold is None else threshold
+        self.size = 0
+        self._parts: list[np.ndarray] = []
+        self._file: Any = None
+
+    def append(self, values: np.ndarray) -> None:
+        data = np.ascontiguousarray(values, dtype=self.dtype).reshape(-1)
+        if self._file is None and self.size + data.nbytes > self.threshold:
+            self._file = tempfile.TemporaryFile(prefix="mnist-engine-spill-")  # noqa: SIM115 (closed by finish)
+            for part in self._parts:
+                self._file.write(memoryview(part).cast("B"))
+            self._parts.clear()
+        if self._file is not None:
+            self._file.write(memoryview(data).cast("B"))
+        else:
+            self._parts.append(data)
+        self.size += data.nbytes
+
+    def finish(self) -> np.ndarray:
+        """Everything appended, as one flat array (read-only when spilled)."""
+        if self._file is None:
+            if not self._parts:
+                return np.zeros(0, self.dtype)
+            return self._parts[0] if len(self._parts) == 1 else np.concatenate(self._parts)
+        self._file.flush()
+        mapped = np.memmap(self._file, self.dtype, "r", shape=(self.size // self.dtype.itemsize,))
+        self._file.close()
+        return mapped
+
+
+def take_rows(array: np.ndarray, rows: np.ndarray, chunk_bytes: int = 16 << 20) -> np.ndarray:
+    """`array[rows]`, gathered chunk by chunk into a spill when the result is large."""
+    per_row = max(1, array[0].nbytes if len(array) else 1)
+    if len(rows) * per_row <= SPILL_BYTES:
+        return array[rows]
+    spill = RowSpill(array.dtype, threshold=0)
+    step = max(1, chunk_bytes // per_row)
+    for start in range(0, len(rows), step):
+        spill.append(array[rows[start : start + step]])
+    return spill.finish().reshape((len(rows), *array.shape[1:]))

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.model.filearray import take_rows
 from engine.model.items import NO_LABEL, Image, Label
 
 
@@ -144,7 +145,7 @@ class Subset:
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         if isinstance(self.images, np.ndarray):
-            images = self.images[rows]
+            images = take_rows(self.images, rows)
         elif self.images is None:
             images = None
         else:

@@ -18,6 +18,7 @@ from engine.codecs.idx.container import (
     write_idx,
 )
 from engine.codecs.idx.label_table import is_table, join_table, split_table
+from engine.codecs.idx.streamed import read_idx_spilled
 from engine.codecs.layout import NamePattern, find_variant_files
 from engine.codecs.prepare import PreparedSubset, prepare_subset
 from engine.codecs.sidefile import read_side_file, side_path, write_side_file
@@ -155,12 +156,13 @@ class IdxCodec:
             if side is not None and side.sizes is not None:
                 images = self._read_ragged(files.images, side.sizes, root, files.subset)
             else:
-                images = read_idx(
-                    files.images,
-                    layout.images,
-                    count=None if labels is None else len(labels),
-                    tolerate_element_count=layout.header_count_may_be_element_count,
-                )
+                options = {
+                    "count": None if labels is None else len(labels),
+                    "tolerate_element_count": layout.header_count_may_be_element_count,
+                }
+                images = read_idx_spilled(files.images, layout.images, **options)
+                if images is None:
+                    images = read_idx(files.images, layout.images, **options)
         if labels is None:
             model_labels = np.full(len(images), NO_LABEL, dtype=np.int32)
         else:
