@@ -83,7 +83,9 @@ class Subset:
         if self.images is not None and len(self.images) != count:
             raise ValueError(f"subset {self.name!r}: {len(self.images)} images, {count} labels")
         if self.ids is not None:
-            self.ids = np.asarray(self.ids, dtype=object)
+            ids = np.asarray(self.ids)
+            # fixed-width text (row numbers picked by `take`) stays compact; the rest is object
+            self.ids = ids if ids.dtype.kind == "U" else np.asarray(self.ids, dtype=object)
             if len(self.ids) != count:
                 raise ValueError(f"subset {self.name!r}: {len(self.ids)} ids, {count} labels")
         for name, column in self.attributes.items():
@@ -111,6 +113,8 @@ class Subset:
         """True when the ids are the row numbers 0..n-1 (formats then need not store them)."""
         if self.ids is None:
             return True
+        if self.ids.dtype.kind == "U":
+            return bool(np.array_equal(self.ids, np.arange(len(self.ids)).astype(str)))
         return all(value == str(index) for index, value in enumerate(self.ids))
 
     def id_at(self, index: int) -> str:
@@ -169,7 +173,8 @@ def _row_ids(rows: np.ndarray) -> np.ndarray | None:
     """Ids of rows picked from a subset with implicit ids: None when they are still 0..n-1."""
     if np.array_equal(rows, np.arange(len(rows))):
         return None
-    return np.array([str(i) for i in rows], dtype=object)
+    width = len(str(int(rows.max()))) if len(rows) else 1
+    return rows.astype(f"U{width}")  # 4 bytes a digit: millions of ids stay small
 
 
 def stack_images(images: list[np.ndarray | None]) -> np.ndarray | list[np.ndarray | None] | None:
