@@ -114,7 +114,10 @@ class Subset:
         if self.ids is None:
             return True
         if self.ids.dtype.kind == "U":
-            return bool(np.array_equal(self.ids, np.arange(len(self.ids)).astype(str)))
+            count = len(self.ids)
+            if count and len(str(count - 1)) * 4 > self.ids.dtype.itemsize:
+                return False  # the last row number does not fit: not the row numbers
+            return bool(np.array_equal(self.ids, np.arange(count).astype(self.ids.dtype)))
         return all(value == str(index) for index, value in enumerate(self.ids))
 
     def id_at(self, index: int) -> str:
