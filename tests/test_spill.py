@@ -77,3 +77,13 @@ def test_a_header_claiming_more_than_gzip_can_hold_is_refused_before_reading(tmp
 
     with pytest.raises(FormatError, match="cannot inflate to more than"):
         read_idx_spilled(images, SPEC.layout.images)
+
+
+def test_a_project_merging_large_sources_joins_their_images_in_a_spill(small_spill):
+    from engine.ops.merge import merge_datasets
+
+    first, second = make_dataset(seed=1), make_dataset(seed=2)
+    merged = merge_datasets([("a", first), ("b", second)])
+    assert _spilled(merged["train"].images)
+    both = np.concatenate([first["train"].images, second["train"].images])
+    assert np.array_equal(merged["train"].images, both)

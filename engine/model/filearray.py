@@ -127,3 +127,17 @@ def take_rows(array: np.ndarray, rows: np.ndarray, chunk_bytes: int = 16 << 20) 
     for start in range(0, len(rows), step):
         spill.append(array[rows[start : start + step]])
     return spill.finish().reshape((len(rows), *array.shape[1:]))
+
+
+def concat_rows(arrays: list[np.ndarray], chunk_bytes: int = 16 << 20) -> np.ndarray:
+    """`np.concatenate(arrays)` (one shape and dtype), into a spill when the result is large."""
+    total = sum(a.nbytes for a in arrays)
+    if total <= SPILL_BYTES:
+        return np.concatenate(arrays)
+    spill = RowSpill(arrays[0].dtype, threshold=0)
+    for array in arrays:
+        step = max(1, chunk_bytes // max(1, array[0].nbytes if len(array) else 1))
+        for start in range(0, len(array), step):
+            spill.append(array[start : start + step])
+    count = sum(len(a) for a in arrays)
+    return spill.finish().reshape((count, *arrays[0].shape[1:]))

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.errors import ValidationError
 from engine.model import Dataset, Subset, stack_images, subset_order
+from engine.model.filearray import concat_rows
 
 
 def merge_datasets(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
@@ -88,7 +89,7 @@ def _join_images(subsets: list[Subset]):
         all(isinstance(a, np.ndarray) for a in arrays)
         and len({(a.shape[1:], a.dtype) for a in arrays}) == 1
     ):
-        return np.concatenate(arrays)
+        return concat_rows(arrays)  # a spill file when large, not a heap copy
     images = []
     for s in subsets:
         images.extend([None] * len(s) if s.images is None else list(s.images))
