@@ -157,7 +157,11 @@ class Subset:
             images = None
         else:
             images = [self.images[i] for i in rows]
-        position = {int(old): new for new, old in enumerate(rows)}
+        # new row of each old row that has several labels (no per-row dict: rows can be millions)
+        position: dict[int, int] = {}
+        if self.multi_labels:
+            picked = np.flatnonzero(np.isin(rows, np.fromiter(self.multi_labels, np.int64)))
+            position = {int(rows[new]): int(new) for new in picked}
         return Subset(
             name=self.name,
             labels=self.labels[rows],
