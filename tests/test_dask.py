@@ -29,8 +29,7 @@ def client():
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     )
     try:
         with distributed.Client(cluster, set_as_default=False) as connected:
