@@ -113,7 +113,7 @@ class DaskExecutor:
         self._checked: set[str] = set()
 
     @classmethod
-    def connect(cls, address: str, *, timeout: float = 30) -> DaskExecutor:
+    def connect(cls, address: str, *, timeout: float = 10) -> DaskExecutor:
         distributed = import_distributed()
         try:
             client = distributed.Client(address, timeout=timeout, set_as_default=False)
