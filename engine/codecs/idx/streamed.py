@@ -20,6 +20,7 @@ from engine.codecs.idx.container import (
 )
 from engine.errors import FormatError, FormatWarning
 from engine.io.compression import compression_of, read_head, stream_reader
+from engine.io.progress import Progress
 from engine.model import filearray
 from engine.model.filearray import RowSpill
 from specs.schema import Tensor
@@ -94,7 +95,10 @@ def _stream_payload(path: str | Path, skip: int, declared: int, spill: RowSpill)
     `declared` (enough to tell that bytes follow, never a bomb's worth). Returns bytes seen."""
     buffer = np.empty(_PIECE, dtype=np.uint8)
     total = -skip
-    with stream_reader(path) as fill:
+    with (
+        stream_reader(path) as fill,
+        Progress(declared, f"decompressing {Path(path).name} (bytes)") as bar,
+    ):
         while total <= declared:
             got = fill(memoryview(buffer))
             if got == 0:
@@ -104,4 +108,5 @@ def _stream_payload(path: str | Path, skip: int, declared: int, spill: RowSpill)
                 piece = piece[min(-total, got) :]
             total += got
             spill.append(piece)
+            bar.update(len(piece))
     return max(total, 0)
