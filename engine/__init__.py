@@ -5,7 +5,7 @@ Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset
 `dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
 """
 
-from engine.api import Dataset, detect, load, save, verify
+from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
 from engine.codecs.idx.container import read_idx, write_idx
 from engine.errors import (
     EngineError,
@@ -17,18 +17,22 @@ from engine.errors import (
 )
 from engine.io.dask_spill import subset_from_dask
 from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
+from engine.ops.compare import Comparison
+from engine.ops.merge import IdsRenumberedWarning
 from engine.ops.verify import FileCheck
 from engine.registry import formats, get_format, register_format, register_spec, register_specs
 from engine.registry.spec_sources import SpecError
 
 __all__ = [
     "NO_LABEL",
+    "Comparison",
     "Dataset",
     "DatasetItem",
     "EngineError",
     "FileCheck",
     "FormatError",
     "FormatWarning",
+    "IdsRenumberedWarning",
     "Image",
     "ItemView",
     "Label",
@@ -37,10 +41,13 @@ __all__ = [
     "Subset",
     "UnknownFormatError",
     "ValidationError",
+    "compare",
     "detect",
     "formats",
+    "from_hf",
     "get_format",
     "load",
+    "merge",
     "read_idx",
     "register_format",
     "register_spec",

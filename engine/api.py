@@ -5,16 +5,24 @@ Thin: they pick a format from the registry and hand the work to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine import model
 from engine.errors import UnknownFormatError
 from engine.io import executors
+from engine.io.images import decode_images
 from engine.io.output import atomic_output_dir
+from engine.io.paths import check_relative_names
 from engine.model import ItemView
+from engine.model.adapters.png import decode_pngs
+from engine.ops.compare import Comparison, compare_datasets
 from engine.ops.filters import filter_dataset
+from engine.ops.merge import merge_union
+from engine.ops.transforms import random_split
+from engine.ops.transforms import remap_labels as _remap_labels
+from engine.ops.transforms import transform as _transform
 from engine.ops.verify import FileCheck, verify_files
 from engine.registry import Detection, all_formats, get_format
 from engine.registry import detect as _detect_all
@@ -70,6 +78,7 @@ def save(
     The files written are byte-identical to a local save.
     """
     fmt = get_format(format)
+    check_relative_names(list(dataset.subsets()), "subset names")  # for every writer, up front
     with (
         executors.using(executor) as running,
         atomic_output_dir(path, overwrite=overwrite) as staging,
@@ -108,22 +117,63 @@ def detect_best(path: str | Path) -> Detection:
     return found[0]
 
 
+def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
+    """A `datasets.DatasetDict` (or `Dataset`) as an engine dataset: splits become subsets, the
+    `Image()`/`ArrayND` column the images, the `ClassLabel` column the labels and its names the
+    classes; `id` and other columns become ids and attributes (needs `[hf]`)."""
+    from engine.model.adapters.hf import from_hf as subsets_from_hf
+
+    def decode(blobs: list) -> list:
+        return decode_pngs(blobs, lambda rest: decode_images(rest, workers=workers, progress=False))
+
+    subsets, categories = subsets_from_hf(dataset_dict, decode)
+    return Dataset(subsets, categories)
+
+
 def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
     """Checks a file, or every file in a folder, against the published files of the registered
     formats (or of `format` only), by MD5 of the file and of its uncompressed content."""
     return verify_files(path, [get_format(format)] if format else all_formats())
 
 
+def merge(
+    *datasets: model.Dataset | Sequence[model.Dataset],
+    renumber: bool = True,
+    merge_policy: str = "union",
+) -> Dataset:
+    """One dataset holding the items of all `datasets`, subsets joined by name.
+
+    Class lists are united by name (the first dataset's order, then new names as met) and labels
+    follow their names. Ids a previous dataset holds in the same subset are renumbered with an
+    `IdsRenumberedWarning` naming them, or refused (ValidationError) with `renumber=False`.
+    `merge_policy` is accepted for Datumaro's `HLOps.merge`; "union" is the only policy.
+    """
+    if merge_policy != "union":
+        raise ValueError(f"merge_policy {merge_policy!r}: only 'union' is supported")
+    given: list[model.Dataset] = []
+    for entry in datasets:  # datasets, or one list of them
+        given.extend([entry] if isinstance(entry, model.Dataset) else entry)
+    sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(given)]
+    return Dataset.adopt(merge_union(sources, renumber=renumber))
+
+
+def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
+    """What differs between two datasets: items only in one (by subset and id), labels (by class
+    name) and pixels of the items they share; `.equal` when nothing does."""
+    return compare_datasets(a, b)
+
+
 class Dataset(model.Dataset):
     """The dataset users hold: the columnar model plus Datumaro's verbs (`import_from`, `export`,
-    `filter`), which live here because they reach the registry and the filters."""
+    `filter`, `transform`) and `split` / `remap_labels`, which live here because they reach the
+    registry and the operations."""
 
     @classmethod
     def adopt(cls, dataset: model.Dataset) -> Dataset:
         """The same subsets and classes as a public `Dataset` (no copy)."""
         if isinstance(dataset, cls):
             return dataset
-        return cls(dataset.subsets(), dataset.categories)
+        return cls(dataset.subsets(), dataset.categories, dataset.info)
 
     @classmethod
     def import_from(cls, path: str | Path, format: str | None = None, **options: Any) -> Dataset:
@@ -149,3 +199,29 @@ class Dataset(model.Dataset):
         if filter_annotations:
             mode = "items+annotations" if remove_empty else "annotations"
         return Dataset.adopt(filter_dataset(self, expr, mode))
+
+    def transform(self, method: str, **options: Any) -> Dataset:
+        """A new dataset made by the transform named `method`, with Datumaro's names and options:
+        `random_split` (`splits=[("train", 0.8), ("val", 0.2)]`, `seed=`, `stratified=True`),
+        `remap_labels` (`mapping={"src": "dst"}`, `default="keep"|"delete"`), `map_subsets`
+        (`mapping=`), `reindex` (`start=0`), `id_from_image_name`."""
+        return Dataset.adopt(_transform(self, method, **options))
+
+    def split(
+        self,
+        splits: Sequence[tuple[str, float]] | Mapping[str, float] | None = None,
+        *,
+        seed: int | None = None,
+        stratified: bool = True,
+        **ratios: float,
+    ) -> Dataset:
+        """The items dealt into new subsets: `dataset.split(train=0.8, val=0.2, seed=0)` or
+        `dataset.split([("train", 0.8), ("val", 0.2)])`; stratified by label by default."""
+        if splits is not None and ratios:
+            raise TypeError("give the splits either as a list or as keywords, not both")
+        chosen = splits if splits is not None else ratios
+        return Dataset.adopt(random_split(self, chosen, seed=seed, stratified=stratified))
+
+    def remap_labels(self, mapping: Mapping[str, str | None], default: str = "keep") -> Dataset:
+        """Classes renamed, merged or deleted by name (see engine.ops.transforms.remap_labels)."""
+        return Dataset.adopt(_remap_labels(self, mapping, default))

@@ -6,7 +6,7 @@ import json
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class ImageFilesFormat:
 
     name: str
     load_options: dict[str, Any] = LOAD_OPTIONS
-    save_defaults: dict[str, Any] = SAVE_OPTIONS
+    save_defaults: ClassVar[dict[str, Any]] = SAVE_OPTIONS
     options = options_from_defaults(SAVE_OPTIONS)
 
     def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
@@ -227,13 +227,16 @@ def ids_from_names(names: list[str], container: Path) -> list[str]:
     return ids
 
 
-def unlabeled_subset(name: str, ids: list[str], images: list[np.ndarray]) -> Subset:
-    """A subset of images without labels, ids as given."""
+def unlabeled_subset(
+    name: str, ids: list[str], images: list[np.ndarray], paths: Sequence[str] | None = None
+) -> Subset:
+    """A subset of images without labels, ids as given (and the images' file paths, if known)."""
     return Subset(
         name=name,
         labels=np.full(len(ids), NO_LABEL, dtype=np.int32),
         images=stack_images(images) if images else None,
         ids=np.array(ids, dtype=object),
+        image_paths=None if paths is None else np.array(list(paths), dtype=object),
     )
 
 

@@ -86,9 +86,10 @@ def _rows(images: list[np.ndarray | None], uniform: np.ndarray | None):
         else:
             pixels = pixels.transpose(0, 3, 1, 2)
         count, height, width = len(uniform), uniform.shape[1], uniform.shape[2]
-        data = np.ascontiguousarray(pixels).reshape(count, -1)
+        data: np.ndarray = np.ascontiguousarray(pixels).reshape(count, -1)
         return data, [(height, width)] * count, [1 if grey else 3] * count
-    rows, sizes, channels = [], [], []
+    rows: list[np.ndarray | None] = []
+    sizes, channels = [], []
     for image in images:
         if image is None:
             rows.append(None)
@@ -96,8 +97,7 @@ def _rows(images: list[np.ndarray | None], uniform: np.ndarray | None):
             channels.append(3)
             continue
         grey = image.ndim == 2 or image.shape[2] == 1
-        plane = image.reshape(image.shape[:2]) if grey else None
-        chw = np.stack([plane] * 3) if grey else image.transpose(2, 0, 1)
+        chw = np.stack([image.reshape(image.shape[:2])] * 3) if grey else image.transpose(2, 0, 1)
         rows.append(np.ascontiguousarray(chw).reshape(-1))
         sizes.append(tuple(image.shape[:2]))
         channels.append(1 if grey else 3)
@@ -132,7 +132,7 @@ def batch_for(subset: Subset, classes: tuple[str, ...], ext: str, save_media: bo
         batch["data"] = np.zeros((0, 3 * IMAGE_SIZE[0] * IMAGE_SIZE[1]), dtype=np.uint8)
         return batch
     _check_pixels(subset, images)
-    uniform = subset.images if subset.has_uniform_images else None
+    uniform = subset.images if isinstance(subset.images, np.ndarray) else None
     data, sizes, channels = _rows(images, uniform)
     batch["data"] = data
     if any(size != IMAGE_SIZE for size in sizes):

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.errors import NotThisFormat
 from engine.io.imagefolder import is_image_name, list_files
 from engine.model import DEFAULT_SUBSET, Dataset
@@ -57,7 +59,8 @@ class ImageDirFormat(ImageFilesFormat):
         ids = ids_from_names(names, path)
         found = read_files(names, [str(path / name) for name in names], path, opts)
         kept_ids = [ids[i] for i in found.kept]
-        return Dataset([unlabeled_subset(subset or DEFAULT_SUBSET, kept_ids, found.images)])
+        paths = [str(path / names[i]) for i in found.kept]
+        return Dataset([unlabeled_subset(subset or DEFAULT_SUBSET, kept_ids, found.images, paths)])
 
     def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
         planned = plan_unlabeled(self.name, dataset, opts["image_ext"])
@@ -67,9 +70,12 @@ class ImageDirFormat(ImageFilesFormat):
         ids = [
             f"{s.name}:{i}" if len(planned) > 1 else i for s, _ in planned for i in s.id_column()
         ]
-        images = [image for subset, _ in planned for image in image_list(subset)]
-        if len(planned) == 1 and planned[0][0].has_uniform_images:
-            images = planned[0][0].images
+        only = planned[0][0].images if len(planned) == 1 else None
+        images = (
+            only
+            if isinstance(only, np.ndarray)
+            else [image for s, _ in planned for image in image_list(s) if image is not None]
+        )
         write_items(directory, paths, images, ids, opts)
 
 

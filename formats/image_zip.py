@@ -90,7 +90,9 @@ class ImageZipFormat(ImageFilesFormat):
             names, blobs = _read_members(archive)
             ids = ids_from_names(names, archive)
             found = read_files(names, blobs, archive, opts)
-            subsets.append(unlabeled_subset(name, [ids[i] for i in found.kept], found.images))
+            kept = found.kept
+            paths = [f"{archive}/{names[i]}" for i in kept]  # the member's name inside the zip
+            subsets.append(unlabeled_subset(name, [ids[i] for i in kept], found.images, paths))
         return Dataset(subsets)
 
     def check_save_options(self, opts: dict[str, Any]) -> None:
@@ -105,7 +107,10 @@ class ImageZipFormat(ImageFilesFormat):
         planned = plan_unlabeled(self.name, dataset, opts["image_ext"])
         paths = [p for _, ps in planned for p in ps]
         ids = [i for s, _ in planned for i in s.id_column()]
-        images = [image for subset, _ in planned for image in image_list(subset)]
+        # plan_unlabeled has checked that every item has an image
+        images = [
+            image for subset, _ in planned for image in image_list(subset) if image is not None
+        ]
         check_unique_paths(paths, ids)
         check_encodable(images, ids, opts["image_ext"])
         blobs = []

@@ -6,12 +6,15 @@ follows Datumaro: an id already starting with its class folder is not nested aga
 subsets each gets a folder (`<subset>/<class>/<id><ext>`, torchvision's ImageFolder per split); a
 tree whose images all lie three levels down is read that way. Empty class folders are written, so
 classes without items survive. An item with several labels is written once into each class folder.
+A class name that cannot be a folder name (`T-shirt/top`) gets a safe distinct folder
+(`T-shirt_top`) and `dataset_meta.json` keeps the exact names, so they read back unchanged.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,7 +23,7 @@ import numpy as np
 from engine.errors import FormatError, FormatWarning, NotThisFormat, ValidationError
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
-from engine.io.paths import check_relative_names, relative_path
+from engine.io.paths import check_relative_names, folder_names, relative_path
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.registry import Detection
 from formats._common import (
@@ -41,18 +44,15 @@ NO_LABEL_DIR = "no_label"
 SIDE_FILES = {META_FILE, "labels.txt"}
 
 
-def check_class_names(names: tuple[str, ...]) -> None:
-    """Class names become folder names: one plain name each, and not the unlabeled folder's."""
-    check_relative_names(names, "class names")
-    bad = [name for name in names if "/" in name or name == NO_LABEL_DIR]
-    if bad:
-        raise ValidationError(
-            f"class names cannot be folder names here (no '/', not {NO_LABEL_DIR!r})", bad
-        )
+def class_folders(classes: tuple[str, ...]) -> list[str]:
+    """The folder of each class: its name, or a safe distinct stand-in for a name that cannot be
+    a folder name (`T-shirt/top` -> `T-shirt_top`; see engine.io.paths.folder_names)."""
+    return folder_names(classes, reserved=(NO_LABEL_DIR,))
 
 
-def plan_subset(subset: Subset, classes: tuple[str, ...], prefix: str, ext: str):
-    """(paths, item ids, images) to write: one entry per (item, label) pair."""
+def plan_subset(subset: Subset, classes: Sequence[str], prefix: str, ext: str):
+    """(paths, item ids, images) to write: one entry per (item, label) pair; `classes` are the
+    class folders."""
     ids = subset.id_column()
     check_relative_names(ids)
     images = image_list(subset)
@@ -113,8 +113,7 @@ class ImagenetFormat(ImageFilesFormat):
         return Dataset(parts, classes)
 
     def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
-        classes = dataset.categories
-        check_class_names(classes)
+        classes = class_folders(dataset.categories)
         subsets = non_empty_subsets(dataset)
         check_subset_names(subsets)
         split = len(subsets) > 1
@@ -131,8 +130,8 @@ class ImagenetFormat(ImageFilesFormat):
                 (directory / prefix / name).mkdir(parents=True, exist_ok=True)
         if opts["save_media"]:
             write_items(directory, paths, images, ids, opts)
-        if opts["save_dataset_meta"]:
-            save_meta(directory, classes)
+        if opts["save_dataset_meta"] or classes != list(dataset.categories):
+            save_meta(directory, dataset.categories)  # the exact names of stand-in folders
 
 
 def _holds_images(folder: Path, depth: int) -> bool:
@@ -181,7 +180,7 @@ def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Sub
     _check_stray([m for m in members if "/" not in m], base, opts)
     members = [m for m in members if "/" in m]
     found = read_files(members, [str(base / m) for m in members], base, opts)
-    index = {cls: i for i, cls in enumerate(classes)}
+    index = {folder: i for i, folder in enumerate(class_folders(classes))}
     labels = np.full(len(found.kept), NO_LABEL, dtype=np.int32)
     ids = []
     for row, member_index in enumerate(found.kept):
@@ -203,6 +202,7 @@ def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Sub
         labels=labels,
         images=stack_images(found.images) if found.images else None,
         ids=np.array(ids, dtype=object),
+        image_paths=np.array([str(base / members[i]) for i in found.kept], dtype=object),
     )
 
 

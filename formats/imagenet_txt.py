@@ -151,12 +151,13 @@ class ImagenetTxtFormat(ImageFilesFormat):
                         f"label indices beyond the {len(classes)} classes", [item_id]
                     )
                 file_id = _file_id(subset.name, item_id, prefixed)
-                stored = opts["save_media"] and pixels[index] is not None
+                image = pixels[index]
+                stored = opts["save_media"] and image is not None
                 lines.append(_format_line(file_id, ext if stored else "", labels))
-                if pixels[index] is not None:
+                if image is not None:
                     paths.append(relative_path(IMAGE_DIR, file_id, suffix=ext))
                     ids.append(f"{subset.name}:{item_id}" if prefixed else item_id)
-                    images.append(pixels[index])
+                    images.append(image)
             (directory / f"{subset.name}.txt").write_text("".join(lines), encoding="utf-8")
         (directory / LABELS_FILE).write_text("".join(f"{n}\n" for n in classes), encoding="utf-8")
         if opts["save_dataset_meta"]:
@@ -222,6 +223,7 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
         if len(found) > 1:
             multi[row] = tuple(found)
     images = None
+    paths = None
     folder = root / IMAGE_DIR
     if folder.is_dir() and entries:
         with_image = [i for i, (_, file, _) in enumerate(entries) if is_image_name(file)]
@@ -239,11 +241,18 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
             )
         found = read_files(files, sources, folder, opts)
         pixels: list = [None] * len(entries)
+        paths = np.full(len(entries), None, dtype=object)
         for image, index in zip(found.images, found.kept, strict=True):
             pixels[with_image[index]] = image
+            paths[with_image[index]] = str(folder / files[index])
         images = stack_images(pixels)
     return Subset(
-        name=name, labels=labels, images=images, ids=np.array(ids, dtype=object), multi_labels=multi
+        name=name,
+        labels=labels,
+        images=images,
+        ids=np.array(ids, dtype=object),
+        multi_labels=multi,
+        image_paths=paths,
     )
 
 

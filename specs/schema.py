@@ -153,14 +153,22 @@ class CsvLayout(_Frozen):
     pixel_dtype: DTypeName = "uint8"
     label_dtype: DTypeName = Field("int16", description="dtype that holds every label value")
     delimiter: str = Field(",", min_length=1, max_length=1)
-    header: Literal["detect", "none"] = Field(
+    header: Literal["detect", "none", "always"] = Field(
         "detect",
         description="`detect`: a first line that does not start with a number is a header and "
-        "is skipped; files are written without one (an empty subset gets `header_names`)",
+        "is skipped; files are written without one (an empty subset gets `header_names`). "
+        "`always`: every file starts with a header line, read and written",
     )
     header_names: tuple[str, str] = Field(
         ("label", "{row}x{col}"),
-        description="the label column's name and the pixel columns' pattern, for header lines",
+        description="the label column's name and the pixel columns' pattern (`{row}`, `{col}` "
+        "from 1, or `{index}` from 0), for header lines",
+    )
+    label_column: Literal["required", "optional"] = Field(
+        "required",
+        description="`optional`: a file whose header does not start with the label column's "
+        "name holds pixels only, and its items are unlabeled (Kaggle's test.csv); a subset "
+        "without any label is written so",
     )
     compressions: tuple[str, ...] = Field(
         ("", ".gz", ".xz", ".bz2"),
@@ -174,10 +182,32 @@ class CsvLayout(_Frozen):
         low, high = self.pixel_range
         if low > high or (bounds is not None and not bounds[0] <= low <= high <= bounds[1]):
             raise ValueError(f"pixel_range {self.pixel_range} does not fit {self.pixel_dtype}")
+        if self.label_column == "optional" and self.header != "always":
+            raise ValueError("an optional label column needs header='always' to tell files apart")
         return self
 
 
-Layout = Annotated[IdxLayout | CsvLayout, Field(discriminator="codec")]
+class NpzLayout(_Frozen):
+    """A dataset stored as numpy `.npz` archives per subset, one for images and one for labels
+    (KMNIST's published `kmnist-train-imgs.npz`, array `arr_0`). Never unpickled."""
+
+    codec: Literal["npz"] = "npz"
+    images_names: tuple[str, ...] = Field(
+        description="file-name patterns, `{prefix}` = the subset's prefix; the first is written"
+    )
+    labels_names: tuple[str, ...]
+    array: str = Field("arr_0", description="the array's name inside each archive")
+    images: Tensor
+    labels: Tensor
+    compressed: bool = Field(True, description="write with np.savez_compressed (deflate)")
+    subset_prefixes: dict[str, str] | None = Field(
+        None,
+        description="subset name -> file prefix for this layout's files, where they differ from "
+        "the spec's (KMNIST's archives say `test` where its IDX files say `t10k`)",
+    )
+
+
+Layout = Annotated[IdxLayout | CsvLayout | NpzLayout, Field(discriminator="codec")]
 
 
 class DatasetSpec(_Frozen):
@@ -186,6 +216,12 @@ class DatasetSpec(_Frozen):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
     layout: Layout
+    other_layouts: tuple[Layout, ...] = Field(
+        (),
+        description="further ways the publisher ships the same dataset (KMNIST's .npz beside its "
+        "IDX files); loading reads the first layout whose files are present, saving writes "
+        "`layout` unless `layout=<codec>` is passed",
+    )
     classes: tuple[str, ...] = Field(description="default class names, in label-index order")
     subset_prefixes: dict[str, str] = Field(
         default_factory=dict,
@@ -246,6 +282,9 @@ class DatasetSpec(_Frozen):
                 raise ValueError("a spec with variants needs {variant} in every file name")
         if "{subset}" not in self.other_subset_prefix:
             raise ValueError("other_subset_prefix needs a {subset} placeholder")
+        codecs = [self.layout.codec, *(other.codec for other in self.other_layouts)]
+        if len(set(codecs)) != len(codecs):
+            raise ValueError(f"each layout needs its own codec; found {codecs}")
         return self
 
     def variant(self, name: str) -> Variant:

@@ -26,3 +26,15 @@ def make_dataset(counts=(("train", 7), ("test", 5)), *, seed: int = 0) -> Datase
 @pytest.fixture
 def tiny_dataset() -> Dataset:
     return make_dataset()
+
+
+@pytest.fixture
+def hf_datasets(tmp_path, monkeypatch):
+    """The `datasets` module, offline, with its home and caches under tmp_path."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    return datasets

@@ -21,3 +21,17 @@ def test_every_subpackage_is_distributed():
     assert "engine.cli.commands" in on_disk
     missing = [name for name in on_disk if not any(fnmatch.fnmatch(name, p) for p in include)]
     assert not missing, f"not distributed: {missing}"
+
+
+def test_metadata_license_and_typing_marker_ship():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"  # an SPDX expression, not a table
+    assert "Copyright (c)" in (ROOT / "LICENSE").read_text()
+    assert "mnist-engine contributors" in (ROOT / "LICENSE").read_text()
+    assert any(d.startswith("tqdm") for d in project["project"]["dependencies"])
+    data = project["tool"]["setuptools"]["package-data"]
+    for package in ("engine", "specs", "formats"):
+        assert (ROOT / package / "py.typed").is_file()
+        assert "py.typed" in data[package]

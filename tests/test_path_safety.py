@@ -47,11 +47,14 @@ def test_unsafe_subset_name_is_refused(tmp_path):
     assert caught.value.item_ids == ["../up"]
 
 
-def test_class_name_that_is_a_path_is_refused_by_imagenet(tmp_path):
+def test_class_name_that_is_a_path_stays_inside_with_imagenet(tmp_path):
+    """A class name like a path gets a safe folder inside the output; the name reads back."""
     item = DatasetItem("x", image=np.zeros((2, 2), np.uint8), annotations=[Label(0)])
-    with pytest.raises(engine.ValidationError, match="class names") as caught:
-        engine.save(Dataset.from_iterable([item], categories=["../x"]), "imagenet", tmp_path / "o")
-    assert caught.value.item_ids == ["../x"]
+    engine.save(Dataset.from_iterable([item], categories=["../x"]), "imagenet", tmp_path / "o")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["_.._x", "dataset_meta.json"]
+    loaded = engine.load("imagenet", tmp_path / "o")
+    assert loaded.categories == ("../x",) and [i.label for i in loaded] == [0]
 
 
 def test_zip_with_escaping_member_is_a_format_error(tmp_path):
@@ -69,3 +72,16 @@ def test_imagenet_txt_list_naming_a_file_outside_images_is_a_format_error(tmp_pa
     with pytest.raises(engine.FormatError) as caught:
         engine.load("imagenet_txt", tmp_path)
     assert caught.value.line == 2 and "secret" in str(caught.value)
+
+
+@pytest.mark.parametrize("format_name", ["mnist", "mnist_csv", "cifar"])
+def test_subset_name_like_a_path_is_refused_by_every_writer(tmp_path, format_name):
+    """A subset name becomes part of a file name: `../x` must not write beside the output."""
+    item = DatasetItem(
+        "0", subset="../x", image=np.zeros((28, 28), np.uint8), annotations=[Label(0)]
+    )
+    dataset = Dataset.from_iterable([item], categories=[str(d) for d in range(10)])
+    with pytest.raises(engine.ValidationError, match="subset names") as caught:
+        engine.save(dataset, format_name, tmp_path / "out" / "o")
+    assert caught.value.item_ids == ["../x"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

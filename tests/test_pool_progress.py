@@ -38,5 +38,5 @@ def test_progress_bar_draws_only_when_enabled():
         bar.update(4)
     with Progress(4, "writing images", stream=hidden) as bar:  # not a terminal: silent
         bar.update(4)
-    assert "writing images [" in shown.getvalue() and "4/4" in shown.getvalue()
+    assert "writing images" in shown.getvalue() and "4/4" in shown.getvalue()
     assert hidden.getvalue() == ""

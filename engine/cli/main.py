@@ -11,7 +11,9 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
+from engine import __version__
 from engine.cli.commands import COMMANDS
 from engine.errors import EngineError, FormatWarning
 from engine.io import executors, progress
@@ -22,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def _common_flags(suppress: bool) -> argparse.ArgumentParser:
     """--debug and --quiet, accepted before and after the command name."""
     parent = argparse.ArgumentParser(add_help=False)
-    default = {"default": argparse.SUPPRESS} if suppress else {}
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     parent.add_argument("--debug", action="store_true", help="show tracebacks on errors", **default)
     parent.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors, no progress", **default
@@ -37,13 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `mnist-engine COMMAND --help` for a command's options and an example.",
         parents=[_common_flags(suppress=False)],
     )
+    parser.add_argument("--version", action="version", version=f"mnist-engine {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
+        epilog = f"example: {command.EXAMPLE}"
+        more = getattr(command, "more_help", None)
+        if more is not None:
+            epilog += "\n\n" + more()
         sub = commands.add_parser(
             command.NAME,
+            aliases=getattr(command, "ALIASES", []),
             help=command.HELP,
             description=command.HELP,
-            epilog=f"example: {command.EXAMPLE}",
+            epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[_common_flags(suppress=True)],
         )

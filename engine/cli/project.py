@@ -11,10 +11,12 @@ from pathlib import Path
 
 from engine.api import load
 from engine.cli.toml_writer import dumps
+from engine.cli.transform_options import parse_transform_options
 from engine.errors import EngineError, FormatError
 from engine.model import Dataset
 from engine.ops.filters import Filter, filter_dataset, normalize_mode
 from engine.ops.merge import merge_datasets
+from engine.ops.transforms import transform
 from engine.registry import get_format
 
 if sys.version_info >= (3, 11):
@@ -50,12 +52,22 @@ class ProjectFilter:
 
 
 @dataclass
+class ProjectTransform:
+    """A transform recorded in the project (its name and command-line options), applied on
+    export to the merged, filtered sources, in the order recorded."""
+
+    name: str
+    options: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Project:
     """A project directory and its configuration."""
 
     root: Path
     sources: list[Source] = field(default_factory=list)
     filters: list[ProjectFilter] = field(default_factory=list)
+    transforms: list[ProjectTransform] = field(default_factory=list)
 
     @property
     def config_path(self) -> Path:
@@ -90,7 +102,9 @@ class Project:
             raise FormatError(path, f"not valid TOML: {error}") from None
         except UnicodeDecodeError as error:
             raise FormatError(path, "not UTF-8 text", offset=error.start) from None
-        return cls(root, _sources(path, document), _filters(path, document))
+        return cls(
+            root, _sources(path, document), _filters(path, document), _transforms(path, document)
+        )
 
     def save(self) -> None:
         """Writes the configuration (via a temporary file, so a crash leaves the old one)."""
@@ -98,10 +112,11 @@ class Project:
             "format_version": FORMAT_VERSION,
             "source": [vars(source) for source in self.sources],
             "filter": [vars(entry) for entry in self.filters],
+            "transform": [vars(entry) for entry in self.transforms],
         }
         header = (
-            "mnist-engine project: the sources it reads, and filters applied on export.\n"
-            "Edit by hand or with `mnist-engine import` / `mnist-engine filter`."
+            "mnist-engine project: the sources it reads, and filters and transforms applied on\n"
+            "export. Edit by hand or with `mnist-engine import` / `filter` / `transform`."
         )
         temporary = self.config_path.with_suffix(".toml.tmp")
         temporary.write_text(dumps(document, header=header), encoding="utf-8")
@@ -136,11 +151,19 @@ class Project:
         self.save()
         return entry
 
+    def add_transform(self, name: str, options: list[str]) -> ProjectTransform:
+        """Records a transform (its options checked now, applied on export)."""
+        parse_transform_options(name, options)
+        entry = ProjectTransform(name, list(options))
+        self.transforms.append(entry)
+        self.save()
+        return entry
+
     # -- reading
     def _loaded(self) -> list[tuple[str, Dataset]]:
-        loaded = []
+        loaded: list[tuple[str, Dataset]] = []
         for source in self.sources:
-            dataset = load(source.format, self._resolve(source.path))
+            dataset: Dataset = load(source.format, self._resolve(source.path))
             for entry in self.filters:
                 if entry.source in ("", source.name):
                     dataset = filter_dataset(dataset, entry.expression, entry.mode)
@@ -159,7 +182,12 @@ class Project:
             raise ProjectError(
                 f"{self.root}: the project has no sources; add one with `mnist-engine import`"
             )
-        return merge_datasets(self._loaded())
+        dataset = merge_datasets(self._loaded())
+        for entry in self.transforms:
+            dataset = transform(
+                dataset, entry.name, **parse_transform_options(entry.name, entry.options)
+            )
+        return dataset
 
 
 def _default_name(path: Path, taken: set[str]) -> str:
@@ -196,3 +224,19 @@ def _filters(path: Path, document: dict) -> list[ProjectFilter]:
             )
         )
     return filters
+
+
+def _transforms(path: Path, document: dict) -> list[ProjectTransform]:
+    transforms = []
+    for index, entry in enumerate(document.get("transform", [])):
+        options = entry.get("options", [])
+        if not isinstance(entry.get("name"), str) or not (
+            isinstance(options, list) and all(isinstance(word, str) for word in options)
+        ):
+            raise FormatError(
+                path,
+                f"transform #{index + 1} needs a name and a list of option words",
+                field="transform",
+            )
+        transforms.append(ProjectTransform(entry["name"], list(options)))
+    return transforms

@@ -25,6 +25,8 @@ class PreparedSubset:
     images: np.ndarray | None
     has_image: np.ndarray
     side: SideRows
+    #: False: the file gets no label column (every item unlabeled; `labels` is then unused)
+    labelled: bool = True
 
 
 def check_class_names(names: Sequence[str]) -> None:

@@ -64,9 +64,9 @@ def read_side_file(path: Path, side: SideFile, count: int) -> SideRows:
             expected="1, 2 or 3",
             actual=width,
         )
-    rows = np.asarray(cells, dtype=object).reshape(count, width)
-    ids = rows[:, 0].astype(str).astype(object) if width in (1, 3) else None
-    sizes = _parse_sizes(rows[:, -2:], path) if width >= 2 else None
+    table = np.asarray(cells, dtype=object).reshape(count, width)
+    ids = table[:, 0].astype(str).astype(object) if width in (1, 3) else None
+    sizes = _parse_sizes(table[:, -2:], path) if width >= 2 else None
     return SideRows(ids=ids, sizes=sizes)
 
 

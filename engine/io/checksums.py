@@ -7,12 +7,12 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from engine.errors import FormatError
 from engine.io.compression import compression_of
@@ -20,10 +20,14 @@ from specs.schema import KnownFile
 
 CHUNK = 1 << 20
 
-_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+_OPENERS: dict[str, Callable[..., io.BufferedIOBase]] = {
+    ".gz": gzip.open,
+    ".xz": lzma.open,
+    ".bz2": bz2.open,
+}
 
 
-def _digest(handle: BinaryIO) -> str:
+def _digest(handle: io.BufferedIOBase) -> str:
     md5 = hashlib.md5(usedforsecurity=False)
     while chunk := handle.read(CHUNK):
         md5.update(chunk)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -85,7 +85,8 @@ def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
 
 
 def _map_plain(path: Path) -> np.ndarray:
-    """A read-only `np.memmap` of the file: it remembers its file, so workers can map slices."""
+    # np.memmap (not a bare mmap) keeps the file name, so views can be mapped again elsewhere
+    # (e.g. in DataLoader workers) instead of being pickled whole.
     if Path(path).stat().st_size == 0:
         return np.zeros(0, dtype=np.uint8)
     return np.memmap(path, dtype=np.uint8, mode="r")
@@ -109,7 +110,7 @@ def _gunzip(packed: bytes, path: Path) -> np.ndarray:
     try:
         while rest:
             inflater = zlib.decompressobj(31)
-            pending = rest
+            pending: bytes | memoryview = rest
             while not inflater.eof:
                 if not pending:
                     raise FormatError(
@@ -156,7 +157,7 @@ def _decompress(packed: bytes, kind: str, path: Path) -> bytes:
 
 
 @contextmanager
-def open_writer(path: str | Path, compresslevel: int = 6) -> Iterator[BinaryIO]:
+def open_writer(path: str | Path, compresslevel: int = 6) -> Iterator[io.BufferedIOBase]:
     """A binary writer for `path`, compressing by its suffix; gzip output is reproducible."""
     path = Path(path)
     kind = compression_of(path)
@@ -184,4 +185,9 @@ def write_chunks(
             writer.write(chunk)
 
 
-_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open, "": open}
+_OPENERS: dict[str, Callable[..., io.BufferedIOBase]] = {
+    ".gz": gzip.open,
+    ".xz": lzma.open,
+    ".bz2": bz2.open,
+    "": open,
+}

@@ -31,6 +31,7 @@ def subset_from_dask(
         raise ValueError("subset_from_dask needs images or labels")
     stored = None if images is None else _spill(images, spill_dir)
     if labels is None:
+        assert stored is not None  # images or labels: checked above
         model_labels = np.full(len(stored), NO_LABEL, dtype=np.int32)
     else:
         model_labels = np.asarray(_compute(labels)).astype(np.int32)

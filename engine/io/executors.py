@@ -32,7 +32,8 @@ _DASK_HINT = 'running on a Dask cluster needs the [dask] extra: pip install "mni
 class Executor(Protocol):
     """Runs chunks of work; `workers` is how many run at once (it sizes the chunks)."""
 
-    workers: int
+    @property
+    def workers(self) -> int: ...
 
     def map(
         self,

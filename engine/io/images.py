@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -76,7 +77,9 @@ def encodable_problem(image: np.ndarray, ext: str) -> str | None:
     return None
 
 
-def check_encodable(images: Sequence[np.ndarray | None], ids: Sequence[str], ext: str) -> None:
+def check_encodable(
+    images: np.ndarray | Sequence[np.ndarray | None], ids: Sequence[str], ext: str
+) -> None:
     """Raises ValidationError naming every item whose image `ext` cannot hold."""
     problems: dict[str, list[str]] = {}
     if isinstance(images, np.ndarray) and len(images):
@@ -195,7 +198,7 @@ def encode_images(
     if bad:
         first = next(blob for blob in blobs if isinstance(blob, str))
         raise ValidationError(f"images could not be encoded as {ext} ({first})", bad)
-    return blobs
+    return cast(list[bytes], blobs)  # no error message (str) is left after the check above
 
 
 def _raise_failures(results, bounds, ids, what: str) -> None:

@@ -72,3 +72,40 @@ def check_unique_paths(paths: Sequence[str], ids: Sequence[str]) -> None:
             clashes,
             hint="make the item ids unique",
         )
+
+
+_NOT_IN_FOLDER_NAMES = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def folder_names(names: Sequence[str], reserved: Iterable[str] = ()) -> list[str]:
+    """One safe, distinct folder name per name (e.g. a class name), in order.
+
+    A name that is already one plain path component, and not `reserved`, is its own folder name.
+    Any other (or one starting with '.', which readers take for hidden) has each '/', '\\' and
+    control character replaced by '_' (`T-shirt/top` -> `T-shirt_top`), a leading '.' or an empty
+    name gets a leading '_', a leading drive letter's ':' becomes '_',
+    then `_2`, `_3` ... appended while the name is taken. The result depends only on the names, so
+    a reader holding the exact names (e.g. from dataset_meta.json) finds the same folders.
+    """
+    taken = set(reserved)
+    result: list[str | None] = [None] * len(names)
+    for index, name in enumerate(names):
+        plain = "/" not in name and not name.startswith(".") and unsafe_reason(name) is None
+        if plain and name not in taken:
+            result[index] = name
+            taken.add(name)
+    for index, name in enumerate(names):
+        if result[index] is not None:
+            continue
+        base = _NOT_IN_FOLDER_NAMES.sub("_", name)
+        if _DRIVE.match(base):
+            base = base[0] + "_" + base[2:]
+        if not base or base.startswith("."):
+            base = "_" + base
+        candidate, number = base, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}_{number}"
+        result[index] = candidate
+        taken.add(candidate)
+    return [str(folder) for folder in result]

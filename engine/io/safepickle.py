@@ -8,21 +8,25 @@ build (dicts, lists, str, bytes, numbers) holds no code.
 from __future__ import annotations
 
 import codecs
+import importlib
 import io
 import pickle
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from engine.errors import FormatError
 
-try:  # numpy >= 2 keeps its internals in numpy._core; older pickles name numpy.core
-    from numpy._core import multiarray as _multiarray
-    from numpy._core import numeric as _numeric
+# numpy >= 2 keeps its internals in numpy._core; older pickles name numpy.core. Imported by name:
+# these private modules and their members are not in numpy's type stubs.
+try:
+    _multiarray: ModuleType = importlib.import_module("numpy._core.multiarray")
+    _numeric: ModuleType = importlib.import_module("numpy._core.numeric")
 except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core import multiarray as _multiarray
-    from numpy.core import numeric as _numeric
+    _multiarray = importlib.import_module("numpy.core.multiarray")
+    _numeric = importlib.import_module("numpy.core.numeric")
 
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): np.ndarray,

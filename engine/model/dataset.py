@@ -7,6 +7,7 @@ The Datumaro-shaped verbs (`import_from`, `export`, `filter`) are added by the p
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -15,15 +16,53 @@ from engine.model.subset import ItemView, Subset, stack_images
 
 
 class Dataset:
-    """Subsets of items plus the ordered class names; the object `engine.load` returns."""
+    """Subsets of items plus the ordered class names; the object `engine.load` returns.
+
+    `info` holds dataset-level facts a format recorded on load (e.g. the variant a spec's files
+    named, `{"split": "balanced"}`), so a save back to that format needs no option again.
+    """
 
     def __init__(
-        self, subsets: Mapping[str, Subset] | Iterable[Subset] = (), categories: Iterable = ()
+        self,
+        subsets: Mapping[str, Subset] | Iterable[Subset] = (),
+        categories: Iterable = (),
+        info: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(subsets, Mapping):
             subsets = subsets.values()
         self._subsets: dict[str, Subset] = {s.name: s for s in subsets}
-        self.categories: tuple[str, ...] = _category_names(categories)
+        self.categories = _category_names(categories)
+        self.info: dict[str, Any] = dict(info or {})
+
+    def infos(self) -> dict[str, Any]:
+        """Dataset-level facts (Datumaro 1.x's name for them)."""
+        return dict(self.info)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The class names in label order."""
+        return self._categories
+
+    @categories.setter
+    def categories(self, names: Iterable) -> None:
+        self._categories: tuple[str, ...] = _category_names(names)
+        for subset in self._subsets.values():
+            subset.categories = self._categories
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names (torchvision's name for `categories`)."""
+        return self.categories
+
+    def to_hf(self, images: str = "image") -> Any:
+        """The dataset as a `datasets.DatasetDict`, one split per subset (needs `[hf]`).
+
+        `images="image"` gives the Hub's `Image()` feature (PNG-encoded once); `"array"` gives
+        `Array2D`/`Array3D` with the pixels as they are. Labels are `ClassLabel(names)`.
+        """
+        from engine.model.adapters.hf import to_hf
+
+        return to_hf(self.subsets(), self.categories, images)
 
     # -- Datumaro-shaped constructors and verbs ------------------------------------------------
     @classmethod

@@ -97,10 +97,10 @@ class RowSpill:
         if self._file is None and self.size + data.nbytes > self.threshold:
             self._file = tempfile.TemporaryFile(prefix="mnist-engine-spill-")  # noqa: SIM115 (closed by finish)
             for part in self._parts:
-                self._file.write(memoryview(part).cast("B"))
+                self._file.write(part.view(np.uint8).data)
             self._parts.clear()
         if self._file is not None:
-            self._file.write(memoryview(data).cast("B"))
+            self._file.write(data.view(np.uint8).data)
         else:
             self._parts.append(data)
         self.size += data.nbytes

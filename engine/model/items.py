@@ -48,11 +48,31 @@ class Image:
         self._data = None if data is None else np.asarray(data)
         self.path = None if path is None else str(path)
 
+    @classmethod
+    def from_numpy(cls, data: np.ndarray, *, size: tuple[int, int] | None = None) -> Image:
+        """An image held in memory (Datumaro 1.x's constructor); `size` (height, width), when
+        given, must match the data."""
+        image = cls(data=data)
+        if size is not None and tuple(size) != image.size:
+            raise ValueError(f"size {tuple(size)} does not match the data's {image.size}")
+        return image
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, size: tuple[int, int] | None = None) -> Image:
+        """An image file, decoded on first access (Datumaro 1.x's constructor); `size` is
+        checked against the file once it is read."""
+        image = cls(path=path)
+        if size is not None and Path(path).is_file() and tuple(size) != image.size:
+            raise ValueError(f"{path}: size {tuple(size)} does not match the file's {image.size}")
+        return image
+
     @property
     def data(self) -> np.ndarray:
         """The pixels as an array (H, W) or (H, W, C); a file is decoded on first access."""
         if self._data is None:
             from PIL import Image as PILImage
+
+            assert self.path is not None  # the constructor demands data or a path
 
             with PILImage.open(self.path) as picture:
                 self._data = np.asarray(picture)

@@ -67,7 +67,8 @@ class Subset:
 
     `images` is an array (N, H, W) or (N, H, W, C) when every item has an image of one shape;
     otherwise a list with one array (or None, for an item without image) per item; None when the
-    subset has no images at all.
+    subset has no images at all. `image_paths`, when the items were read from image files, holds
+    each item's file path (or None), for transforms that use file names.
     """
 
     name: str
@@ -76,6 +77,9 @@ class Subset:
     ids: np.ndarray | None = None
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     multi_labels: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    image_paths: np.ndarray | None = None
+    #: class names, set by the Dataset holding the subset (for `to_torch().classes`)
+    categories: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels)
@@ -88,6 +92,10 @@ class Subset:
             self.ids = ids if ids.dtype.kind == "U" else np.asarray(self.ids, dtype=object)
             if len(self.ids) != count:
                 raise ValueError(f"subset {self.name!r}: {len(self.ids)} ids, {count} labels")
+        if self.image_paths is not None:
+            self.image_paths = np.asarray(self.image_paths, dtype=object)
+            if len(self.image_paths) != count:
+                raise ValueError(f"subset {self.name!r}: {len(self.image_paths)} image paths")
         for name, column in self.attributes.items():
             if len(column) != count:
                 raise ValueError(f"subset {self.name!r}: attribute {name!r} has {len(column)} rows")
@@ -138,6 +146,53 @@ class Subset:
         value = int(self.labels[index])
         return () if value == NO_LABEL else (value,)
 
+    # -- bridges to training libraries (each imports its library only when called) -------------
+    @property
+    def classes(self) -> list[str]:
+        """The class names (row numbers as text when the subset belongs to no dataset)."""
+        if self.categories:
+            return list(self.categories)
+        top = int(self.labels.max()) if len(self.labels) else -1
+        return [str(i) for i in range(top + 1)]
+
+    def arrays(self, *, int64_labels: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(images (N, H, W[, C]), labels (N,)): the arrays themselves, no copies.
+
+        Labels are int32 with -1 for no label; `int64_labels=True` gives int64 (what torch's
+        losses and most frameworks expect).
+        """
+        return self.image_array(), self.labels.astype(np.int64 if int64_labels else np.int32)
+
+    def image_array(self) -> np.ndarray:
+        """The images as one array; ValueError when they differ in shape or some are missing."""
+        if not isinstance(self.images, np.ndarray):
+            what = "has no images" if self.images is None else "holds images of several shapes"
+            raise ValueError(f"subset {self.name!r} {what}: there is no single image array")
+        return self.images
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        images = self.image_array()
+        if copy:
+            return np.array(images, dtype=dtype)
+        return images if dtype is None else images.astype(dtype, copy=False)
+
+    def to_torch(self, transform: Any = None, target_transform: Any = None) -> Any:
+        """A `torch.utils.data.Dataset` shaped like `torchvision.datasets.MNIST` (needs `[torch]`);
+        see engine.model.adapters.torch_dataset."""
+        from engine.model.adapters.torch_dataset import MnistStyleDataset
+
+        if self.images is None:
+            raise ValueError(f"subset {self.name!r} has no images")
+        missing = [self.id_at(i) for i, image in enumerate(self.images) if image is None]
+        if missing:
+            raise ValueError(f"subset {self.name!r}: items without an image: {missing[:10]}")
+        images: np.ndarray | list[np.ndarray] = (
+            self.images
+            if isinstance(self.images, np.ndarray)
+            else [image for image in self.images if image is not None]  # all are: checked above
+        )
+        return MnistStyleDataset(images, self.labels, self.classes, transform, target_transform)
+
     def to_dask(self, chunk_rows: int | None = None):
         """Images, labels and attribute columns as dask arrays chunked by rows (needs the [dask]
         extra); images of a plain file are read chunk by chunk from it by offset, where each
@@ -151,28 +206,32 @@ class Subset:
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
+        images: np.ndarray | list[np.ndarray | None] | None
         if isinstance(self.images, np.ndarray):
             images = take_rows(self.images, rows)
         elif self.images is None:
             images = None
         else:
             images = [self.images[i] for i in rows]
-        # new row of each old row that has several labels (no per-row dict: rows can be millions)
-        position: dict[int, int] = {}
+        multi: dict[int, tuple[int, ...]] = {}
         if self.multi_labels:
+            # new row of each old row with several labels (no per-row dict: rows can be millions)
             picked = np.flatnonzero(np.isin(rows, np.fromiter(self.multi_labels, np.int64)))
             position = {int(rows[new]): int(new) for new in picked}
+            multi = {
+                position[old]: labels
+                for old, labels in self.multi_labels.items()
+                if old in position
+            }
         return Subset(
             name=self.name,
             labels=self.labels[rows],
             images=images,
             ids=self.id_column()[rows] if self.ids is not None else _row_ids(rows),
             attributes={name: column[rows] for name, column in self.attributes.items()},
-            multi_labels={
-                position[old]: labels
-                for old, labels in self.multi_labels.items()
-                if old in position
-            },
+            multi_labels=multi,
+            image_paths=None if self.image_paths is None else self.image_paths[rows],
+            categories=self.categories,
         )
 
 
@@ -184,17 +243,19 @@ def _row_ids(rows: np.ndarray) -> np.ndarray | None:
     return rows.astype(f"U{width}")  # 4 bytes a digit: millions of ids stay small
 
 
-def stack_images(images: list[np.ndarray | None]) -> np.ndarray | list[np.ndarray | None] | None:
+def stack_images(
+    images: Sequence[np.ndarray | None],
+) -> np.ndarray | list[np.ndarray | None] | None:
     """One array when every item has an image of one shape and dtype, else the list as given."""
-    if not images or all(image is None for image in images):
+    present = [image for image in images if image is not None]
+    if not present:
         return None
-    first = images[0]
-    if first is not None and all(
-        image is not None and image.shape == first.shape and image.dtype == first.dtype
-        for image in images
+    first = present[0]
+    if len(present) == len(images) and all(
+        image.shape == first.shape and image.dtype == first.dtype for image in present
     ):
-        return np.stack(images)
-    return images
+        return np.stack(present)
+    return images if isinstance(images, list) else list(images)
 
 
 def subset_order(name: str) -> tuple[int, str]:

@@ -8,6 +8,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -15,6 +16,15 @@ from engine.codecs.prepare import check_class_names
 from engine.errors import ValidationError
 from engine.model import NO_LABEL, Dataset
 from engine.ops.verify import IDENTICAL, SAME_CONTENT, UNKNOWN, verify_files
+
+
+class _Target(Protocol):
+    """What these checks use of a format (the registry's `Format` offers it)."""
+
+    name: str
+
+    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
+        """Writes `dataset` into `directory`."""
 
 
 @dataclass
@@ -29,7 +39,7 @@ class Report:
         self.notes += other.notes
 
 
-def format_constraints(dataset: Dataset, fmt: object) -> Report:
+def format_constraints(dataset: Dataset, fmt: _Target) -> Report:
     """Whether `fmt` can hold every item: the format's own preparation, subset by subset."""
     report = Report()
     codec = getattr(fmt, "codec", None)
@@ -93,7 +103,7 @@ def dataset_consistency(dataset: Dataset) -> Report:
     return report
 
 
-def published_checksums(root: Path, fmt: object, *, required: bool) -> Report:
+def published_checksums(root: Path, fmt: _Target, *, required: bool) -> Report:
     """Compares files named like the spec's published files with their MD5s (`engine.verify`).
 
     A differing file is a note (a dataset of one's own uses the same names), or a problem with

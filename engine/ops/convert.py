@@ -29,7 +29,7 @@ def parse_size(value: str | int | Sequence[int]) -> tuple[int, int]:
     if isinstance(value, bool):
         raise ValueError(f"resize: expected HxW such as 28x28, not {value!r}")
     if isinstance(value, int):
-        size = (value, value)
+        size: tuple[int, ...] = (value, value)
     elif isinstance(value, str):
         match = _SIZE.match(value)
         if not match:
@@ -41,7 +41,7 @@ def parse_size(value: str | int | Sequence[int]) -> tuple[int, int]:
             raise ValueError(f"resize: expected (height, width), not {value!r}")
     if min(size) < 1:
         raise ValueError(f"resize: sizes must be positive, not {value!r}")
-    return size
+    return size[0], size[1]
 
 
 @dataclass(frozen=True)
@@ -173,4 +173,4 @@ def convert_dataset(
         convert_subset(subset, conversion, workers=workers, progress=progress)
         for subset in dataset.subsets().values()
     ]
-    return type(dataset)(subsets, dataset.categories)
+    return type(dataset)(subsets, dataset.categories, dataset.info)

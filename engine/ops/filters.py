@@ -15,6 +15,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +146,7 @@ class NodeSet:
         raise Unsupported("comparing an element that has child elements")
 
 
-_OPS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
+_OPS: dict[str, np.ufunc] = {
     "=": np.equal,
     "!=": np.not_equal,
     "<": np.less,
@@ -348,8 +349,9 @@ class _Evaluator:
             heights = np.full(count, images.shape[1])
             widths = np.full(count, images.shape[2])
         else:
-            owner = np.array([i for i, im in enumerate(images) if im is not None], np.int64)
-            shapes = [np.shape(images[i]) for i in owner]
+            present = [(i, im) for i, im in enumerate(images) if im is not None]
+            owner = np.array([i for i, _ in present], np.int64)
+            shapes = [np.shape(im) for _, im in present]
             heights = np.array([s[0] for s in shapes], np.int64)
             widths = np.array([s[1] for s in shapes], np.int64)
         if field is None:
@@ -367,7 +369,7 @@ class Filter:
 
     def __init__(self, expression: str) -> None:
         self.expression = expression
-        self._xpath = None
+        self._xpath: Callable[..., Any] | None = None
         self._column = 1  # where the vectorised parser stopped: the likely culprit of lxml errors
         try:
             self.tree: object | None = parse(expression)
@@ -490,10 +492,12 @@ def filter_dataset(
             mask = np.fromiter((bool(expression(item)) for item in subset), bool, len(subset))
             if mask.any():
                 kept.append(subset.take(mask))
-        return type(dataset)(kept, dataset.categories)
+        return type(dataset)(kept, dataset.categories, dataset.info)
     compiled = Filter(expression)
     kept = [
         filter_subset(subset, dataset.categories, compiled, mode, progress)
         for subset in dataset.subsets().values()
     ]
-    return type(dataset)([subset for subset in kept if len(subset)], dataset.categories)
+    return type(dataset)(
+        [subset for subset in kept if len(subset)], dataset.categories, dataset.info
+    )

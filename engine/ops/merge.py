@@ -1,17 +1,23 @@
 """Merges datasets from several named sources: same-named subsets are joined row after row.
 
-Class lists must agree (an empty one adopts the other); conflicting lists or repeated item ids
-are errors naming both sources, so nothing is silently relabelled or lost.
+`merge_datasets` (projects): class lists must agree (an empty one adopts the other); conflicting
+lists or repeated item ids are errors naming both sources, so nothing is silently relabelled or
+lost. `merge_union` (`engine.merge`, the `merge` command): the class lists are united by name
+(the first dataset's order, then each new name as met) and labels follow their names; ids that
+clash are renumbered with a warning saying which, or refused with `renumber=False`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from engine.errors import ValidationError
-from engine.model import Dataset, Subset, stack_images, subset_order
+from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.model.filearray import concat_rows
 
 
@@ -36,7 +42,15 @@ def merge_datasets(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
     merged = [_join(subset_name, parts) for subset_name, parts in grouped.items()]
     merged.sort(key=lambda subset: subset_order(subset.name))
     kind = type(sources[0][1]) if sources else Dataset
-    return kind(merged, categories)
+    return kind(merged, categories, _merged_info(dataset for _, dataset in sources))
+
+
+def _merged_info(datasets: Iterable[Dataset]) -> dict[str, Any]:
+    """The facts every dataset agrees on (a fact one of them lacks or contradicts is dropped)."""
+    infos = [dataset.info for dataset in datasets]
+    if not infos:
+        return {}
+    return {k: v for k, v in infos[0].items() if all(k in i and i[k] == v for i in infos[1:])}
 
 
 def _short(names: Sequence[str]) -> str:
@@ -48,12 +62,25 @@ def _join(name: str, parts: list[tuple[str, Subset]]) -> Subset:
     if len(parts) == 1:
         return parts[0][1]
     subsets = [subset for _, subset in parts]
-    labels = np.concatenate([np.asarray(s.labels, dtype=np.int32) for s in subsets])
+    joined = join_subsets(name, subsets)
+    if joined.ids is not None:
+        offsets = np.cumsum([0, *(len(s) for s in subsets)])
+        _check_unique_ids(name, joined.ids, parts, offsets)
+    return joined
+
+
+def join_subsets(name: str, subsets: Sequence[Subset], ids: np.ndarray | None = None) -> Subset:
+    """One subset named `name` holding the rows of `subsets` one after the other.
+
+    Ids are kept as they are (none when every part uses row numbers, which then simply continue);
+    `ids` replaces them. Uniqueness is the caller's business.
+    """
+    labels = np.concatenate(
+        [np.asarray(s.labels, dtype=np.int32) for s in subsets] or [np.zeros(0, np.int32)]
+    )
     offsets = np.cumsum([0, *(len(s) for s in subsets)])
-    ids = None
-    if not all(s.default_ids for s in subsets):
+    if ids is None and not all(s.default_ids for s in subsets):
         ids = np.concatenate([s.id_column() for s in subsets])
-        _check_unique_ids(name, ids, parts, offsets)
     multi = {
         int(offset) + row: labels_of
         for offset, s in zip(offsets, subsets, strict=False)
@@ -74,23 +101,33 @@ def _join(name: str, parts: list[tuple[str, Subset]]) -> Subset:
     return Subset(
         name=name,
         labels=labels,
-        images=_join_images(subsets),
+        images=_join_images(list(subsets)),
         ids=ids,
         attributes=attributes,
         multi_labels=multi,
+        image_paths=_join_paths(subsets),
     )
 
 
-def _join_images(subsets: list[Subset]):
+def _join_paths(subsets: Sequence[Subset]) -> np.ndarray | None:
+    """The parts' image paths (None for items of parts without), or None when no part has any."""
+    if all(s.image_paths is None for s in subsets):
+        return None
+    return np.concatenate(
+        [
+            np.full(len(s), None, dtype=object) if s.image_paths is None else s.image_paths
+            for s in subsets
+        ]
+    )
+
+
+def _join_images(subsets: list[Subset]) -> np.ndarray | list[np.ndarray | None] | None:
     if all(s.images is None for s in subsets):
         return None
-    arrays = [s.images for s in subsets]
-    if (
-        all(isinstance(a, np.ndarray) for a in arrays)
-        and len({(a.shape[1:], a.dtype) for a in arrays}) == 1
-    ):
+    arrays = [s.images for s in subsets if isinstance(s.images, np.ndarray)]
+    if len(arrays) == len(subsets) and len({(a.shape[1:], a.dtype) for a in arrays}) == 1:
         return concat_rows(arrays)  # a spill file when large, not a heap copy
-    images = []
+    images: list[np.ndarray | None] = []
     for s in subsets:
         images.extend([None] * len(s) if s.images is None else list(s.images))
     return stack_images(images)
@@ -111,3 +148,97 @@ def _check_unique_ids(name, ids: np.ndarray, parts, offsets) -> None:
         repeated.tolist(),
         hint="give the sources distinct ids, or export them separately",
     )
+
+
+class IdsRenumberedWarning(UserWarning):
+    """Items of a merged dataset got new ids because their ids were taken by an earlier source."""
+
+
+def merge_union(sources: Sequence[tuple[str, Dataset]], *, renumber: bool = True) -> Dataset:
+    """One dataset holding every source's items: classes united by name, subsets by name.
+
+    An item whose id (within its subset) an earlier source already holds gets a new one: the next
+    free number for numeric ids, else `<id>_<n>`; a warning names the source and the ids. With
+    `renumber=False` such a clash is a ValidationError naming the ids.
+    """
+    categories: list[str] = []
+    for _, dataset in sources:
+        categories += [name for name in dataset.categories if name not in categories]
+    index = {name: i for i, name in enumerate(categories)}
+    grouped: dict[str, list[tuple[str, Subset]]] = {}
+    for source, dataset in sources:
+        mapping = np.array([index[name] for name in dataset.categories], dtype=np.int32)
+        for subset_name, subset in dataset.subsets().items():
+            grouped.setdefault(subset_name, []).append((source, relabel(subset, mapping)))
+    merged = []
+    for subset_name, parts in grouped.items():
+        subsets = [subset for _, subset in parts]
+        ids = None  # one part with row numbers keeps them; row numbers of two parts clash
+        if len(parts) > 1 or not subsets[0].default_ids:
+            ids = unique_ids(subset_name, parts, renumber)
+        merged.append(join_subsets(subset_name, subsets, ids))
+    merged.sort(key=lambda subset: subset_order(subset.name))
+    kind = type(sources[0][1]) if sources else Dataset
+    return kind(merged, categories, _merged_info(dataset for _, dataset in sources))
+
+
+def relabel(subset: Subset, mapping: np.ndarray) -> Subset:
+    """The subset with label k replaced by mapping[k] (NO_LABEL when mapping[k] is NO_LABEL);
+    several labels of one item that become one are kept once."""
+    labels = np.asarray(subset.labels, dtype=np.int32)
+    known = labels >= 0
+    if known.any() and int(labels[known].max()) >= len(mapping):
+        bad = subset.id_column()[known & (labels >= len(mapping))]
+        raise ValidationError(
+            f"subset {subset.name!r}: labels beyond the {len(mapping)} class names", bad.tolist()
+        )
+    padded = np.append(np.asarray(mapping, dtype=np.int32), np.int32(NO_LABEL))
+    new = padded[np.where(known, labels, len(mapping))].astype(np.int32)
+    multi: dict[int, tuple[int, ...]] = {}
+    for row, values in subset.multi_labels.items():
+        kept = tuple(dict.fromkeys(int(mapping[v]) for v in values if mapping[v] != NO_LABEL))
+        new[row] = kept[0] if kept else NO_LABEL
+        if len(kept) > 1:
+            multi[row] = kept
+    return replace(subset, labels=new, multi_labels=multi)
+
+
+def unique_ids(name: str, parts: list[tuple[str, Subset]], renumber: bool) -> np.ndarray:
+    """The ids of the joined parts, later clashes renumbered (or refused)."""
+    taken: set[str] = set()
+    numbers = [int(i) for _, s in parts for i in s.id_column() if str(i).isdigit()]
+    next_number = max(numbers, default=-1) + 1
+    result = []
+    for source, subset in parts:
+        clashes: list[tuple[str, str]] = []
+        for value in subset.id_column():
+            item_id = str(value)
+            if item_id in taken:
+                if item_id.isdigit():
+                    new_id = str(next_number)
+                    next_number += 1
+                else:
+                    count = 1
+                    while f"{item_id}_{count}" in taken:
+                        count += 1
+                    new_id = f"{item_id}_{count}"
+                clashes.append((item_id, new_id))
+                item_id = new_id
+            taken.add(item_id)
+            result.append(item_id)
+        if clashes and not renumber:
+            raise ValidationError(
+                f"subset {name!r}: items of source {source!r} have ids an earlier source holds",
+                [old for old, _ in clashes],
+                hint="merge without --no-renumber (renumber=True) to give them new ids",
+            )
+        if clashes:
+            shown = ", ".join(f"{old}->{new}" for old, new in clashes[:5])
+            more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+            warnings.warn(
+                f"subset {name!r}: {len(clashes)} items of source {source!r} had ids already "
+                f"taken; renumbered {shown}{more}",
+                IdsRenumberedWarning,
+                stacklevel=3,
+            )
+    return np.array(result, dtype=object)

@@ -47,8 +47,10 @@ def as_display(image: np.ndarray) -> np.ndarray:
 def _sample_rows(
     subset: Subset, label: int, count: int, rng: np.random.Generator | None
 ) -> np.ndarray:
+    if subset.images is None:
+        return np.zeros(0, dtype=np.int64)
     rows = np.flatnonzero(np.asarray(subset.labels) == label)
-    if subset.images is not None and not subset.has_uniform_images:
+    if not subset.has_uniform_images:
         rows = np.array([r for r in rows if subset.images[r] is not None], dtype=np.int64)
     if rng is not None and len(rows) > count:
         return np.sort(rng.choice(rows, count, replace=False))
@@ -118,7 +120,9 @@ def contact_sheet(
             shown = 0
             for part in block:
                 for row in _sample_rows(part, label, per_class - shown, rng):
-                    _paste(sheet, part.images[row], x, y, cell)
+                    image = part.image_at(row)
+                    assert image is not None  # _sample_rows picks rows that have an image
+                    _paste(sheet, image, x, y, cell)
                     x += cell + GAP
                     shown += 1
             y += row_height

@@ -122,11 +122,12 @@ def _draw_glyph(
     """Draw the digit in white at the canvas centre, a one as a stem with an optional short flag."""
     centre = (_CANVAS / 2.0, _CANVAS / 2.0)
     glyph = "I" if digit == 1 else str(digit)
-    options = {"font": font, "anchor": "mm", "stroke_width": stroke}
-    draw.text(centre, glyph, fill=255, stroke_fill=255, **options)
+    draw.text(centre, glyph, fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255)
     if digit != 1 or rng.random() >= _FLAGGED_ONE_SHARE:
         return
-    left, top, right, bottom = draw.textbbox(centre, glyph, **options)
+    left, top, right, bottom = draw.textbbox(
+        centre, glyph, font=font, anchor="mm", stroke_width=stroke
+    )
     width = right - left
     length = rng.uniform(*_FLAG_LENGTH) * (bottom - top)
     angle = math.radians(rng.uniform(*_FLAG_ANGLE_DEG))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 from engine.errors import EngineError
 
@@ -109,6 +110,7 @@ def tokenize(expression: str) -> list[_Token]:
                 raise FilterError(expression, position + 1, f"string opened with {char} never ends")
             raise FilterError(expression, position + 1, f"unexpected character {char!r}")
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         start = match.start(kind)
         tokens.append(_Token(kind, match.group(kind), start + 1))
         position = match.end()
@@ -152,7 +154,7 @@ class _Parser:
         token = token or self.token
         return "the end of the expression" if token.kind == "end" else repr(token.text)
 
-    def _fail(self, reason: str, token: _Token | None = None):
+    def _fail(self, reason: str, token: _Token | None = None) -> NoReturn:
         raise FilterError(self.expression, (token or self.token).column, reason)
 
     # -- grammar

@@ -4,6 +4,7 @@ as a SpecFormat by the codec its layout names, plus hand-written adapters from `
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from pathlib import Path
@@ -98,7 +99,11 @@ def get_format(name: str) -> Format:
         return _FORMATS[name]
     except KeyError:
         known = ", ".join(sorted(_FORMATS))
-        raise UnknownFormatError(f"unknown format {name!r}; known formats: {known}") from None
+        close = difflib.get_close_matches(str(name), list(_FORMATS), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UnknownFormatError(
+            f"unknown format {name!r}{hint} (known formats: {known})"
+        ) from None
 
 
 def all_formats() -> list[Format]:

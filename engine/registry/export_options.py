@@ -111,14 +111,20 @@ def options_from_defaults(
 
 
 def _from_spec(fmt: object) -> list[ExportOption]:
-    """A spec with variants (selected by its `variant_option`, e.g. a split) offers that choice."""
+    """A spec with several layouts offers `layout`; one with variants (its `variant_option`, e.g.
+    a split) offers that choice."""
     spec = getattr(fmt, "spec", None)
+    found = []
+    others = getattr(spec, "other_layouts", ())
+    if spec is not None and others:
+        codecs = (spec.layout.codec, *(layout.codec for layout in others))
+        found.append(ExportOption("layout", str, "which of the layouts to write", choices=codecs))
     variants = getattr(spec, "variants", None)
     key = getattr(spec, "variant_option", None)
     if not variants or not key:
-        return []
+        return found
     names = tuple(variant.name for variant in variants)
-    return [ExportOption(key, str, f"which {key} to write", choices=names)]
+    return [*found, ExportOption(key, str, f"which {key} to write", choices=names)]
 
 
 def _kind_of(parameter: inspect.Parameter) -> type:

@@ -5,9 +5,10 @@ clues that tell formats sharing one layout apart (published checksums, labels.tx
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from engine.codecs.base import Clue
-from engine.codecs.idx.codec import IdxCodec, SubsetFiles
+from engine.codecs.idx.codec import SubsetFiles
 from engine.errors import EngineError
 from engine.io.categories import load_categories
 from engine.io.checksums import compare, stem_of
@@ -22,7 +23,7 @@ DEFER_PENALTY = 0.5
 MAX_HASHED_BYTES = 4 << 20
 
 
-def score(spec: DatasetSpec, codec: IdxCodec, path: Path) -> tuple[float, list[str], dict]:
+def score(spec: DatasetSpec, codec: Any, path: Path) -> tuple[float, list[str], dict]:
     """(score, evidence, load options) for `path`; raises NotThisFormat when it does not fit."""
     clues, found = codec.probe(path)
     root = path if path.is_dir() else path.parent
@@ -33,7 +34,7 @@ def score(spec: DatasetSpec, codec: IdxCodec, path: Path) -> tuple[float, list[s
     evidence = [c.text for c in [*clues, *strong]]
     if len(variants) > 1:
         evidence.append(f"several {spec.variant_option}s here: {', '.join(variants)}")
-    if spec.shares_layout_with and not strong:
+    if spec.shares_layout_with and not strong and codec.layout is spec.layout:
         total -= DEFER_PENALTY
         evidence.append(
             f"same layout as {spec.shares_layout_with}, and no checksum or labels.txt names "

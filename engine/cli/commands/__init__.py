@@ -1,6 +1,8 @@
-"""Subcommands of the command line: each module has NAME, HELP, EXAMPLE, add_arguments and run."""
+"""Subcommands of the command line: each module has NAME, HELP, EXAMPLE, add_arguments and run,
+and may have ALIASES (Datumaro's other names) and `more_help()` (text added to its --help)."""
 
 from engine.cli.commands import (
+    compare,
     convert,
     create,
     detect,
@@ -9,9 +11,11 @@ from engine.cli.commands import (
     formats,
     import_,
     info,
+    merge,
     preview,
     stats,
     synth,
+    transform,
     validate,
     verify,
 )
@@ -22,6 +26,9 @@ COMMANDS = [
     import_,
     export,
     filter,
+    transform,
+    merge,
+    compare,
     detect,
     info,
     stats,

@@ -12,8 +12,8 @@ from engine.cli.project import CONFIG_NAME, Project
 from engine.io import executors, progress
 from engine.model import Dataset
 from engine.ops.filters import MODES, filter_dataset
-from engine.registry import get_format
-from engine.registry.export_options import UsageError, parse_export_options
+from engine.registry import formats, get_format
+from engine.registry.export_options import UsageError, describe_options, parse_export_options
 
 PROJECT = "project"
 
@@ -101,8 +101,22 @@ def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset
 
 
 def exporter_options(format_name: str, extra: list[str]) -> dict:
-    """Checks the format exists and parses the words after `--` for it."""
-    return parse_export_options(format_name, get_format(format_name), extra)
+    """Checks the format exists and parses the words after `--` for it; `-- -h` prints the
+    format's exporter options and exits, as Datumaro does."""
+    fmt = get_format(format_name)
+    if "-h" in extra or "--help" in extra:
+        print(f"exporter options of {format_name} (after --):")
+        print("\n".join(f"  {line}" for line in describe_options(fmt)))
+        raise SystemExit(0)
+    return parse_export_options(format_name, fmt, extra)
+
+
+def formats_help() -> str:
+    """The registered formats, one per line, for --help texts."""
+    lines = [f"  {name:15} {getattr(get_format(name), 'description', '')}" for name in formats()]
+    return "formats (`mnist-engine formats --options` lists their exporter options):\n" + "\n".join(
+        lines
+    )
 
 
 def write_output(dataset: Dataset, format_name: str, output: Path, options: dict, overwrite: bool):
@@ -129,3 +143,11 @@ def no_extra(args: argparse.Namespace) -> None:
 def summary(dataset: Dataset) -> str:
     parts = ", ".join(f"{name} {len(s)}" for name, s in dataset.subsets().items())
     return f"{len(dataset)} items" + (f" ({parts})" if parts else "")
+
+
+def split_target(text: str) -> tuple[str, str | None]:
+    """(path, format or None) from `PATH` or `PATH:FORMAT` (an existing path wins)."""
+    path, colon, format_name = text.rpartition(":")
+    if colon and path and format_name and not Path(text).exists() and "/" not in format_name:
+        return path, format_name
+    return text, None

@@ -12,6 +12,7 @@ from engine.cli.commands._common import (
     apply_filter,
     default_output,
     exporter_options,
+    formats_help,
     read_input,
     summary,
     write_output,
@@ -24,6 +25,10 @@ EXAMPLE = (
     "--filter '/item[annotation/label=\"3\"]' -- --save-dataset-meta"
 )
 EXPORTER_OPTIONS = True
+
+
+def more_help() -> str:
+    return formats_help() + "\n\nexporter options of a format: -f FMT -- -h"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from engine.cli.commands._common import (
     apply_filter,
     default_output,
     exporter_options,
+    formats_help,
     summary,
     write_output,
 )
@@ -20,6 +21,10 @@ NAME = "export"
 HELP = "export a project: its sources merged subset by subset, optionally filtered"
 EXAMPLE = "mnist-engine export -p my-project -f mnist -o out -- --save-media"
 EXPORTER_OPTIONS = True
+
+
+def more_help() -> str:
+    return formats_help() + "\n\nexporter options of a format: -f FMT -- -h"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

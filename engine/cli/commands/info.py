@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from engine.cli.commands._common import add_input_format, no_extra, read_input
 from engine.model import NO_LABEL, Dataset
 
 NAME = "info"
+ALIASES = ["dinfo"]
 HELP = "show the format, subsets, counts and classes of a dataset (or a project)"
 EXAMPLE = "mnist-engine info samples/mnist"
 
@@ -17,13 +19,40 @@ EXAMPLE = "mnist-engine info samples/mnist"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="dataset folder, one file of a subset, or a project folder")
     add_input_format(parser, "-f", "--format")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     dataset, format_name = read_input(args.path, args.input_format, skip_broken=args.skip_broken)
-    print(render(dataset, format_name))
+    if args.json:
+        print(json.dumps(as_dict(dataset, format_name), indent=2, ensure_ascii=False))
+    else:
+        print(render(dataset, format_name))
     return 0
+
+
+def as_dict(dataset: Dataset, format_name: str) -> dict:
+    """The info report as plain data: per subset its size and per-class counts."""
+    counts = class_counts(dataset)
+    names = list(dataset.categories)
+    return {
+        "format": format_name,
+        "items": len(dataset),
+        "classes": names,
+        "info": {key: str(value) for key, value in dataset.info.items()},
+        "subsets": {
+            name: {
+                "items": len(subset),
+                "class_counts": {
+                    (names[i] if i < len(names) else f"#{i}"): int(count)
+                    for i, count in enumerate(counts[name][:-1])
+                },
+                "unlabeled": int(counts[name][-1]),
+            }
+            for name, subset in dataset.subsets().items()
+        },
+    }
 
 
 def class_counts(dataset: Dataset) -> dict[str, np.ndarray]:

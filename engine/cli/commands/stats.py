@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             stats = subset_pixel_stats(subset, [overall], progress=bar)
             figures[name] = _figures(stats, len(subset), size_histogram(subset))
     if len(figures) > 1:
-        sizes = Counter()
+        sizes: Counter[str] = Counter()
         for subset in dataset.subsets().values():
             sizes.update(size_histogram(subset))
         figures["all"] = _figures(overall, len(dataset), sizes)

@@ -5,6 +5,7 @@ published checksums; prints each problem and exits 1 when there is any.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from engine.api import detect_best, load
@@ -12,12 +13,15 @@ from engine.cli.commands._common import add_input_format, no_extra, summary
 from engine.errors import FormatError
 from engine.io import progress
 from engine.ops.checks import Report, dataset_consistency, format_constraints, published_checksums
-from engine.registry import get_format
+from engine.registry import formats, get_format
+from engine.registry.export_options import UsageError
 
 NAME = "validate"
 HELP = "check a dataset against its format (and others), its classes and published checksums"
-EXAMPLE = "mnist-engine validate ./mnist --official -t mnist"
+EXAMPLE = "mnist-engine validate ./mnist -t classification --official --as mnist_csv"
 EXIT_FAILED = 1
+#: Datumaro's task types; every MNIST-family dataset is a classification dataset
+TASKS = ("classification",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +29,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_format(parser, skip_broken=False)
     parser.add_argument(
         "-t",
+        "--task-type",
+        metavar="TASK",
+        help="Datumaro's task flag: classification (the task of every format here). "
+        "A format name is still taken as --as FMT, as before",
+    )
+    parser.add_argument(
+        "--as",
         "--target-format",
+        dest="target_format",
         action="append",
         default=[],
         metavar="FMT",
         help="also check the dataset could be written in FMT (repeatable)",
     )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--official",
         action="store_true",
@@ -38,8 +51,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _task_or_format(args: argparse.Namespace) -> None:
+    """`-t classification` is Datumaro's task; `-t FMT` (our former flag) adds a target format."""
+    task = args.task_type
+    if task is None or task in TASKS:
+        return
+    if task in formats():
+        args.target_format.append(task)
+        args.task_type = None
+        return
+    raise UsageError(
+        f"-t {task}: not a task type ({', '.join(TASKS)}) nor a format; "
+        "formats to check against go with --as FMT"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
+    _task_or_format(args)
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
@@ -67,6 +96,22 @@ def run(args: argparse.Namespace) -> int:
             report.extend(dataset_consistency(dataset))
     with progress.task("comparing checksums"):
         report.extend(published_checksums(path, fmt, required=args.official))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "format": format_name,
+                    "task": args.task_type or "classification",
+                    "valid": not report.problems,
+                    "problems": report.problems,
+                    "notes": report.notes,
+                    "items": len(dataset) if dataset is not None else None,
+                },
+                indent=2,
+            )
+        )
+        return EXIT_FAILED if report.problems else 0
     for problem in report.problems:
         print(f"problem: {problem}")
     if not args.quiet:
@@ -76,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         count = len(report.problems)
         print(f"{path}: {count} problem{'s' if count > 1 else ''} ({format_name})")
         return EXIT_FAILED
+    assert dataset is not None  # a failed load is one of the problems above
     if not args.quiet:
         print(f"{path}: valid {format_name}, {summary(dataset)}")
     return 0

@@ -4,6 +4,8 @@ of its uncompressed content when the spec knows it)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 
 from engine.api import verify
 from engine.cli.commands._common import no_extra
@@ -17,14 +19,31 @@ EXAMPLE = "mnist-engine verify path/to/mnist"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a dataset folder, or one file")
     parser.add_argument("-f", "--format", help="compare only with this format's published files")
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     checks = verify(args.path, args.format)
+    failed = [check for check in checks if check.status in (DIFFERS, UNVERIFIABLE)]
+    if args.json:
+        entries = [
+            {key: _plain(value) for key, value in dataclasses.asdict(check).items()}
+            for check in checks
+        ]
+        print(json.dumps({"ok": not failed, "files": entries}, indent=2))
+        return 1 if failed else 0
     for check in checks:
         print(check)
     if not checks:
         print(f"{args.path}: no files")
-    failed = [check for check in checks if check.status in (DIFFERS, UNVERIFIABLE)]
     return 1 if failed else 0
+
+
+def _plain(value: object) -> object:
+    """A JSON-ready value (paths as text)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +47,12 @@ class SubsetFile:
 class CsvCodec:
     """Reads and writes the subsets of a dataset whose spec has a `CsvLayout`."""
 
-    def __init__(self, spec: DatasetSpec) -> None:
-        if not isinstance(spec.layout, CsvLayout):
+    def __init__(self, spec: DatasetSpec, layout: CsvLayout | None = None) -> None:
+        chosen = layout or spec.layout
+        if not isinstance(chosen, CsvLayout):
             raise TypeError(f"{spec.name}: not a CSV layout")
         self.spec = spec
-        self.layout: CsvLayout = spec.layout
+        self.layout: CsvLayout = chosen
         self.name_regex = re.compile(self.layout.name_regex)
         self.pixels_per_image = math.prod(self.layout.image_shape)
         low = spec.no_label if spec.no_label is not None and spec.no_label < 0 else 0
@@ -68,9 +69,9 @@ class CsvCodec:
         found: dict[str, SubsetFile] = {}
         for candidate in candidates:
             prefix = self._prefix_of(candidate.name)
-            if prefix is None:
+            subset = None if prefix is None else self.spec.subset_of(prefix)
+            if subset is None:
                 continue
-            subset = self.spec.subset_of(prefix)
             if subset in found:
                 raise FormatError(
                     root,
@@ -107,20 +108,20 @@ class CsvCodec:
         scanner = CsvScanner(
             files.path,
             delimiter=self.layout.delimiter,
-            detect_header=self.layout.header == "detect",
+            detect_header=self.layout.header != "none",
         )
+        labelled = self._has_label_column(files.path)
         labels, widths = [], []
         pixels = RowSpill(self.layout.pixel_dtype)  # in a temporary file when large
         for block in scanner:
             first_row = scanner.rows - len(block.row_lengths)
-            part_labels, part_pixels, part_widths = self._read_block(
-                block, files.path, sizes, first_row
-            )
+            read = self._read_block if labelled else self._read_pixels_block
+            part_labels, part_pixels, part_widths = read(block, files.path, sizes, first_row)
             labels.append(part_labels)
             pixels.append(part_pixels)
             widths.append(part_widths)
         count = scanner.rows
-        if side is not None:
+        if side is not None and self.layout.side_file is not None:
             check_side_count(
                 side_path(root, self.layout.side_file, files.subset),
                 side,
@@ -185,6 +186,44 @@ class CsvCodec:
             self._bad_value(block, path, token, "pixel")
         stored = np.ascontiguousarray(pixels, dtype=self.layout.pixel_dtype).reshape(-1)
         return labels, stored, lengths - 1
+
+    def _has_label_column(self, path: Path) -> bool:
+        """False for a file of a layout whose label column is optional when its header line does
+        not start with the label column's name (its rows are pixels only)."""
+        if self.layout.label_column != "optional":
+            return True
+        first = read_head(path, 4096).removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+        cell = first.split(self.layout.delimiter.encode(), 1)[0].strip(b" \t\r\"'")
+        return cell.decode("utf-8", "replace").lower() == self.layout.header_names[0].lower()
+
+    def _read_pixels_block(
+        self, block: Block, path: Path, sizes: np.ndarray | None, first_row: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A block of a file without label column: every row holds one image's pixels."""
+        lengths = block.row_lengths
+        width = self.pixels_per_image
+        wrong = lengths != width
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            token = int(block.row_starts[row]) + min(int(lengths[row]), width) - 1
+            line, column, _ = block.locate(token)
+            raise FormatError(
+                path,
+                f"row has {int(lengths[row])} values; expected {width} (the pixels of an image; "
+                "this file has no label column)",
+                line=line,
+                column=column,
+                field="values per row",
+                expected=width,
+                actual=int(lengths[row]),
+            )
+        pixels = block.values.reshape(len(lengths), width)
+        low, high = self.layout.pixel_range
+        if pixels.size and (pixels.min() < low or pixels.max() > high):
+            first = int(np.argmax((pixels.reshape(-1) < low) | (pixels.reshape(-1) > high)))
+            self._bad_value(block, path, first, "pixel")
+        stored = np.ascontiguousarray(pixels, dtype=self.layout.pixel_dtype).reshape(-1)
+        return np.full(len(lengths), NO_LABEL, np.int32), stored, np.full(len(lengths), width)
 
     def _expected_lengths(self, sizes: np.ndarray | None, first: int, count: int) -> np.ndarray:
         """Values each row must hold when it has an image: the label plus the image's pixels."""
@@ -278,6 +317,14 @@ class CsvCodec:
                 hint="rename the subset",
             )
         layout = self.layout
+        unlabelled = (
+            layout.label_column == "optional"
+            and len(subset) > 0
+            and bool((subset.labels == NO_LABEL).all())
+            and not subset.multi_labels
+        )
+        if unlabelled:
+            subset = replace(subset, labels=np.zeros(len(subset), np.int32))
         prepared = prepare_subset(
             subset,
             image_shape=layout.image_shape,
@@ -290,6 +337,13 @@ class CsvCodec:
         )
         # a row holding only its label already says "no image": the side file keeps ids only
         prepared.side = SideRows(ids=prepared.side.ids)
+        if unlabelled:
+            if save_media and not prepared.has_image.all():
+                raise ValidationError(
+                    "unlabeled items without an image cannot be stored in a file without labels",
+                    subset.id_column()[~prepared.has_image],
+                )
+            prepared.labelled = False
         return prepared
 
     def _file_name(self, subset: str, compression: str) -> str:
@@ -309,27 +363,35 @@ class CsvCodec:
         path = root / self._file_name(prepared.name, compression)
         formatter = RowFormatter(self.label_range, layout.pixel_range, layout.delimiter)
         with open_writer(path, compresslevel) as out:
-            if len(prepared.labels) == 0:
-                out.write(self._header_line().encode("utf-8"))
-            for piece in formatter.pieces(prepared.labels, prepared.images, prepared.has_image):
+            if not prepared.labelled:
+                out.write(self._header_line(labelled=False).encode("utf-8"))
+                pieces = (
+                    formatter.pixel_pieces(prepared.images) if prepared.images is not None else ()
+                )
+            else:
+                if len(prepared.labels) == 0 or layout.header == "always":
+                    out.write(self._header_line().encode("utf-8"))
+                pieces = formatter.pieces(prepared.labels, prepared.images, prepared.has_image)
+            for piece in pieces:
                 out.write(piece)
         written = [path]
-        if prepared.side:
+        if prepared.side and layout.side_file is not None:
             side = side_path(root, layout.side_file, prepared.name)
             write_side_file(side, layout.side_file, prepared.side, compresslevel)
             written.append(side)
         return written
 
-    def _header_line(self) -> str:
-        """A header naming the columns (written only for an empty subset, which has no rows)."""
+    def _header_line(self, *, labelled: bool = True) -> str:
+        """A header naming the columns (for `header="detect"` written only for an empty subset,
+        which has no rows; for `"always"` in every file)."""
         label, pattern = self.layout.header_names
         rows, columns = (*self.layout.image_shape, 1)[:2]
         names = [
-            pattern.format(row=row + 1, col=column + 1)
+            pattern.format(row=row + 1, col=column + 1, index=row * columns + column)
             for row in range(rows)
             for column in range(columns)
         ]
-        return self.layout.delimiter.join([label, *names]) + "\n"
+        return self.layout.delimiter.join([label, *names] if labelled else names) + "\n"
 
     # -- detection --------------------------------------------------------------------------------
     def probe(self, path: Path) -> tuple[list[Clue], list[SubsetFile]]:
@@ -346,6 +408,8 @@ class CsvCodec:
             head = read_head(files.path, 256).removeprefix(b"\xef\xbb\xbf")
             first_line, _, rest = head.partition(b"\n")
             has_header = self._looks_like_header(first_line)
+            if self.layout.header == "always" and not self._names_columns(first_line):
+                raise NotThisFormat(f"{files.path.name}: no header line naming the columns")
             sample = rest if has_header else head
             if not set(sample) <= allowed or not (sample.strip() or has_header):
                 raise NotThisFormat(f"{files.path.name}: does not start with rows of integers")
@@ -353,4 +417,15 @@ class CsvCodec:
         return evidence, found
 
     def _looks_like_header(self, line: bytes) -> bool:
-        return self.layout.header == "detect" and looks_like_header(line.lstrip(b" \t"))
+        return self.layout.header != "none" and looks_like_header(line.lstrip(b" \t"))
+
+    def _names_columns(self, line: bytes) -> bool:
+        """The header starts as this layout's: the label column's name or the first pixel's."""
+        first = (
+            line.split(self.layout.delimiter.encode(), 1)[0]
+            .strip(b" \t\r\"'")
+            .decode("utf-8", "replace")
+        )
+        label, pattern = self.layout.header_names
+        pixel = pattern.format(row=1, col=1, index=0)
+        return first.lower() in (label.lower(), pixel.lower())

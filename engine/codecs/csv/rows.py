@@ -45,7 +45,7 @@ class RowFormatter:
         that have one (the others are written as their label alone).
         """
         width = 0 if images is None or len(images) == 0 else int(np.prod(images.shape[1:]))
-        flat = None if width == 0 else images.reshape(len(images), width)
+        flat = None if images is None or width == 0 else images.reshape(len(images), width)
         image_rows = np.cumsum(has_image) - 1
         for start in range(0, len(labels), ROWS_PER_PIECE):
             stop = min(start + ROWS_PER_PIECE, len(labels))
@@ -55,7 +55,7 @@ class RowFormatter:
             cells[:, 0] = np.where(
                 present, self.labels.take(label_codes), self.labels_alone.take(label_codes)
             )
-            if width and present.any():
+            if flat is not None and present.any():
                 picked = flat[image_rows[start:stop][present]].astype(np.int64) - self.pixel_low
                 if present.all():
                     np.take(self.pixels, picked[:, :-1], out=cells[:, 1:-1])
@@ -63,4 +63,14 @@ class RowFormatter:
                 else:
                     cells[present, 1:-1] = self.pixels.take(picked[:, :-1])
                     cells[present, -1] = self.pixels_last.take(picked[:, -1])
+            yield cells.tobytes().translate(None, b"\0")
+
+    def pixel_pieces(self, images: np.ndarray) -> Iterator[bytes]:
+        """The text of rows holding pixels only (files without a label column)."""
+        flat = images.reshape(len(images), -1)
+        for start in range(0, len(flat), ROWS_PER_PIECE):
+            picked = flat[start : start + ROWS_PER_PIECE].astype(np.int64) - self.pixel_low
+            cells = np.empty(picked.shape, dtype="<u4")
+            np.take(self.pixels, picked[:, :-1], out=cells[:, :-1])
+            cells[:, -1] = self.pixels_last.take(picked[:, -1])
             yield cells.tobytes().translate(None, b"\0")

@@ -130,7 +130,7 @@ class CsvScanner:
             while True:
                 if len(buffer) - filled < self.chunk_bytes:
                     buffer = _grown(buffer, filled, self.path)
-                count = fill(memoryview(buffer)[filled : filled + self.chunk_bytes])
+                count = fill(buffer.data[filled : filled + self.chunk_bytes])
                 if count == 0:
                     break
                 scanned = filled

@@ -21,7 +21,7 @@ from engine.codecs.idx.label_table import is_table, join_table, split_table
 from engine.codecs.idx.streamed import read_idx_spilled
 from engine.codecs.layout import NamePattern, find_variant_files
 from engine.codecs.prepare import PreparedSubset, prepare_subset
-from engine.codecs.sidefile import read_side_file, side_path, write_side_file
+from engine.codecs.sidefile import SideRows, read_side_file, side_path, write_side_file
 from engine.errors import FormatError, NotThisFormat
 from engine.io.compression import read_head
 from engine.model import NO_LABEL, Subset, subset_order
@@ -47,11 +47,12 @@ class SubsetFiles:
 class IdxCodec:
     """Reads and writes the subsets of a dataset whose spec has an `IdxLayout`."""
 
-    def __init__(self, spec: DatasetSpec) -> None:
-        if not isinstance(spec.layout, IdxLayout):
+    def __init__(self, spec: DatasetSpec, layout: IdxLayout | None = None) -> None:
+        chosen = layout or spec.layout
+        if not isinstance(chosen, IdxLayout):
             raise TypeError(f"{spec.name}: not an IDX layout")
         self.spec = spec
-        self.layout: IdxLayout = spec.layout
+        self.layout: IdxLayout = chosen
 
     # -- finding files ----------------------------------------------------------------------------
     def subset_files(
@@ -156,14 +157,17 @@ class IdxCodec:
             if side is not None and side.sizes is not None:
                 images = self._read_ragged(files.images, side.sizes, root, files.subset)
             else:
-                options = {
-                    "count": None if labels is None else len(labels),
-                    "tolerate_element_count": layout.header_count_may_be_element_count,
-                }
-                images = read_idx_spilled(files.images, layout.images, **options)
+                count = None if labels is None else len(labels)
+                tolerate = layout.header_count_may_be_element_count
+                images = read_idx_spilled(
+                    files.images, layout.images, count=count, tolerate_element_count=tolerate
+                )
                 if images is None:
-                    images = read_idx(files.images, layout.images, **options)
+                    images = read_idx(
+                        files.images, layout.images, count=count, tolerate_element_count=tolerate
+                    )
         if labels is None:
+            assert images is not None  # a subset has a labels file, an images file or both
             model_labels = np.full(len(images), NO_LABEL, dtype=np.int32)
         else:
             model_labels = self._model_labels(labels)
@@ -181,7 +185,7 @@ class IdxCodec:
             labels[raw == self.spec.no_label] = NO_LABEL
         return labels
 
-    def _read_side(self, root: Path, subset: str, labels: np.ndarray | None):
+    def _read_side(self, root: Path, subset: str, labels: np.ndarray | None) -> SideRows | None:
         side = self.layout.side_file
         if side is None or labels is None:
             return None
@@ -196,6 +200,7 @@ class IdxCodec:
         ends = np.cumsum(sizes[:, 0] * sizes[:, 1])
         total = int(ends[-1]) if len(ends) else 0
         if total != len(flat):
+            assert self.layout.side_file is not None  # sizes come from the side file
             side_name = side_path(root, self.layout.side_file, subset).name
             raise FormatError(
                 path,
@@ -257,7 +262,7 @@ class IdxCodec:
             name = pattern.name_for(prefix, compression, variant)
             write_idx(root / name, prepared.images, layout.images, compresslevel=compresslevel)
             written.append(root / name)
-        if prepared.side:
+        if prepared.side and layout.side_file is not None:
             path = side_path(root, layout.side_file, prepared.name)
             write_side_file(path, layout.side_file, prepared.side, compresslevel)
             written.append(path)
@@ -278,7 +283,7 @@ class IdxCodec:
         for files in found:
             weight = 1.0 if files.subset in known else 0.5
             for kind, file, tensor in (
-                ("labels", files.labels, files.labels_tensor),
+                ("labels", files.labels, files.labels_tensor or self.layout.labels),
                 ("images", files.images, self.layout.images),
             ):
                 if file is None:

@@ -204,4 +204,4 @@ def write_idx(
     disk = np.dtype(TYPE_CODES[TYPE_CODE_OF[tensor.dtype]])
     data = np.ascontiguousarray(array, dtype=disk)
     header = idx_header_bytes(tensor.dtype, data.shape)
-    write_chunks(path, [header, memoryview(data.reshape(-1).view(np.uint8))], compresslevel)
+    write_chunks(path, [header, data.reshape(-1).view(np.uint8).data], compresslevel)

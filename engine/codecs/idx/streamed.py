@@ -61,7 +61,7 @@ def read_idx_spilled(
             expected=f"<= {_GZIP_RATIO * packed}",
             actual=declared,
         )
-    spill = RowSpill(np.uint8, threshold=0)
+    spill = RowSpill(np.dtype(np.uint8), threshold=0)
     total = _stream_payload(path, header.size, limit, spill)
     items = header.dims[0]
     if total != declared:
@@ -100,7 +100,7 @@ def _stream_payload(path: str | Path, skip: int, declared: int, spill: RowSpill)
         Progress(declared, f"decompressing {Path(path).name} (bytes)") as bar,
     ):
         while total <= declared:
-            got = fill(memoryview(buffer))
+            got = fill(buffer.data)
             if got == 0:
                 break
             piece = buffer[:got]

@@ -1,0 +1,169 @@
+"""The options of each transform on the command line (the words after `--`), Datumaro's spelling:
+`-- --subset train:.8 --subset val:.2 --seed 1`, `-- -l cat:animal --default delete` ...
+
+They become the keyword arguments of `engine.ops.transforms`, so the CLI and Python share one
+implementation. Projects store the words as given and parse them again on export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.ops.transforms import TRANSFORMS
+from engine.registry.export_options import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises UsageError instead of exiting (help still exits)."""
+
+    def __init__(self, transform: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transform = transform
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"transform {self.transform}: {message}")
+
+
+def _pair(text: str, what: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return name, value
+
+
+def _split_pair(text: str) -> tuple[str, float]:
+    name, value = _pair(text, "NAME:RATIO, e.g. train:.8")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: ratio {value!r} is not a number") from None
+
+
+def _map_pair(text: str) -> tuple[str, str]:
+    return _pair(text, "SRC:DST (an empty DST deletes)")
+
+
+def _random_split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-s",
+        "--subset",
+        dest="splits",
+        action="append",
+        type=_split_pair,
+        metavar="NAME:RATIO",
+        help="a subset and its share, repeatable; the shares sum to 1 (default train:.67 test:.33)",
+    )
+    parser.add_argument("--seed", type=int, help="random seed (the same seed, the same split)")
+    parser.add_argument(
+        "--no-stratify",
+        dest="stratified",
+        action="store_false",
+        help="deal items regardless of their labels (default: each class split on its own)",
+    )
+    return lambda a: {
+        "splits": a.splits or [("train", 0.67), ("test", 0.33)],
+        "seed": a.seed,
+        "stratified": a.stratified,
+    }
+
+
+def _remap_labels(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-l",
+        "--label",
+        dest="mapping",
+        action="append",
+        type=_map_pair,
+        default=[],
+        metavar="SRC:DST",
+        help="rename class SRC to DST, repeatable; two classes to one DST merge; 'SRC:' deletes",
+    )
+    parser.add_argument(
+        "--default",
+        choices=["keep", "delete"],
+        default="keep",
+        help="what happens to classes not named with -l (default keep)",
+    )
+    return lambda a: {"mapping": dict(a.mapping), "default": a.default}
+
+
+def _map_subsets(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-s",
+        "--subset",
+        dest="mapping",
+        action="append",
+        type=_map_pair,
+        default=[],
+        metavar="SRC:DST",
+        help="rename subset SRC to DST, repeatable (two subsets to one DST are joined)",
+    )
+
+    def options(a: argparse.Namespace) -> dict:
+        empty = [src for src, dst in a.mapping if not dst]
+        if empty:
+            raise UsageError(f"transform map_subsets: subset {empty[0]!r} needs a new name")
+        return {"mapping": dict(a.mapping)}
+
+    return options
+
+
+def _reindex(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-s", "--start", type=int, default=0, help="the first id (default 0); ids run on"
+    )
+    return lambda a: {"start": a.start}
+
+
+def _no_options(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    return lambda a: {}
+
+
+_BUILDERS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], dict]]] = {
+    "random_split": _random_split,
+    "remap_labels": _remap_labels,
+    "map_subsets": _map_subsets,
+    "reindex": _reindex,
+    "id_from_image_name": _no_options,
+}
+
+
+def check_transform_name(name: str) -> str:
+    """`name` when it is a transform; a UsageError suggesting the closest one otherwise."""
+    if name in _BUILDERS:
+        return name
+    close = difflib.get_close_matches(name, list(_BUILDERS), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(
+        f"unknown transform {name!r}{hint} (transforms: {', '.join(sorted(_BUILDERS))})"
+    )
+
+
+def transform_parser(name: str) -> tuple[argparse.ArgumentParser, Callable[..., dict]]:
+    """The parser of a transform's options and the function making its keyword arguments."""
+    name = check_transform_name(name)
+    parser = _Parser(
+        name,
+        prog=f"mnist-engine transform -t {name} --",
+        description=(TRANSFORMS[name].__doc__ or "").split("\n\n")[0],
+        add_help=True,
+    )
+    return parser, _BUILDERS[name](parser)
+
+
+def parse_transform_options(name: str, words: Sequence[str]) -> dict[str, Any]:
+    """The keyword arguments of transform `name` from its command-line words (`-h` prints the
+    transform's help and exits)."""
+    parser, make = transform_parser(name)
+    return make(parser.parse_args(list(words)))
+
+
+def describe_transforms() -> list[str]:
+    """One line per transform, for help texts."""
+    return [
+        f"{name:20} {(function.__doc__ or '').strip().splitlines()[0]}"
+        for name, function in TRANSFORMS.items()
+    ]

@@ -1,0 +1,1 @@
+"""The NPZ codec: numpy `.npz` archives of one array each, read without unpickling."""

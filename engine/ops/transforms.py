@@ -1,0 +1,258 @@
+"""Dataset transforms under Datumaro's names: random_split, remap_labels, map_subsets, reindex,
+id_from_image_name. One implementation serves `dataset.transform(...)` and the `transform` command.
+
+Each returns a new dataset; the input is never changed. Class lists follow a remap in the order
+documented on `remap_labels`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from engine.model import NO_LABEL, Dataset, Subset, subset_order
+from engine.ops.merge import join_subsets, relabel, unique_ids
+
+#: how far the ratios of a split may sum from 1 (they are then scaled to sum to 1 exactly)
+RATIO_TOLERANCE = 1e-3
+
+
+class NoImagePathWarning(UserWarning):
+    """`id_from_image_name` met items whose image has no file name; their ids were kept."""
+
+
+def random_split(
+    dataset: Dataset,
+    splits: Sequence[tuple[str, float]] | Mapping[str, float] = (("train", 0.67), ("test", 0.33)),
+    *,
+    seed: int | None = None,
+    stratified: bool = True,
+) -> Dataset:
+    """Pools every subset and deals the items into new subsets with the given ratios.
+
+    Every item lands in exactly one subset. `stratified` (the default) splits each class (and the
+    unlabeled items as one more group) on its own, so each subset holds within one item of its
+    exact share of every class; the subset sizes stay within a few items of their shares too.
+    Items keep their order. Ids are kept when unique across the pool; subsets that all number
+    their rows get row numbers again; otherwise ids become `<former subset>/<id>`.
+    """
+    names, ratios = _check_splits(splits)
+    pool = _pool(dataset)
+    rng = np.random.default_rng(seed)
+    groups = (
+        [np.flatnonzero(pool.labels == value) for value in np.unique(pool.labels)]
+        if stratified
+        else [np.arange(len(pool))]
+    )
+    target = np.zeros(len(pool), dtype=np.int64)
+    assigned = np.zeros(len(names), dtype=np.int64)
+    seen = 0
+    for rows in groups:
+        counts = _counts(len(rows), ratios, assigned, seen)
+        seen += len(rows)
+        assigned += counts
+        shuffled = rng.permutation(rows)
+        target[shuffled] = np.repeat(np.arange(len(names)), counts)
+    parts = [_rename(pool.take(target == k), name) for k, name in enumerate(names)]
+    if pool.ids is None:
+        parts = [_rename(part, part.name, row_ids=True) for part in parts]
+    return _like(dataset, parts, dataset.categories)
+
+
+def _check_splits(
+    splits: Sequence[tuple[str, float]] | Mapping[str, float],
+) -> tuple[list[str], np.ndarray]:
+    pairs = list(splits.items()) if isinstance(splits, Mapping) else list(splits)
+    if not pairs:
+        raise ValueError("random_split needs at least one subset with its ratio")
+    names = [str(name) for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"random_split: subset {repeated[0]!r} is named twice")
+    ratios = np.array([float(ratio) for _, ratio in pairs])
+    bad = [f"{n}:{r:g}" for n, r in zip(names, ratios, strict=True) if not 0 < r <= 1]
+    if bad or not np.isfinite(ratios).all():
+        raise ValueError(f"random_split: ratios must be in (0, 1]; got {', '.join(bad)}")
+    if not math.isclose(ratios.sum(), 1.0, abs_tol=RATIO_TOLERANCE):
+        raise ValueError(f"random_split: the ratios sum to {ratios.sum():g}, not 1")
+    return names, ratios / ratios.sum()
+
+
+def _counts(size: int, ratios: np.ndarray, assigned: np.ndarray, seen: int) -> np.ndarray:
+    """Items of one group for each subset: the floor of its share, and the group's remaining
+    items one each to the subsets furthest behind their share of everything dealt so far."""
+    exact = ratios * size
+    counts = np.floor(exact).astype(np.int64)
+    left = size - int(counts.sum())
+    if left:
+        # only subsets whose exact share has a fraction may round up, so each stays within one item
+        behind = ratios * (seen + size) - (assigned + counts)
+        behind[exact - counts <= 1e-9] = -np.inf
+        counts[np.argsort(-behind, kind="stable")[:left]] += 1
+    return counts
+
+
+def _pool(dataset: Dataset) -> Subset:
+    """Every subset's rows in one subset (ids as `random_split` documents)."""
+    subsets = sorted(dataset.subsets().values(), key=lambda s: subset_order(s.name))
+    if all(s.default_ids for s in subsets):
+        pooled = join_subsets("pool", subsets)
+        return _rename(pooled, "pool", row_ids=True) if len(subsets) > 1 else pooled
+    ids = np.concatenate([s.id_column() for s in subsets] or [np.zeros(0, dtype=object)])
+    if len(set(ids.tolist())) < len(ids):
+        ids = np.array(
+            [f"{s.name}/{item_id}" for s in subsets for item_id in s.id_column()], dtype=object
+        )
+    return join_subsets("pool", subsets, ids)
+
+
+def _rename(subset: Subset, name: str, *, row_ids: bool = False) -> Subset:
+    """The subset under another name (with `row_ids`, ids become the row numbers)."""
+    return Subset(
+        name=name,
+        labels=subset.labels,
+        images=subset.images,
+        ids=None if row_ids else subset.ids,
+        attributes=subset.attributes,
+        multi_labels=subset.multi_labels,
+        image_paths=subset.image_paths,
+    )
+
+
+def remap_labels(
+    dataset: Dataset, mapping: Mapping[str, str | None], default: str = "keep"
+) -> Dataset:
+    """Renames, merges and deletes classes by name; labels follow their classes.
+
+    `mapping` maps a class name to its new name (several classes to one name merge them; an
+    empty name or None deletes the class, its items becoming unlabeled). Classes not in the
+    mapping are kept (`default="keep"`) or deleted (`default="delete"`). The new class list is
+    the old one in its order, each class renamed, a name kept once at its first place, deleted
+    classes left out (Datumaro's order).
+    """
+    if default not in ("keep", "delete"):
+        raise ValueError(f"remap_labels: default must be 'keep' or 'delete', not {default!r}")
+    unknown = [name for name in mapping if name not in dataset.categories]
+    if unknown:
+        raise ValueError(
+            f"remap_labels: no class {unknown[0]!r}; the classes are {list(dataset.categories)}"
+        )
+    new_names: list[str] = []
+    codes = np.full(len(dataset.categories), NO_LABEL, dtype=np.int32)
+    for index, name in enumerate(dataset.categories):
+        target = mapping.get(name, name if default == "keep" else None)
+        if not target:
+            continue
+        if target not in new_names:
+            new_names.append(target)
+        codes[index] = new_names.index(target)
+    parts = [relabel(subset, codes) for subset in dataset.subsets().values()]
+    return _like(dataset, parts, new_names)
+
+
+def map_subsets(dataset: Dataset, mapping: Mapping[str, str]) -> Dataset:
+    """Renames subsets (`{"val": "test"}`); subsets mapped to one name are joined, and ids that
+    clash there are renumbered with a warning (as `engine.merge` does)."""
+    unknown = [name for name in mapping if name not in dataset]
+    if unknown:
+        raise ValueError(
+            f"map_subsets: no subset {unknown[0]!r}; the subsets are {list(dataset.subsets())}"
+        )
+    grouped: dict[str, list[tuple[str, Subset]]] = {}
+    for name, subset in dataset.subsets().items():
+        grouped.setdefault(str(mapping.get(name, name)), []).append((name, subset))
+    parts = []
+    for name, group in grouped.items():
+        subsets = [subset for _, subset in group]
+        if len(subsets) == 1:
+            parts.append(_rename(subsets[0], name))
+        else:
+            parts.append(join_subsets(name, subsets, unique_ids(name, group, renumber=True)))
+    parts.sort(key=lambda subset: subset_order(subset.name))
+    return _like(dataset, parts, dataset.categories)
+
+
+def reindex(dataset: Dataset, start: int = 0) -> Dataset:
+    """Numbers the items `start`, `start + 1`, ... across the subsets in their order (Datumaro's
+    `reindex`: ids are then unique in the whole dataset)."""
+    parts, number = [], int(start)
+    for subset in dataset.subsets().values():
+        ids = np.array([str(i) for i in range(number, number + len(subset))], dtype=object)
+        number += len(subset)
+        parts.append(
+            Subset(
+                name=subset.name,
+                labels=subset.labels,
+                images=subset.images,
+                ids=ids,
+                attributes=subset.attributes,
+                multi_labels=subset.multi_labels,
+                image_paths=subset.image_paths,
+            )
+        )
+    return _like(dataset, parts, dataset.categories)
+
+
+def id_from_image_name(dataset: Dataset) -> Dataset:
+    """Sets each item's id to its image's file name without extension (`3/img_17.png` ->
+    `img_17`), for items read from image files; other items keep their ids, with one warning."""
+    parts, missing = [], 0
+    for subset in dataset.subsets().values():
+        if subset.image_paths is None:
+            missing += len(subset)
+            parts.append(subset)
+            continue
+        ids = subset.id_column().copy()
+        for row, path in enumerate(subset.image_paths):
+            if path:
+                ids[row] = PurePosixPath(str(path).replace("\\", "/")).stem
+            else:
+                missing += 1
+        parts.append(
+            Subset(
+                name=subset.name,
+                labels=subset.labels,
+                images=subset.images,
+                ids=ids,
+                attributes=subset.attributes,
+                multi_labels=subset.multi_labels,
+                image_paths=subset.image_paths,
+            )
+        )
+    if missing:
+        warnings.warn(
+            f"id_from_image_name: {missing} items have no image file name; their ids are kept",
+            NoImagePathWarning,
+            stacklevel=3,
+        )
+    return _like(dataset, parts, dataset.categories)
+
+
+def _like(dataset: Dataset, subsets: Iterable[Subset], categories: Iterable[str]) -> Dataset:
+    return type(dataset)(subsets, categories, dataset.info)
+
+
+#: name -> transform function (each takes the dataset, then its own keyword options)
+TRANSFORMS: dict[str, Callable[..., Dataset]] = {
+    "random_split": random_split,
+    "remap_labels": remap_labels,
+    "map_subsets": map_subsets,
+    "reindex": reindex,
+    "id_from_image_name": id_from_image_name,
+}
+
+
+def transform(dataset: Dataset, name: str, **options: Any) -> Dataset:
+    """Applies the transform called `name` (Datumaro's names) with its options."""
+    try:
+        function = TRANSFORMS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown transform {name!r}; known transforms: {', '.join(sorted(TRANSFORMS))}"
+        ) from None
+    return function(dataset, **options)
