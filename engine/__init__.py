@@ -48,11 +48,13 @@ _LAZY = {
     "register_spec": "engine.registry",
     "register_specs": "engine.registry",
     "SpecError": "engine.registry.spec_sources",
+    "subset_from_dask": "engine.io.dask_spill",
 }
 
 if TYPE_CHECKING:
     from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
     from engine.codecs.idx.container import read_idx, write_idx
+    from engine.io.dask_spill import subset_from_dask
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
     from engine.ops.compare import Comparison
     from engine.ops.merge import IdsRenumberedWarning
@@ -117,6 +119,7 @@ __all__ = [
     "register_spec",
     "register_specs",
     "save",
+    "subset_from_dask",
     "verify",
     "write_idx",
 ]

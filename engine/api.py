@@ -12,6 +12,7 @@ from typing import Any
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.errors import UnknownFormatError
+from engine.io import executors
 from engine.io.cache import caching
 from engine.io.images import decode_images
 from engine.io.output import atomic_output_dir, recover
@@ -36,6 +37,7 @@ def load(
     subset: str | None = None,
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
+    executor: Any = None,
     **options: Any,
 ) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`.
@@ -45,7 +47,9 @@ def load(
     the format's own (e.g. `split=` for EMNIST, `skip_broken=True`,
     `workers=2` for formats made of image files). `cache=True` decompresses compressed files
     once into `cache_dir` (default: the user's cache folder) and memory-maps them, for data
-    larger than memory (see `engine.io.cache`).
+    larger than memory (see `engine.io.cache`). `executor` (a `distributed.Client` or a Dask
+    scheduler address) runs the per-chunk work (decoding image files) on that cluster, whose
+    workers must see `path`.
     """
     path = Path(path)
     if not path.is_file():
@@ -54,7 +58,11 @@ def load(
         if format is None:
             found = detect_best(path)
             format, options = found.format, {**found.options, **options}
-        loaded = Dataset.adopt(get_format(format).load(path, subset=subset, **options))
+        with executors.using(executor) as running:
+            if running is not None:
+                path = path.absolute()
+                running.check_paths([path])
+            loaded = Dataset.adopt(get_format(format).load(path, subset=subset, **options))
     loaded.sources = (path,)
     return loaded
 
@@ -70,6 +78,7 @@ def save(
     overwrite: bool = False,
     compresslevel: int = 6,
     inputs: Iterable[str | Path] = (),
+    executor: Any = None,
     **options: Any,
 ) -> list[str]:
     """Writes `dataset` in `format` into the directory `path`, atomically.
@@ -77,7 +86,10 @@ def save(
     A non-empty `path` is refused unless `overwrite`; then its dataset is replaced: entries that
     are not files of `format` survive, and their names are returned. An output that is, or
     contains, one of `inputs` (or the folder the dataset was loaded from) is refused. Data the
-    format cannot hold raises ValidationError before anything is written.
+    format cannot hold raises ValidationError before anything is written. `executor` (a
+    `distributed.Client` or a Dask scheduler address) runs the per-chunk work (conversions, image
+    encoding) on that cluster; its workers must see the inputs' files and the output folder. The
+    files written are byte-identical to a local save.
     """
     fmt = get_format(format)
     # the floor every format gets (its own save checks more, e.g. ids that become paths)
@@ -86,9 +98,14 @@ def save(
     kept: list[str] = []
     protected = [*inputs, *getattr(dataset, "sources", ())]
     owns = getattr(fmt, "owns", None)
-    with atomic_output_dir(
-        path, overwrite=overwrite, owns=owns, inputs=protected, kept=kept
-    ) as staging:
+    with (
+        executors.using(executor) as running,
+        atomic_output_dir(
+            path, overwrite=overwrite, owns=owns, inputs=protected, kept=kept
+        ) as staging,
+    ):
+        if running is not None:
+            running.check_paths([staging], what="output folder")
         fmt.save(
             dataset,
             staging,

@@ -16,7 +16,7 @@ from typing import Any
 from engine import __version__
 from engine.cli.commands import COMMANDS
 from engine.errors import AUDIENCE, EngineError, FormatWarning
-from engine.io import progress
+from engine.io import executors, progress
 from engine.io.cache import AUTO_THRESHOLD, CachePolicy, using_policy
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -81,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
         try:
-            return args.run(args)
+            with executors.using(executors.scheduler_address(getattr(args, "scheduler", None))):
+                return args.run(args)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly, like cat does
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK

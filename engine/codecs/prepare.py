@@ -5,7 +5,7 @@ Shared by every codec: nothing is written until every item passes, and a failure
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +108,7 @@ def prepare_images(
                 subset.id_column(),
                 hint=conversion_hint([subset.images.shape[1:]], shape),
             )
-        return _convert_dtype(stacked, dtype, subset.id_column()), np.ones(count, dtype=bool)
+        return _convert_dtype(stacked, dtype, subset.id_column), np.ones(count, dtype=bool)
     has_image = np.array([image is not None for image in subset.images], dtype=bool)
     present = [_squeeze_channel(np.asarray(i), shape) for i in subset.images if i is not None]
     wrong = [
@@ -128,7 +128,7 @@ def prepare_images(
     if not present:
         return np.zeros((0, *shape), dtype=dtype), has_image
     ids = subset.id_column()[has_image]
-    return _convert_dtype(np.stack(present), dtype, ids), has_image
+    return _convert_dtype(np.stack(present), dtype, lambda: ids), has_image
 
 
 def conversion_hint(found: list[tuple[int, ...]], shape: tuple[int, ...]) -> str:
@@ -157,8 +157,9 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape)
 
 
-def _convert_dtype(images: np.ndarray, dtype: str, ids: np.ndarray) -> np.ndarray:
-    """Converts pixel arrays to `dtype` when no value changes; otherwise names the items."""
+def _convert_dtype(images: np.ndarray, dtype: str, ids: Callable[[], np.ndarray]) -> np.ndarray:
+    """Converts pixel arrays to `dtype` when no value changes; otherwise names the items (`ids`
+    is called only then: millions of default ids are not made for nothing)."""
     target = np.dtype(dtype)
     if images.dtype == target:
         return images
@@ -176,7 +177,7 @@ def _convert_dtype(images: np.ndarray, dtype: str, ids: np.ndarray) -> np.ndarra
             raise ValidationError(
                 f"pixel values that are not whole numbers in {info.min}..{info.max} "
                 f"(found dtype {images.dtype})",
-                ids[bad_rows],
+                ids()[bad_rows],
                 hint=f"scale and round the images to {dtype} first",
             )
     return images.astype(target)

@@ -10,6 +10,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from engine.model.filearray import take_rows
 from engine.model.items import NO_LABEL, Image, Label
 
 
@@ -86,7 +87,9 @@ class Subset:
         if self.images is not None and len(self.images) != count:
             raise ValueError(f"subset {self.name!r}: {len(self.images)} images, {count} labels")
         if self.ids is not None:
-            self.ids = np.asarray(self.ids, dtype=object)
+            ids = np.asarray(self.ids)
+            # fixed-width text (row numbers picked by `take`) stays compact; the rest is object
+            self.ids = ids if ids.dtype.kind == "U" else np.asarray(self.ids, dtype=object)
             if len(self.ids) != count:
                 raise ValueError(f"subset {self.name!r}: {len(self.ids)} ids, {count} labels")
         if self.image_paths is not None:
@@ -142,6 +145,11 @@ class Subset:
         """True when the ids are the row numbers 0..n-1 (formats then need not store them)."""
         if self.ids is None:
             return True
+        if self.ids.dtype.kind == "U":
+            count = len(self.ids)
+            if count and len(str(count - 1)) * 4 > self.ids.dtype.itemsize:
+                return False  # the last row number does not fit: not the row numbers
+            return bool(np.array_equal(self.ids, np.arange(count).astype(self.ids.dtype)))
         return all(value == str(index) for index, value in enumerate(self.ids))
 
     def id_at(self, index: int) -> str:
@@ -209,20 +217,31 @@ class Subset:
         )
         return MnistStyleDataset(images, self.labels, self.classes, transform, target_transform)
 
+    def to_dask(self, chunk_rows: int | None = None):
+        """Images, labels and attribute columns as dask arrays chunked by rows (needs the [dask]
+        extra); images of a plain file are read chunk by chunk from it by offset, where each
+        task runs. See engine.model.dask_arrays."""
+        from engine.model.dask_arrays import subset_to_dask
+
+        return subset_to_dask(self, chunk_rows)
+
     def take(self, rows: np.ndarray | Sequence[int]) -> Subset:
         """A new subset holding the given rows (a boolean mask or indices), sharing no state."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
+        images: np.ndarray | list[np.ndarray | None] | None
         if isinstance(self.images, np.ndarray):
-            images = self.images[rows]
+            images = take_rows(self.images, rows)
         elif self.images is None:
             images = None
         else:
             images = [self.images[i] for i in rows]
         multi: dict[int, tuple[int, ...]] = {}
         if self.multi_labels:
-            position = {int(old): new for new, old in enumerate(rows)}
+            # new row of each old row with several labels (no per-row dict: rows can be millions)
+            picked = np.flatnonzero(np.isin(rows, np.fromiter(self.multi_labels, np.int64)))
+            position = {int(rows[new]): int(new) for new in picked}
             multi = {
                 position[old]: labels
                 for old, labels in self.multi_labels.items()
@@ -244,7 +263,8 @@ def _row_ids(rows: np.ndarray) -> np.ndarray | None:
     """Ids of rows picked from a subset with implicit ids: None when they are still 0..n-1."""
     if np.array_equal(rows, np.arange(len(rows))):
         return None
-    return rows.astype(str).astype(object)
+    width = len(str(int(rows.max()))) if len(rows) else 1
+    return rows.astype(f"U{width}")  # 4 bytes a digit: millions of ids stay small
 
 
 def stack_images(

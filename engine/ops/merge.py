@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.errors import ValidationError
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
+from engine.model.filearray import concat_rows
 
 
 def merge_datasets(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
@@ -125,7 +126,7 @@ def _join_images(subsets: list[Subset]) -> np.ndarray | list[np.ndarray | None] 
         return None
     arrays = [s.images for s in subsets if isinstance(s.images, np.ndarray)]
     if len(arrays) == len(subsets) and len({(a.shape[1:], a.dtype) for a in arrays}) == 1:
-        return np.concatenate(arrays)
+        return concat_rows(arrays)  # a spill file when large, not a heap copy
     images: list[np.ndarray | None] = []
     for s in subsets:
         images.extend([None] * len(s) if s.images is None else list(s.images))

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.io.pool import resolve_workers, run_chunks
+from engine.io.progress import Progress
 from engine.model import Subset
 
 _CHUNK = 8192
+#: subsets of fewer uniform images are summed in the calling process (unless workers= says)
+_POOL_ROWS = 200_000
 
 
 @dataclass
@@ -49,6 +53,21 @@ class PixelStats:
             self.squares[c] += int(squares[c]) if exact else float(squares[c])
         self.count += len(flat)
 
+    def merge(self, other: PixelStats) -> None:
+        """Adds the sums of `other` (figures of another chunk of the same subset)."""
+        if not other.count:
+            return
+        if self.scale is None:
+            self.scale = other.scale
+        if not self.sums:
+            self.sums = [0] * len(other.sums)
+            self.squares = [0] * len(other.sums)
+        if len(self.sums) != len(other.sums):
+            raise ValueError("images with different channel counts in one subset")
+        self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
+        self.squares = [a + b for a, b in zip(self.squares, other.squares, strict=True)]
+        self.count += other.count
+
     def mean_std(self) -> list[tuple[float, float]]:
         """(mean, population std) per channel, divided by the pixel scale."""
         result = []
@@ -71,18 +90,38 @@ def _scale_of(dtype: np.dtype) -> float:
     return 1.0
 
 
-def subset_pixel_stats(subset: Subset, into: Iterable[PixelStats] = ()) -> PixelStats:
-    """The pixel statistics of one subset (also added to each accumulator in `into`)."""
+def subset_pixel_stats(
+    subset: Subset,
+    into: Iterable[PixelStats] = (),
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> PixelStats:
+    """The pixel statistics of one subset (also added to each accumulator in `into`).
+
+    Uniform images are summed in chunks of rows on the executor of the work (local processes
+    for big subsets, a Dask cluster when one is named), merged in chunk order, so the figures
+    are the same wherever the chunks ran.
+    """
     stats = PixelStats()
     sinks = [stats, *into]
     images = subset.images
     if images is None:
         return stats
     if isinstance(images, np.ndarray):
-        for start in range(0, len(images), _CHUNK):
-            batch = images[start : start + _CHUNK]
+        count = len(images)
+        bounds = [(a, min(a + _CHUNK, count)) for a in range(0, count, _CHUNK)]
+        processes = resolve_workers(workers, count if count >= _POOL_ROWS else 0)
+        parts = run_chunks(
+            _chunk_stats,
+            [(images[a:b],) for a, b in bounds],
+            workers=processes,
+            sizes=[b - a for a, b in bounds],
+            progress=progress,
+        )
+        for part in parts:
             for sink in sinks:
-                sink.add(batch)
+                sink.merge(part)
         return stats
     for image in images:
         if image is None:
@@ -91,6 +130,15 @@ def subset_pixel_stats(subset: Subset, into: Iterable[PixelStats] = ()) -> Pixel
         if batch.ndim == 3 or batch.ndim == 4:
             for sink in sinks:
                 sink.add(batch)
+        if progress is not None:
+            progress.update(1)
+    return stats
+
+
+def _chunk_stats(images: np.ndarray) -> PixelStats:
+    """Worker: the sums of one chunk of rows."""
+    stats = PixelStats()
+    stats.add(np.asarray(images))
     return stats
 
 

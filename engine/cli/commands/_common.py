@@ -10,7 +10,7 @@ from pathlib import Path
 
 from engine.api import detect_best, load, save
 from engine.cli.project import CONFIG_NAME, Project
-from engine.io import progress
+from engine.io import executors, progress
 from engine.model import Dataset
 from engine.ops.filters import MODES, filter_dataset
 from engine.registry import formats, get_format
@@ -43,6 +43,18 @@ def add_input_format(
         )
 
 
+def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=(
+            "run the per-chunk work on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: "
+            f"${executors.SCHEDULER_ENV}, else local processes); the workers must see the input "
+            "and output paths"
+        ),
+    )
+
+
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e",
@@ -71,6 +83,9 @@ def read_input(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
+    running = executors.current()
+    if running is not None:
+        running.check_paths([path])
     if input_format is None and (path / CONFIG_NAME).is_file():
         with progress.task(f"reading project {path}"):
             return Project.open(path).dataset(), PROJECT

@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.cli.commands._common import (
     add_filter_arguments,
     add_input_format,
+    add_scheduler_argument,
     apply_filter,
     default_output,
     exporter_options,
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     add_filter_arguments(parser)
+    add_scheduler_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.cli.commands._common import (
     PROJECT,
     add_input_format,
+    add_scheduler_argument,
     apply_filter,
     exporter_options,
     read_input,
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="only report how many items would be kept"
     )
+    add_scheduler_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

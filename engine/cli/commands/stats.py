@@ -7,8 +7,13 @@ import json
 from collections import Counter
 
 from engine.cli.commands import info
-from engine.cli.commands._common import add_input_format, no_extra, read_input
-from engine.io import progress
+from engine.cli.commands._common import (
+    add_input_format,
+    add_scheduler_argument,
+    no_extra,
+    read_input,
+)
+from engine.io.progress import Progress
 from engine.ops.stats import PixelStats, size_histogram, subset_pixel_stats
 
 NAME = "stats"
@@ -20,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="dataset folder, one file of a subset, or a project folder")
     add_input_format(parser)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    add_scheduler_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,11 +38,10 @@ def run(args: argparse.Namespace) -> int:
     )
     overall = PixelStats()
     figures = {}
-    with progress.task("computing pixel statistics", total=len(dataset)) as task:
+    with Progress(len(dataset), "computing pixel statistics") as bar:
         for name, subset in dataset.subsets().items():
-            stats = subset_pixel_stats(subset, [overall])
+            stats = subset_pixel_stats(subset, [overall], progress=bar)
             figures[name] = _figures(stats, len(subset), size_histogram(subset))
-            task.advance(len(subset))
     if len(figures) > 1:
         sizes: Counter[str] = Counter()
         for subset in dataset.subsets().values():

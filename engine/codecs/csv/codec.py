@@ -26,6 +26,7 @@ from engine.codecs.sidefile import (
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.compression import open_writer, read_head
 from engine.model import NO_LABEL, Subset, subset_order
+from engine.model.filearray import RowSpill
 from specs.schema import CsvLayout, DatasetSpec
 
 
@@ -110,7 +111,8 @@ class CsvCodec:
             detect_header=self.layout.header != "none",
         )
         labelled = self._has_label_column(files.path)
-        labels, pixels, widths = [], [], []
+        labels, widths = [], []
+        pixels = RowSpill(self.layout.pixel_dtype)  # in a temporary file when large
         for block in scanner:
             first_row = scanner.rows - len(block.row_lengths)
             read = self._read_block if labelled else self._read_pixels_block
@@ -127,7 +129,7 @@ class CsvCodec:
                 f"{count} rows in {files.path.name}",
             )
         label_column = np.concatenate(labels) if labels else np.zeros(0, np.int32)
-        images = self._images(pixels, widths, sizes, count)
+        images = self._images(pixels.finish(), widths, sizes, count)
         return Subset(
             name=files.subset,
             labels=label_column,
@@ -280,14 +282,12 @@ class CsvCodec:
 
     def _images(
         self,
-        pixels: list[np.ndarray],
+        flat: np.ndarray,
         widths: list[np.ndarray],
         sizes: np.ndarray | None,
         count: int,
     ) -> np.ndarray | list[np.ndarray | None] | None:
         """The images as one array when all share the spec's shape, else a list (None = none)."""
-        flat = np.concatenate(pixels) if pixels else np.zeros(0, self.layout.pixel_dtype)
-        del pixels[:]
         per_row = np.concatenate(widths) if widths else np.zeros(0, np.int64)
         if not per_row.any():
             return None

@@ -18,6 +18,7 @@ from engine.codecs.idx.container import (
     write_idx,
 )
 from engine.codecs.idx.label_table import is_table, join_table, split_table
+from engine.codecs.idx.streamed import read_idx_spilled
 from engine.codecs.layout import NamePattern, find_variant_files
 from engine.codecs.prepare import PreparedSubset, prepare_subset
 from engine.codecs.sidefile import SideRows, read_side_file, side_path, write_side_file
@@ -156,12 +157,15 @@ class IdxCodec:
             if side is not None and side.sizes is not None:
                 images = self._read_ragged(files.images, side.sizes, root, files.subset)
             else:
-                images = read_idx(
-                    files.images,
-                    layout.images,
-                    count=None if labels is None else len(labels),
-                    tolerate_element_count=layout.header_count_may_be_element_count,
+                count = None if labels is None else len(labels)
+                tolerate = layout.header_count_may_be_element_count
+                images = read_idx_spilled(
+                    files.images, layout.images, count=count, tolerate_element_count=tolerate
                 )
+                if images is None:
+                    images = read_idx(
+                        files.images, layout.images, count=count, tolerate_element_count=tolerate
+                    )
         if labels is None:
             assert images is not None  # a subset has a labels file, an images file or both
             model_labels = np.full(len(images), NO_LABEL, dtype=np.int32)
