@@ -90,8 +90,8 @@ class ImagenetFormat(ImageFilesFormat):
         if not path.is_dir():
             raise NotThisFormat("not a folder")
         entries = [e for e in os.scandir(path) if not e.name.startswith(".")]
-        if any(e.is_file() and e.name not in SIDE_FILES for e in entries):
-            raise NotThisFormat("files beside the class folders")
+        if any(e.is_file() and is_image_name(e.name) for e in entries):
+            raise NotThisFormat("images beside the class folders")
         folders = [e for e in entries if e.is_dir()]
         holding = [f.name for f in folders if _holds_images(Path(f.path), depth=2)]
         if not holding:
@@ -172,17 +172,19 @@ def _class_folders(root: Path, split: bool) -> tuple[str, ...]:
 
 
 def _check_stray(stray: list[str], base: Path, opts) -> None:
-    """Files outside any class folder: a FormatError, or a warning with `skip_broken`."""
+    """Files outside any class folder: images are an error (or skipped with `skip_broken`);
+    other files (notes, files an overwrite kept) are left out with a warning naming them."""
     if not stray:
         return
-    if not opts["skip_broken"]:
+    images = [name for name in stray if is_image_name(name)]
+    if images and not opts["skip_broken"]:
         raise FormatError(
-            base / stray[0],
-            f"{stray[0]}: a file outside any class folder; pass "
+            base / images[0],
+            f"{images[0]}: an image outside any class folder; pass "
             f"{hint('skip_broken=True', '--skip-broken')} to skip such files",
         )
     warn_caller(
-        f"{base}: skipped {len(stray)} files outside any class folder: {', '.join(stray[:5])}",
+        f"{base}: left out {len(stray)} files outside any class folder: {', '.join(stray[:5])}",
         FormatWarning,
     )
 

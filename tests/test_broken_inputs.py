@@ -31,10 +31,28 @@ def test_folder_with_corrupt_image_is_a_format_error_naming_it(tmp_path, workers
     assert caught.value.path.endswith("3.png") and "skip_broken" in str(caught.value)
 
 
-def test_non_image_file_is_a_format_error_naming_it(tmp_path):
+def test_non_image_file_is_left_out_with_a_warning_naming_it(tmp_path):
     root = _folder_with_broken_files(tmp_path / "d")
-    with pytest.raises(engine.FormatError, match=r"notes\.txt"):
-        engine.load("image_dir", root)
+    (root / "3.png").unlink()
+    with pytest.warns(
+        engine.FormatWarning, match=r"left out 1 files that are not images: notes\.txt"
+    ):
+        loaded = engine.load("image_dir", root)
+    assert list(loaded["default"].id_column()) == ["0", "1", "2"]
+
+
+@pytest.mark.filterwarnings("ignore::formats._common.LabelsNotStoredWarning")
+def test_files_an_overwrite_kept_do_not_stop_image_folders_loading(tmp_path):
+    for name in ("image_dir", "imagenet"):
+        out = tmp_path / name
+        engine.save(make_dataset((("train", 3), ("test", 2))), name, out)
+        (out / "notes.txt").write_text("mine")
+        kept = engine.save(make_dataset((("test", 4),), seed=3), name, out, overwrite=True)
+        assert kept == ["notes.txt"]
+        with pytest.warns(engine.FormatWarning, match="notes.txt"):
+            loaded = engine.load(name, out)
+        assert len(loaded) == 4 and (out / "notes.txt").read_text() == "mine"
+    assert engine.detect(tmp_path / "imagenet")[0] == "imagenet"  # a kept file is no obstacle
 
 
 def test_skip_broken_keeps_the_good_images_and_counts_the_rest(tmp_path):

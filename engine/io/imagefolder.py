@@ -88,8 +88,9 @@ def read_images(
 ) -> ReadImages:
     """Decodes `sources` (paths or bytes; `names` are their relative names inside `container`).
 
-    Names without an image extension count as broken too: a folder of images holding a stray
-    file is reported, not silently ignored.
+    Files without an image extension are not items (notes, a README, files an overwrite kept):
+    they are left out with a warning naming them, as torchvision's ImageFolder leaves them out.
+    An image file that does not decode is a FormatError, or skipped and counted with `skip_broken`.
     """
     candidates = [i for i, name in enumerate(names) if is_image_name(name)]
     skipped = [
@@ -98,7 +99,8 @@ def read_images(
         if not is_image_name(names[i])
     ]
     if skipped and not skip_broken:
-        _raise_broken(container, *skipped[0], len(skipped))
+        _warn_not_images(container, [name for name, _ in skipped])
+        skipped = []
     decoded = decode_images([sources[i] for i in candidates], workers=workers, progress=progress)
     images, kept = [], []
     for index, result in zip(candidates, decoded, strict=True):
@@ -119,6 +121,15 @@ def read_images(
             FormatWarning,
         )
     return ReadImages(images, kept, skipped)
+
+
+def _warn_not_images(container: Path, names: list[str]) -> None:
+    shown = ", ".join(sorted(names, key=natural_key)[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    warn_caller(
+        f"{container}: left out {len(names)} files that are not images: {shown}{more}",
+        FormatWarning,
+    )
 
 
 def _raise_broken(container: Path, name: str, reason: str, count: int) -> None:
