@@ -133,7 +133,7 @@ def _build(source: Path, kind: str, size: int, target: Path) -> int:
     import tempfile
 
     buffer = np.empty(min(PIECE, size + 1), dtype=np.uint8)
-    view = memoryview(buffer)
+    view = buffer.data
     written = 0
     fd, temporary = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=target.parent)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -59,7 +60,7 @@ def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
     with open(path, "rb", buffering=0) as handle:
         if size is not None and _believable(handle, kind, size):
             out = np.empty(size, dtype=np.uint8)
-            filled = inflate_into(handle, memoryview(out), kind, path)
+            filled = inflate_into(handle, out.data, kind, path)
             return out[:filled]
         return _read_growing(InflateStream(handle, kind, path), size, path)
 
@@ -95,7 +96,7 @@ def _read_growing(stream: InflateStream, limit: int | None, path: Path) -> np.nd
         wanted = step if limit is None else min(step, limit + 1 - total)
         step = min(2 * step, GROW_PIECE)
         piece = np.empty(wanted, dtype=np.uint8)
-        count = stream.readinto(memoryview(piece))
+        count = stream.readinto(piece.data)
         if count:
             pieces.append(piece[:count])
             total += count
@@ -136,11 +137,12 @@ def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
     """
     path = Path(path)
     kind = compression_of(path)
-    with open(path, "rb", buffering=0 if kind else -1) as handle:
-        if kind == "":
-            yield handle.readinto
-        else:
-            yield InflateStream(handle, kind, path).readinto
+    if kind == "":
+        with open(path, "rb") as plain:
+            yield plain.readinto
+    else:
+        with open(path, "rb", buffering=0) as raw:
+            yield InflateStream(raw, kind, path).readinto
 
 
 def _map_plain(path: Path) -> np.ndarray:
@@ -179,7 +181,7 @@ def open_writer(
 class _Pieces:
     """Hands a writer at most WRITE_PIECE bytes per call, so its output buffer stays bounded."""
 
-    def __init__(self, inner: BinaryIO) -> None:
+    def __init__(self, inner: io.BufferedIOBase) -> None:
         self._inner = inner
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -207,4 +209,4 @@ def write_chunks(
 def gzip_read_floor(path: str | Path, out: np.ndarray) -> int:
     """The standard library's streaming read (`gzip.open().readinto`): the benchmarks' floor."""
     with gzip.open(path) as handle:
-        return handle.readinto(out)
+        return handle.readinto(out.data)

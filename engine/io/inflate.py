@@ -27,7 +27,8 @@ OUT_CHUNK = 1 << 20  # most uncompressed bytes produced per call: bounds the tra
 class _Stage(Protocol):
     """One member/stream being decompressed, in lzma/bz2 style (`needs_input`)."""
 
-    eof: bool
+    @property
+    def eof(self) -> bool: ...
 
     @property
     def needs_input(self) -> bool: ...

@@ -249,4 +249,4 @@ def _row_chunks(array: np.ndarray, disk: np.dtype):
     rows = max(1, WRITE_CHUNK_BYTES // row_bytes)
     for start in range(0, len(array), rows):
         block = np.ascontiguousarray(array[start : start + rows], dtype=disk)
-        yield memoryview(block.reshape(-1).view(np.uint8))
+        yield block.reshape(-1).view(np.uint8).data
