@@ -168,3 +168,19 @@ def test_npz_member_claiming_impossible_expansion_is_refused(tmp_path: Path) -> 
     path.write_bytes(bytes(data))
     with pytest.raises(engine.FormatError, match=r"bomb\.npz.*more than deflate can expand"):
         read_npz_array(path, "arr_0")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(b"(2, 3)", b"(2, 3 "), (b"'shape': (", b"'shape': (("), (b"{", b"[")],
+)
+def test_mangled_npy_header_dict_is_a_format_error(tmp_path: Path, old: bytes, new: bytes) -> None:
+    """numpy tokenizes the header's dict literal: an unbalanced one is no bare TokenError."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 3), np.uint8))
+    path = tmp_path / "mangled.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("arr_0.npy", buffer.getvalue().replace(old, new, 1))
+    with pytest.raises(engine.FormatError) as caught:
+        read_npz_array(path, "arr_0")
+    assert caught.value.path == str(path)

@@ -7,6 +7,7 @@ refused (nothing is ever unpickled); every zip, zlib or numpy failure is a Forma
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -80,12 +81,18 @@ def _read_npy_header(stream, path: Path) -> tuple[tuple[int, ...], bool, np.dtyp
     """(shape, fortran order, dtype, header length) of a `.npy` stream."""
     fmt = np.lib.format
     version = fmt.read_magic(stream)
-    if version == (1, 0):
-        shape, fortran, dtype = fmt.read_array_header_1_0(stream)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = fmt.read_array_header_2_0(stream)
-    else:
-        raise FormatError(path, f".npy version {version} is not supported", offset=6)
+    try:
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = fmt.read_array_header_2_0(stream)
+        else:
+            raise FormatError(path, f".npy version {version} is not supported", offset=6)
+    except (tokenize.TokenError, SyntaxError, RecursionError, TypeError) as error:
+        # numpy tokenizes and evaluates the header's dict literal: a mangled one fails in there
+        raise FormatError(
+            path, f"the .npy header is not a readable dict ({error})", offset=8, field="header"
+        ) from None
     if dtype.hasobject:
         raise FormatError(
             path,
