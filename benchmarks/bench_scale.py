@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from _common import MNIST_DATA, ROOT
+from _common import MNIST_DATA, ROOT, median_time
 
 HERE = Path(__file__).resolve().parent
 CSV_ROWS = 100_000  # CSV text is ~2.3x the pixels: 100k rows keep the file near 180 MB
@@ -84,12 +84,7 @@ class Context:
 
 # -- measuring helpers
 def timed(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_time(action, runs)
 
 
 def rss_anon_mib(pid: int | str = "self") -> float:

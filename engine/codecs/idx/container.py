@@ -113,10 +113,34 @@ def read_idx(
     per_item = math.prod(header.dims[1:])
     itemsize = header.disk_dtype.itemsize
     _check_item_size(header, per_item * itemsize, path)
-    payload = len(content) - header.size
-    declared = items * per_item * itemsize
-    if declared != payload and tolerate_element_count and _counts_elements(header, payload):
-        items = payload // (per_item * itemsize)
+    items = items_held(header, len(content) - header.size, path, count, tolerate_element_count)
+    array = np.frombuffer(content, header.disk_dtype, items * per_item, header.size)
+    array = array.reshape((items, *header.dims[1:]))
+    if header.disk_dtype.itemsize > 1:
+        array = array.astype(header.disk_dtype.newbyteorder("="))
+    if tensor is not None and tensor.transposed and array.ndim >= 3:
+        array = array.swapaxes(-1, -2)
+    return array
+
+
+def items_held(
+    header: IdxHeader,
+    payload: int,
+    path: str | Path,
+    count: int | None,
+    tolerate_element_count: bool,
+) -> int:
+    """How many items `payload` bytes after the header hold, checked against the header (or, with
+    `tolerate_element_count`, Datumaro's element count, with a FormatWarning) and against `count`,
+    the number a companion file holds."""
+    items = header.dims[0]
+    per_item_bytes = math.prod(header.dims[1:]) * header.disk_dtype.itemsize
+    if (
+        items * per_item_bytes != payload
+        and tolerate_element_count
+        and _counts_elements(header, payload)
+    ):
+        items = payload // per_item_bytes
         warn_caller(
             f"{Path(path).name}: the IDX header declares {header.dims[0]} items, which is the "
             f"number of elements (a known Datumaro writer bug); reading {items} items",
@@ -133,13 +157,7 @@ def read_idx(
             expected=count,
             actual=items,
         )
-    array = np.frombuffer(content, header.disk_dtype, items * per_item, header.size)
-    array = array.reshape((items, *header.dims[1:]))
-    if header.disk_dtype.itemsize > 1:
-        array = array.astype(header.disk_dtype.newbyteorder("="))
-    if tensor is not None and tensor.transposed and array.ndim >= 3:
-        array = array.swapaxes(-1, -2)
-    return array
+    return items
 
 
 #: one item of an IDX file may hold at most this many bytes (numpy cannot shape larger arrays)

@@ -6,19 +6,12 @@ disk and page cache, not 6 GB of heap. Small files keep the in-memory path (fast
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.idx.container import (
-    DIMS_OFFSET,
-    _check_payload,
-    _counts_elements,
-    check_against,
-    read_header,
-)
-from engine.errors import FormatError, FormatWarning
+from engine.codecs.idx.container import DIMS_OFFSET, check_against, items_held, read_header
+from engine.errors import FormatError
 from engine.io.compression import compression_of, read_head, stream_reader
 from engine.io.progress import Progress
 from engine.model import filearray
@@ -63,27 +56,7 @@ def read_idx_spilled(
         )
     spill = RowSpill(np.dtype(np.uint8), threshold=0)
     total = _stream_payload(path, header.size, limit, spill)
-    items = header.dims[0]
-    if total != declared:
-        if tolerate_element_count and _counts_elements(header, total):
-            items = total // per_item
-            warnings.warn(
-                f"{Path(path).name}: the IDX header declares {header.dims[0]} items, which is the "
-                f"number of elements (a known Datumaro writer bug); reading {items} items",
-                FormatWarning,
-                stacklevel=2,
-            )
-        else:
-            _check_payload(header, total, path)
-    if count is not None and items != count:
-        raise FormatError(
-            path,
-            f"holds {items} items where its companion file holds {count}",
-            offset=DIMS_OFFSET,
-            field="dims[0]",
-            expected=count,
-            actual=items,
-        )
+    items = items_held(header, total, path, count, tolerate_element_count)
     array = spill.finish()[: items * per_item].reshape((items, *header.dims[1:]))
     if tensor.transposed and array.ndim >= 3:
         array = array.swapaxes(-1, -2)
