@@ -7,6 +7,11 @@ A codec (IDX, CSV, ...) offers `subset_files`, `load_subsets`, `prepare`, `write
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+from specs.schema import DatasetSpec, Layout
+
+L = TypeVar("L")
 
 
 @dataclass(frozen=True)
@@ -15,3 +20,12 @@ class Clue:
 
     weight: float
     text: str
+
+
+def chosen_layout(spec: DatasetSpec, layout: Layout | None, kind: type[L], codec: str) -> L:
+    """`layout` (or the spec's main layout) when it is of `kind`; a codec built for a layout of
+    another kind is a programming error, so it raises TypeError."""
+    chosen = layout or spec.layout
+    if not isinstance(chosen, kind):
+        raise TypeError(f"{spec.name}: not {codec} layout")
+    return chosen

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -113,15 +114,7 @@ def _pool(dataset: Dataset) -> Subset:
 
 def _rename(subset: Subset, name: str, *, row_ids: bool = False) -> Subset:
     """The subset under another name (with `row_ids`, ids become the row numbers)."""
-    return Subset(
-        name=name,
-        labels=subset.labels,
-        images=subset.images,
-        ids=None if row_ids else subset.ids,
-        attributes=subset.attributes,
-        multi_labels=subset.multi_labels,
-        image_paths=subset.image_paths,
-    )
+    return replace(subset, name=name, ids=None if row_ids else subset.ids)
 
 
 def remap_labels(
@@ -184,17 +177,7 @@ def reindex(dataset: Dataset, start: int = 0) -> Dataset:
     for subset in dataset.subsets().values():
         ids = np.array([str(i) for i in range(number, number + len(subset))], dtype=object)
         number += len(subset)
-        parts.append(
-            Subset(
-                name=subset.name,
-                labels=subset.labels,
-                images=subset.images,
-                ids=ids,
-                attributes=subset.attributes,
-                multi_labels=subset.multi_labels,
-                image_paths=subset.image_paths,
-            )
-        )
+        parts.append(replace(subset, ids=ids))
     return _like(dataset, parts, dataset.categories)
 
 
@@ -213,17 +196,7 @@ def id_from_image_name(dataset: Dataset) -> Dataset:
                 ids[row] = PurePosixPath(str(path).replace("\\", "/")).stem
             else:
                 missing += 1
-        parts.append(
-            Subset(
-                name=subset.name,
-                labels=subset.labels,
-                images=subset.images,
-                ids=ids,
-                attributes=subset.attributes,
-                multi_labels=subset.multi_labels,
-                image_paths=subset.image_paths,
-            )
-        )
+        parts.append(replace(subset, ids=ids))
     if missing:
         warnings.warn(
             f"id_from_image_name: {missing} items have no image file name; their ids are kept",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue
+from engine.codecs.base import Clue, chosen_layout
 from engine.codecs.csv.rows import RowFormatter
 from engine.codecs.csv.scan import Block, CsvScanner, looks_like_header
 from engine.codecs.prepare import PreparedSubset, prepare_subset
@@ -48,9 +48,7 @@ class CsvCodec:
     """Reads and writes the subsets of a dataset whose spec has a `CsvLayout`."""
 
     def __init__(self, spec: DatasetSpec, layout: CsvLayout | None = None) -> None:
-        chosen = layout or spec.layout
-        if not isinstance(chosen, CsvLayout):
-            raise TypeError(f"{spec.name}: not a CSV layout")
+        chosen = chosen_layout(spec, layout, CsvLayout, "a CSV")
         self.spec = spec
         self.layout: CsvLayout = chosen
         self.name_regex = re.compile(self.layout.name_regex)

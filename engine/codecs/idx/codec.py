@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue
+from engine.codecs.base import Clue, chosen_layout
 from engine.codecs.idx.container import (
     check_against,
     read_header,
@@ -48,9 +48,7 @@ class IdxCodec:
     """Reads and writes the subsets of a dataset whose spec has an `IdxLayout`."""
 
     def __init__(self, spec: DatasetSpec, layout: IdxLayout | None = None) -> None:
-        chosen = layout or spec.layout
-        if not isinstance(chosen, IdxLayout):
-            raise TypeError(f"{spec.name}: not an IDX layout")
+        chosen = chosen_layout(spec, layout, IdxLayout, "an IDX")
         self.spec = spec
         self.layout: IdxLayout = chosen
 

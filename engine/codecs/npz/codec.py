@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue
+from engine.codecs.base import Clue, chosen_layout
 from engine.codecs.layout import NamePattern, find_files
 from engine.codecs.npz.container import read_npz_array, write_npz_array
 from engine.codecs.prepare import PreparedSubset, prepare_subset
@@ -36,9 +36,7 @@ class NpzCodec:
     """Reads and writes the subsets of a dataset whose spec (or one of its layouts) is NPZ."""
 
     def __init__(self, spec: DatasetSpec, layout: NpzLayout | None = None) -> None:
-        chosen = layout or spec.layout
-        if not isinstance(chosen, NpzLayout):
-            raise TypeError(f"{spec.name}: not an NPZ layout")
+        chosen = chosen_layout(spec, layout, NpzLayout, "an NPZ")
         self.spec = spec
         self.layout: NpzLayout = chosen
         #: the spec as this layout names subsets in files (its own prefixes, if it declares any)
