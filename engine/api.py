@@ -21,7 +21,7 @@ from engine.model import ItemView
 from engine.model.adapters.png import decode_pngs
 from engine.ops.compare import Comparison, compare_datasets
 from engine.ops.filters import filter_dataset
-from engine.ops.merge import merge_union
+from engine.ops.merge import merge_by_policy
 from engine.ops.transforms import random_split
 from engine.ops.transforms import remap_labels as _remap_labels
 from engine.ops.transforms import transform as _transform
@@ -168,15 +168,16 @@ def merge(
     Class lists are united by name (the first dataset's order, then new names as met) and labels
     follow their names. Ids a previous dataset holds in the same subset are renumbered with an
     `IdsRenumberedWarning` naming them, or refused (ValidationError) with `renumber=False`.
-    `merge_policy` is accepted for Datumaro's `HLOps.merge`; "union" is the only policy.
+    `merge_policy` is Datumaro's: "union" (the above), "exact" (class lists must be equal and
+    no id may repeat within a subset: ValidationError naming them) or "intersect" (only the items,
+    by subset and id, that every dataset holds; labels kept where all agree, else unlabeled with a
+    `LabelsDisagreeWarning`).
     """
-    if merge_policy != "union":
-        raise ValueError(f"merge_policy {merge_policy!r}: only 'union' is supported")
     given: list[model.Dataset] = []
     for entry in datasets:  # datasets, or one list of them
         given.extend([entry] if isinstance(entry, model.Dataset) else entry)
     sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(given)]
-    return Dataset.adopt(merge_union(sources, renumber=renumber))
+    return Dataset.adopt(merge_by_policy(sources, merge_policy, renumber=renumber))
 
 
 def compare(a: model.Dataset, b: model.Dataset) -> Comparison:

@@ -224,3 +224,13 @@ def test_transform_in_a_project_folder_needs_no_flag(digits, tmp_path):
     assert code == 0 and "recorded" in out
     run_main("export", "-f", "mnist_csv", "-o", tmp_path / "out", cwd=project)
     assert engine.load("mnist_csv", tmp_path / "out")["train"][0].id == "100"
+
+
+def test_merge_policies_exact_and_intersect(digits, tmp_path):
+    code, _, err = run_main("merge", digits, digits, "-o", tmp_path / "e", "-m", "exact")
+    assert code == 2 and not (tmp_path / "e").exists(), err
+    code, _, err = run_main(
+        "merge", digits, digits, "-o", tmp_path / "i", "--merge-policy", "intersect"
+    )
+    assert code == 0, err
+    assert engine.compare(engine.load("mnist", tmp_path / "i"), engine.load("mnist", digits)).equal

@@ -260,3 +260,49 @@ def test_random_split_invariants(labels, weights, seed):
         for name, ratio in splits:
             got = int(np.count_nonzero(split[name].labels == value)) if name in split else 0
             assert abs(got - ratio * size) < 1
+
+
+def _items_with_labels(pairs, categories, subset="train"):
+    return Dataset.from_iterable(
+        [
+            engine.DatasetItem(
+                id=item_id,
+                subset=subset,
+                image=np.full((2, 2), index, np.uint8),
+                annotations=[] if label is None else [engine.Label(label)],
+            )
+            for index, (item_id, label) in enumerate(pairs)
+        ],
+        categories=categories,
+    )
+
+
+def test_merge_intersect_keeps_shared_items_and_agreeing_labels():
+    first = _items_with_labels([("a", 0), ("b", 1), ("c", 0), ("d", None)], ["cat", "dog"])
+    second = _items_with_labels([("c", 0), ("b", 0), ("a", 1), ("z", 0)], ["dog", "cat"])
+    with pytest.warns(engine.ops.merge.LabelsDisagreeWarning, match=r"1 items.*train:c"):
+        merged = engine.merge(first, second, merge_policy="intersect")
+    assert merged.categories == ("cat", "dog")
+    assert [i.id for i in merged] == ["a", "b", "c"]  # the first source's order; d, z not shared
+    # second's 0 is "dog", 1 "cat": a cat/cat, b dog/dog, c cat vs dog -> unlabeled
+    assert merged["train"].labels.tolist() == [0, 1, NO_LABEL]
+    assert [int(i.image[0, 0]) for i in merged] == [0, 1, 2]  # images of the first source
+    only_one = _items_with_labels([("a", 0)], ["cat", "dog"], subset="test")
+    assert len(engine.merge(first, only_one, merge_policy="intersect")) == 0
+
+
+def test_merge_exact_needs_equal_classes_and_distinct_ids():
+    first = _items_with_labels([("a", 0), ("b", 1)], ["cat", "dog"])
+    second = _items_with_labels([("c", 1)], ["cat", "dog"])
+    merged = engine.merge(first, second, merge_policy="exact")
+    assert [i.id for i in merged] == ["a", "b", "c"] and merged["train"].labels.tolist() == [
+        0,
+        1,
+        1,
+    ]
+    with pytest.raises(engine.ValidationError, match="conflicting categories"):
+        engine.merge(first, _items_with_labels([("c", 1)], ["dog", "cat"]), merge_policy="exact")
+    with pytest.raises(engine.ValidationError):
+        engine.merge(first, first, merge_policy="exact")
+    with pytest.raises(ValueError, match="not one of union, exact, intersect"):
+        engine.merge(first, second, merge_policy="vote")

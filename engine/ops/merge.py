@@ -5,6 +5,8 @@ lists or repeated item ids are errors naming both sources, so nothing is silentl
 lost. `merge_union` (`engine.merge`, the `merge` command): the class lists are united by name
 (the first dataset's order, then each new name as met) and labels follow their names; ids that
 clash are renumbered with a warning saying which, or refused with `renumber=False`.
+`merge_intersect`: only the items (by subset and id) every source holds, labels kept where all
+sources agree. The three are Datumaro's merge policies `exact`, `union` and `intersect`.
 """
 
 from __future__ import annotations
@@ -154,6 +156,74 @@ class IdsRenumberedWarning(UserWarning):
     """Items of a merged dataset got new ids because their ids were taken by an earlier source."""
 
 
+class LabelsDisagreeWarning(UserWarning):
+    """Items of an intersect merge lost their label because the sources label them differently."""
+
+
+def merge_intersect(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
+    """The items (by subset and id) every source holds, in the first source's order, with its
+    images: classes united by name, an item's labels kept where every source gives the same ones,
+    else the item is left unlabeled with a warning naming it."""
+    categories, relabelled = _united(sources)
+    names = [set(parts) for parts in relabelled]
+    common = set.intersection(*names) if names else set()
+    merged, disagreeing = [], []
+    for subset_name in [name for name in relabelled[0] if name in common] if relabelled else []:
+        parts = [parts[subset_name] for parts in relabelled]
+        positions = [_positions(part) for part in parts]
+        rows = [
+            row
+            for row, item_id in enumerate(parts[0].id_column())
+            if all(str(item_id) in where for where in positions[1:])
+        ]
+        first = parts[0].take(np.asarray(rows, dtype=np.int64))
+        labels = first.labels.copy()
+        multi = dict(first.multi_labels)
+        for new_row, row in enumerate(rows):
+            item_id = str(parts[0].id_at(row))
+            mine = parts[0].labels_at(row)
+            others = zip(parts[1:], positions[1:], strict=True)
+            if any(part.labels_at(where[item_id]) != mine for part, where in others):
+                labels[new_row] = NO_LABEL
+                multi.pop(new_row, None)
+                disagreeing.append(f"{subset_name}:{item_id}")
+        merged.append(replace(first, labels=labels, multi_labels=multi))
+    if disagreeing:
+        shown = ", ".join(disagreeing[:10]) + (" ..." if len(disagreeing) > 10 else "")
+        warnings.warn(
+            f"intersect merge: the sources label {len(disagreeing)} items differently; they are "
+            f"kept unlabeled: {shown}",
+            LabelsDisagreeWarning,
+            stacklevel=3,
+        )
+    merged.sort(key=lambda subset: subset_order(subset.name))
+    kind = type(sources[0][1]) if sources else Dataset
+    return kind(merged, categories, _merged_info(dataset for _, dataset in sources))
+
+
+def _united(sources: Sequence[tuple[str, Dataset]]) -> tuple[list[str], list[dict[str, Subset]]]:
+    """The class names united by name, and each source's subsets relabelled onto them."""
+    categories: list[str] = []
+    for _, dataset in sources:
+        categories += [name for name in dataset.categories if name not in categories]
+    index = {name: i for i, name in enumerate(categories)}
+    relabelled = []
+    for _, dataset in sources:
+        mapping = np.array([index[name] for name in dataset.categories], dtype=np.int32)
+        relabelled.append(
+            {name: relabel(subset, mapping) for name, subset in dataset.subsets().items()}
+        )
+    return categories, relabelled
+
+
+def _positions(subset: Subset) -> dict[str, int]:
+    """Row of each id in `subset` (the first row, should an id repeat)."""
+    where: dict[str, int] = {}
+    for row, item_id in enumerate(subset.id_column()):
+        where.setdefault(str(item_id), row)
+    return where
+
+
 def merge_union(sources: Sequence[tuple[str, Dataset]], *, renumber: bool = True) -> Dataset:
     """One dataset holding every source's items: classes united by name, subsets by name.
 
@@ -161,15 +231,11 @@ def merge_union(sources: Sequence[tuple[str, Dataset]], *, renumber: bool = True
     free number for numeric ids, else `<id>_<n>`; a warning names the source and the ids. With
     `renumber=False` such a clash is a ValidationError naming the ids.
     """
-    categories: list[str] = []
-    for _, dataset in sources:
-        categories += [name for name in dataset.categories if name not in categories]
-    index = {name: i for i, name in enumerate(categories)}
+    categories, relabelled = _united(sources)
     grouped: dict[str, list[tuple[str, Subset]]] = {}
-    for source, dataset in sources:
-        mapping = np.array([index[name] for name in dataset.categories], dtype=np.int32)
-        for subset_name, subset in dataset.subsets().items():
-            grouped.setdefault(subset_name, []).append((source, relabel(subset, mapping)))
+    for (source, _), own in zip(sources, relabelled, strict=True):
+        for subset_name, subset in own.items():
+            grouped.setdefault(subset_name, []).append((source, subset))
     merged = []
     for subset_name, parts in grouped.items():
         subsets = [subset for _, subset in parts]
@@ -242,3 +308,37 @@ def unique_ids(name: str, parts: list[tuple[str, Subset]], renumber: bool) -> np
                 stacklevel=3,
             )
     return np.array(result, dtype=object)
+
+
+#: Datumaro's merge policies
+MERGE_POLICIES = ("union", "exact", "intersect")
+
+
+def merge_by_policy(
+    sources: Sequence[tuple[str, Dataset]], policy: str, *, renumber: bool = True
+) -> Dataset:
+    """Merges `sources` by one of Datumaro's policies (see the module docstring)."""
+    if policy == "union":
+        return merge_union(sources, renumber=renumber)
+    if policy == "exact":
+        _refuse_shared_ids(sources)
+        return merge_datasets(sources)
+    if policy == "intersect":
+        return merge_intersect(sources)
+    raise ValueError(f"merge policy {policy!r} is not one of {', '.join(MERGE_POLICIES)}")
+
+
+def _refuse_shared_ids(sources: Sequence[tuple[str, Dataset]]) -> None:
+    """Datumaro's exact policy: no id (row numbers included) in two sources' same subset."""
+    seen: dict[str, set[str]] = {}
+    for _, dataset in sources:
+        for name, subset in dataset.subsets().items():
+            ids = {str(i) for i in subset.id_column()}
+            shared = sorted(ids & seen.setdefault(name, set()))
+            if shared:
+                raise ValidationError(
+                    f"exact merge: subset {name!r} of two sources holds the same ids",
+                    [f"{name}:{i}" for i in shared[:20]],
+                    hint="merge with the union policy to renumber them",
+                )
+            seen[name] |= ids

@@ -16,7 +16,7 @@ from engine.cli.commands._common import (
 )
 from engine.cli.project import Project
 from engine.io import progress
-from engine.ops.merge import merge_union
+from engine.ops.merge import MERGE_POLICIES, merge_by_policy
 from engine.registry.export_options import UsageError
 
 NAME = "merge"
@@ -42,9 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-m",
         "--merge-policy",
-        choices=["union"],
+        choices=MERGE_POLICIES,
         default="union",
-        help="union: every item of every target (the only policy; Datumaro's default)",
+        help="union (default): every item of every target, classes united by name; exact: the "
+        "class lists must match and no id may repeat; intersect: only the items every target "
+        "holds, labels kept where all agree",
     )
     parser.add_argument(
         "--no-renumber",
@@ -70,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("the first target is a project: name the format to write with -f FMT")
     options = exporter_options(output_format, args.extra)
     with progress.task("merging"):  # renumbered ids are reported as a warning line
-        merged = merge_union([(name, data) for name, data, _ in sources], renumber=args.renumber)
+        merged = merge_by_policy(
+            [(name, data) for name, data, _ in sources], args.merge_policy, renumber=args.renumber
+        )
     write_output(merged, output_format, Path(args.output_dir), options, args.overwrite)
     if not args.quiet:
         print(
