@@ -72,6 +72,17 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def read_input_of(args: argparse.Namespace, path: str | Path) -> tuple[Dataset, str]:
+    """`read_input` of `path` with the command's input flags (-if, --skip-broken,
+    --follow-symlinks)."""
+    return read_input(
+        path,
+        args.input_format,
+        skip_broken=args.skip_broken,
+        follow_symlinks=args.follow_symlinks,
+    )
+
+
 def read_input(
     path: str | Path,
     input_format: str | None,

@@ -13,7 +13,7 @@ from engine.cli.commands._common import (
     default_output,
     exporter_options,
     formats_help,
-    read_input,
+    read_input_of,
     summary,
     write_output,
 )
@@ -50,12 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = exporter_options(args.output_format, args.extra)
-    dataset, input_format = read_input(
-        args.input_path,
-        args.input_format,
-        skip_broken=args.skip_broken,
-        follow_symlinks=args.follow_symlinks,
-    )
+    dataset, input_format = read_input_of(args, args.input_path)
     dataset = apply_filter(dataset, args.filter, args.filter_mode)
     output = (
         Path(args.output_dir)

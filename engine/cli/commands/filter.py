@@ -11,7 +11,7 @@ from engine.cli.commands._common import (
     add_scheduler_argument,
     apply_filter,
     exporter_options,
-    read_input,
+    read_input_of,
     summary,
     write_output,
 )
@@ -91,12 +91,7 @@ def _filter_dataset(args: argparse.Namespace) -> int:
         raise UsageError("name the dataset to filter: mnist-engine filter PATH -e EXPR -o DIR")
     if args.project:
         raise UsageError("-p and -o do not go together: -o filters a dataset, -p a project")
-    dataset, input_format = read_input(
-        args.target,
-        args.input_format,
-        skip_broken=args.skip_broken,
-        follow_symlinks=args.follow_symlinks,
-    )
+    dataset, input_format = read_input_of(args, args.target)
     output_format = args.output_format or input_format
     if output_format == PROJECT:
         raise UsageError("filtering a project into -o DIR needs -f FMT, the format to write")

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from engine.cli.commands._common import add_input_format, no_extra, read_input
+from engine.cli.commands._common import add_input_format, no_extra, read_input_of
 from engine.model import NO_LABEL, Dataset
 
 NAME = "info"
@@ -24,12 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    dataset, format_name = read_input(
-        args.path,
-        args.input_format,
-        skip_broken=args.skip_broken,
-        follow_symlinks=args.follow_symlinks,
-    )
+    dataset, format_name = read_input_of(args, args.path)
     if args.json:
         print(json.dumps(as_dict(dataset, format_name), indent=2, ensure_ascii=False))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.commands._common import add_input_format, no_extra, read_input
+from engine.cli.commands._common import add_input_format, no_extra, read_input_of
 from engine.io import progress
 from engine.ops.preview import contact_sheet
 from engine.registry.export_options import UsageError
@@ -42,12 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{output}: exists; pass --overwrite to replace it")
     if not 1 <= args.per_class <= 200 or not 1 <= args.scale <= 32:
         raise UsageError("--per-class must be 1..200 and --scale 1..32")
-    dataset, format_name = read_input(
-        args.path,
-        args.input_format,
-        skip_broken=args.skip_broken,
-        follow_symlinks=args.follow_symlinks,
-    )
+    dataset, format_name = read_input_of(args, args.path)
     for name in args.subset or []:
         if name not in dataset:
             raise UsageError(f"no subset {name!r}; subsets are {', '.join(dataset.subsets())}")

@@ -11,7 +11,7 @@ from engine.cli.commands._common import (
     add_input_format,
     add_scheduler_argument,
     no_extra,
-    read_input,
+    read_input_of,
 )
 from engine.io.progress import Progress
 from engine.ops.stats import PixelStats, size_histogram, subset_pixel_stats
@@ -30,12 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    dataset, format_name = read_input(
-        args.path,
-        args.input_format,
-        skip_broken=args.skip_broken,
-        follow_symlinks=args.follow_symlinks,
-    )
+    dataset, format_name = read_input_of(args, args.path)
     overall = PixelStats()
     figures = {}
     with Progress(len(dataset), "computing pixel statistics") as bar:
