@@ -2,7 +2,8 @@
 
 `engine.load('mnist', path)` reads a dataset, `engine.save(ds, 'mnist_csv', out)` writes one; the
 Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset.import_from`,
-`dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
+`dataset.export`, `HLOps`, `AnnotationType`, `LabelCategories`; verbs that change the dataset in
+place, as Datumaro 1.x's do) let `import engine as dm` replace `import datumaro as dm`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from engine.errors import (
     EngineError,
     FormatError,
     FormatWarning,
+    NotSupportedError,
     OutputError,
     OutputExistsError,
     UnknownFormatError,
@@ -31,6 +33,10 @@ _LAZY = {
     "load": "engine.api",
     "save": "engine.api",
     "verify": "engine.api",
+    "HLOps": "engine.hl_ops",
+    "AnnotationType": "engine.model.categories",
+    "LabelCategories": "engine.model.categories",
+    "LabelCategory": "engine.model.categories",
     "read_idx": "engine.codecs.idx.container",
     "write_idx": "engine.codecs.idx.container",
     "NO_LABEL": "engine.model",
@@ -54,8 +60,10 @@ _LAZY = {
 if TYPE_CHECKING:
     from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
     from engine.codecs.idx.container import read_idx, write_idx
+    from engine.hl_ops import HLOps
     from engine.io.dask_spill import subset_from_dask
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
+    from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
     from engine.ops.merge import IdsRenumberedWarning
     from engine.ops.verify import FileCheck
@@ -70,7 +78,9 @@ if TYPE_CHECKING:
 
 
 #: the layer packages, reachable as attributes (`engine.registry.detect`) as when imported eagerly
-_SUBMODULES = frozenset({"api", "cli", "codecs", "errors", "io", "model", "ops", "registry"})
+_SUBMODULES = frozenset(
+    {"api", "cli", "codecs", "errors", "hl_ops", "io", "model", "ops", "registry"}
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -90,6 +100,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "NO_LABEL",
+    "AnnotationType",
     "Comparison",
     "Dataset",
     "DatasetItem",
@@ -97,10 +108,14 @@ __all__ = [
     "FileCheck",
     "FormatError",
     "FormatWarning",
+    "HLOps",
     "IdsRenumberedWarning",
     "Image",
     "ItemView",
     "Label",
+    "LabelCategories",
+    "LabelCategory",
+    "NotSupportedError",
     "OutputError",
     "OutputExistsError",
     "SpecError",

@@ -107,6 +107,11 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
+class NotSupportedError(EngineError, NotImplementedError):
+    """A Datumaro name or option this engine does not offer (it holds images with class labels);
+    says what is not supported and, where there is one, what to use instead."""
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
 
