@@ -32,6 +32,7 @@ _LAZY = {
     "merge": "engine.api",
     "load": "engine.api",
     "save": "engine.api",
+    "sample_path": "engine.api",
     "verify": "engine.api",
     "HLOps": "engine.hl_ops",
     "AnnotationType": "engine.model.categories",
@@ -58,7 +59,17 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
+    from engine.api import (
+        Dataset,
+        compare,
+        detect,
+        from_hf,
+        load,
+        merge,
+        sample_path,
+        save,
+        verify,
+    )
     from engine.codecs.idx.container import read_idx, write_idx
     from engine.hl_ops import HLOps
     from engine.io.dask_spill import subset_from_dask
@@ -133,6 +144,7 @@ __all__ = [
     "register_format",
     "register_spec",
     "register_specs",
+    "sample_path",
     "save",
     "subset_from_dask",
     "verify",

@@ -14,9 +14,10 @@ import numpy as np
 
 from engine import model
 from engine.codecs.prepare import check_label_range
-from engine.errors import EngineError, NotSupportedError, UnknownFormatError
+from engine.errors import EngineError, FormatError, NotSupportedError, UnknownFormatError
 from engine.io import executors
 from engine.io.cache import caching
+from engine.io.categories import LABELS_FILE, META_FILE
 from engine.io.images import decode_images
 from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
@@ -137,11 +138,68 @@ def detect_best(path: str | Path) -> Detection:
     """The single best detection for `path` (format, score, evidence, load options)."""
     found = _detect_all(path)
     if not found:
+        _explain_undetected(Path(path))
         raise UnknownFormatError(f"{path}: no known format recognises it")
     if len(found) > 1 and found[0].score == found[1].score:
         tied = [d.format for d in found if d.score == found[0].score]
         raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
     return found[0]
+
+
+#: files that name classes, which many formats keep beside their data
+CLASS_NAME_FILES = (LABELS_FILE, META_FILE)
+
+
+def _explain_undetected(path: Path) -> None:
+    """When no format recognises `path` but its file names are a format's, reads it as that
+    format to raise why its files failed (the FormatError naming the file and byte)."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+    except OSError:
+        return
+    if path.is_file():
+        entries = [path]
+    claims = {}
+    for fmt in all_formats():
+        owned = [e for e in entries if e.is_file() and fmt.owns(e)]
+        # a class-name file alone (labels.txt) points to no format in particular
+        if any(e.name not in CLASS_NAME_FILES for e in owned):
+            claims[fmt.name] = len(owned)
+    if not claims:
+        return
+    ranked = sorted(claims, key=lambda name: (-claims[name], len(name), name))
+    try:
+        get_format(ranked[0]).load(path)
+    except FormatError as error:
+        others = f" (also the names of {', '.join(ranked[1:])})" if ranked[1:] else ""
+        raise FormatError(
+            error.path,
+            f"{error.reason} [{path} is not recognised as any format: its file names are "
+            f"{ranked[0]}'s{others}, and this file fails to read]",
+            offset=error.offset,
+            line=error.line,
+            column=error.column,
+            field=error.field,
+            expected=error.expected,
+            actual=error.actual,
+        ) from error
+    except EngineError:
+        return
+
+
+#: the samples shipped inside the package (engine/samples/NAME)
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def sample_path(name: str = "mnist") -> Path:
+    """The folder of a sample shipped with the package (`mnist`: 700 synthetic digits made by
+    this project's own code), wherever the package is installed."""
+    folder = SAMPLES / name
+    if not folder.is_dir() or name.startswith((".", "_")) or "/" in name:
+        known = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir()) if SAMPLES.is_dir() else []
+        raise EngineError(f"no sample {name!r} is shipped; the samples are {known}")
+    return folder
 
 
 def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:

@@ -112,6 +112,15 @@ class NotSupportedError(EngineError, NotImplementedError):
     says what is not supported and, where there is one, what to use instead."""
 
 
+class SpecWarning(UserWarning):
+    """A user's spec (MNIST_ENGINE_SPEC_PATH, an entry point) failed to load: named once, and
+    the other formats work on; asking for that format raises its SpecError."""
+
+
+class EmptyFilterWarning(UserWarning):
+    """A filter kept none of the items (the result, or the output written, is empty)."""
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+import warnings
 from pathlib import Path
 from types import ModuleType
 
-from engine.errors import NotThisFormat, UnknownFormatError
+from engine.errors import NotThisFormat, SpecWarning, UnknownFormatError
 from engine.registry import spec_sources
 from engine.registry.format import Detection, Format
 from engine.registry.spec_format import SpecFormat
@@ -18,6 +19,8 @@ from specs.schema import DatasetSpec
 
 _FORMATS: dict[str, Format] = {}
 _LOADED = False
+#: format name (the spec file's stem, or the entry point's name) -> why its user spec failed
+_BROKEN_SPECS: dict[str, spec_sources.SpecError] = {}
 
 
 def register_spec(spec: DatasetSpec | ModuleType | str | Path) -> Format:
@@ -76,8 +79,16 @@ def _ensure_loaded() -> None:
         _LOADED = True
         _load_package("specs", "SPEC")
         _load_package("formats", "FORMAT")
-        for spec in spec_sources.user_specs():
+        problems: list[tuple[str, spec_sources.SpecError]] = []
+        for spec in spec_sources.user_specs(problems):
             register_spec(spec)
+        for name, error in problems:  # warned once; the other specs and formats work on
+            _BROKEN_SPECS[name.casefold()] = error
+            warnings.warn(
+                f"{error}; its format {name!r} is not available, the other formats are",
+                SpecWarning,
+                stacklevel=3,
+            )
 
 
 def reload_user_specs() -> list[str]:
@@ -93,17 +104,22 @@ def formats() -> list[str]:
 
 
 def get_format(name: str) -> Format:
-    """The format registered under `name`."""
+    """The format registered under `name` (any letter case: `MNIST` is `mnist`). A name whose
+    user spec file failed to load raises that file's SpecError."""
     _ensure_loaded()
-    try:
-        return _FORMATS[name]
-    except KeyError:
-        known = ", ".join(sorted(_FORMATS))
-        close = difflib.get_close_matches(str(name), list(_FORMATS), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UnknownFormatError(
-            f"unknown format {name!r}{hint} (known formats: {known})"
-        ) from None
+    found = _FORMATS.get(name)
+    if found is None:
+        folded = {key.casefold(): key for key in _FORMATS}.get(str(name).casefold())
+        found = _FORMATS.get(folded) if folded else None
+    if found is not None:
+        return found
+    broken = _BROKEN_SPECS.get(str(name)) or _BROKEN_SPECS.get(str(name).casefold())
+    if broken is not None:
+        raise broken
+    known = ", ".join(sorted(_FORMATS))
+    close = difflib.get_close_matches(str(name), list(_FORMATS), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UnknownFormatError(f"unknown format {name!r}{hint} (known formats: {known})")
 
 
 def all_formats() -> list[Format]:

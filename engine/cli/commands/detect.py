@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from engine.cli.commands._common import no_extra
-from engine.errors import UnknownFormatError
+from engine.api import detect_best
+from engine.cli.commands._common import existing_path, no_extra
 from engine.registry import detect
 
 NAME = "detect"
@@ -23,12 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    path = Path(args.path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    path = existing_path(args.path)
     found = detect(path)
     if not found:
-        raise UnknownFormatError(f"{path}: no known format recognises it")
+        detect_best(path)  # raises why: no format, or the files of the one the names point to
     best = found[0].score
     if args.json:
         print(

@@ -16,7 +16,10 @@ EXAMPLE = "mnist-engine preview samples/mnist -o sheet.png --per-class 16 --by-s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="dataset folder, one file of a subset, or a project folder")
+    parser.add_argument(
+        "path",
+        help="dataset folder (PATH or PATH:FORMAT), one file of a subset, or a project folder",
+    )
     parser.add_argument("-o", "--output", required=True, metavar="FILE.png", help="image to write")
     add_input_format(parser)
     parser.add_argument(
