@@ -65,8 +65,13 @@ class Dataset:
     @categories.setter
     def categories(self, names: Any) -> None:
         self._categories: ClassNames = class_names(names)
-        for subset in self._subsets.values():
-            subset.categories = self._categories
+        # each subset learns the names; one held by another dataset too is replaced, not changed
+        self._subsets = {
+            name: part
+            if part.categories == self._categories
+            else dataclasses.replace(part, categories=self._categories)
+            for name, part in self._subsets.items()
+        }
 
     @property
     def classes(self) -> tuple[str, ...]:

@@ -6,8 +6,9 @@ import argparse
 import json
 
 from engine.api import detect_best
-from engine.cli.commands._common import existing_path, no_extra
-from engine.registry import detect
+from engine.cli.commands._common import existing_path, no_extra, split_target
+from engine.errors import UnknownFormatError
+from engine.registry import detect, get_format
 
 NAME = "detect"
 ALIASES = ["detect-format"]
@@ -16,16 +17,27 @@ EXAMPLE = "mnist-engine detect samples/mnist"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="dataset folder, or one file of a subset")
+    parser.add_argument(
+        "path",
+        help="dataset folder, or one file of a subset; PATH:FORMAT shows only whether (and why) "
+        "FORMAT recognises it",
+    )
     parser.add_argument("--json", action="store_true", help="print the detections as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    path = existing_path(args.path)
+    given, named = split_target(args.path)
+    path = existing_path(given)
     found = detect(path)
     if not found:
         detect_best(path)  # raises why: no format, or the files of the one the names point to
+    if named:
+        wanted = get_format(named).name
+        others = [d.format for d in found]
+        found = [d for d in found if d.format == wanted]
+        if not found:
+            raise UnknownFormatError(f"{path}: {wanted} does not recognise it (found: {others})")
     best = found[0].score
     if args.json:
         print(
