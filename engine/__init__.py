@@ -12,13 +12,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
+    CacheWarning,
+    EmptyFilterWarning,
     EngineError,
+    FilterError,
     FormatError,
     FormatWarning,
+    IdsRenumberedWarning,
+    LabelsDisagreeWarning,
+    LabelsNotStoredWarning,
+    MissingExtraError,
+    NoImagePathWarning,
     NotSupportedError,
+    OptionError,
     OutputError,
     OutputExistsError,
+    ProjectError,
+    SpecError,
+    SpecWarning,
     UnknownFormatError,
+    UsageError,
     ValidationError,
 )
 
@@ -26,18 +39,20 @@ from engine.errors import (
 # models, construct structs, lxml and the format adapters load only when a verb needs them.
 _LAZY = {
     "Dataset": "engine.api",
+    "Subset": "engine.api",
     "compare": "engine.api",
     "detect": "engine.api",
+    "detect_one": "engine.api",
     "from_hf": "engine.api",
     "merge": "engine.api",
     "load": "engine.api",
     "save": "engine.api",
     "sample_path": "engine.api",
-    "verify": "engine.api",
     "HLOps": "engine.hl_ops",
     "AnnotationType": "engine.model.categories",
     "LabelCategories": "engine.model.categories",
     "LabelCategory": "engine.model.categories",
+    "verify": "engine.api",
     "read_idx": "engine.codecs.idx.container",
     "write_idx": "engine.codecs.idx.container",
     "NO_LABEL": "engine.model",
@@ -45,24 +60,31 @@ _LAZY = {
     "Image": "engine.model",
     "ItemView": "engine.model",
     "Label": "engine.model",
-    "Subset": "engine.model",
     "FileCheck": "engine.ops.verify",
     "Comparison": "engine.ops.compare",
-    "IdsRenumberedWarning": "engine.ops.merge",
+    "Adapter": "engine.format",
+    "Detection": "engine.format",
+    "Format": "engine.format",
+    "LoadOptions": "engine.format",
+    "FolderLoadOptions": "engine.format",
+    "Options": "engine.format",
+    "SaveOptions": "engine.format",
+    "Project": "engine.project",
     "formats": "engine.registry",
     "get_format": "engine.registry",
     "register_format": "engine.registry",
     "register_spec": "engine.registry",
     "register_specs": "engine.registry",
-    "SpecError": "engine.registry.spec_sources",
-    "subset_from_dask": "engine.io.dask_spill",
+    "subset_from_dask": "engine.compute.dask_spill",
 }
 
 if TYPE_CHECKING:
     from engine.api import (
         Dataset,
+        Subset,
         compare,
         detect,
+        detect_one,
         from_hf,
         load,
         merge,
@@ -71,26 +93,42 @@ if TYPE_CHECKING:
         verify,
     )
     from engine.codecs.idx.container import read_idx, write_idx
+    from engine.compute.dask_spill import subset_from_dask
+    from engine.format import (
+        Adapter,
+        Detection,
+        FolderLoadOptions,
+        Format,
+        LoadOptions,
+        Options,
+        SaveOptions,
+    )
     from engine.hl_ops import HLOps
-    from engine.io.dask_spill import subset_from_dask
-    from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
+    from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
     from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
-    from engine.ops.merge import IdsRenumberedWarning
     from engine.ops.verify import FileCheck
-    from engine.registry import (
-        formats,
-        get_format,
-        register_format,
-        register_spec,
-        register_specs,
-    )
-    from engine.registry.spec_sources import SpecError
+    from engine.project import Project
+    from engine.registry import formats, get_format, register_format, register_spec, register_specs
 
 
-#: the layer packages, reachable as attributes (`engine.registry.detect`) as when imported eagerly
+#: the layer packages, reachable as attributes (`engine.registry.get_format`) as if imported
 _SUBMODULES = frozenset(
-    {"api", "cli", "codecs", "errors", "hl_ops", "io", "model", "ops", "registry"}
+    {
+        "api",
+        "cli",
+        "codecs",
+        "compute",
+        "errors",
+        "format",
+        "hl_ops",
+        "interop",
+        "io",
+        "model",
+        "ops",
+        "project",
+        "registry",
+    }
 )
 
 
@@ -111,12 +149,19 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "NO_LABEL",
+    "Adapter",
     "AnnotationType",
+    "CacheWarning",
     "Comparison",
     "Dataset",
     "DatasetItem",
+    "Detection",
+    "EmptyFilterWarning",
     "EngineError",
     "FileCheck",
+    "FilterError",
+    "FolderLoadOptions",
+    "Format",
     "FormatError",
     "FormatWarning",
     "HLOps",
@@ -126,15 +171,28 @@ __all__ = [
     "Label",
     "LabelCategories",
     "LabelCategory",
+    "LabelsDisagreeWarning",
+    "LabelsNotStoredWarning",
+    "LoadOptions",
+    "MissingExtraError",
+    "NoImagePathWarning",
     "NotSupportedError",
+    "OptionError",
+    "Options",
     "OutputError",
     "OutputExistsError",
+    "Project",
+    "ProjectError",
+    "SaveOptions",
     "SpecError",
+    "SpecWarning",
     "Subset",
     "UnknownFormatError",
+    "UsageError",
     "ValidationError",
     "compare",
     "detect",
+    "detect_one",
     "formats",
     "from_hf",
     "get_format",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.api import detect_best
 from engine.cli.commands._common import existing_path, no_extra, split_target
 from engine.errors import UnknownFormatError
-from engine.registry import detect, get_format
+from engine.registry import detections, get_format
+from engine.registry.loading import detect_best
 
 NAME = "detect"
 ALIASES = ["detect-format"]
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     no_extra(args)
     given, named = split_target(args.path)
     path = existing_path(given)
-    found = detect(path)
+    found = detections(path)
     if not found:
         detect_best(path)  # raises why: no format, or the files of the one the names point to
     if named:

@@ -20,9 +20,9 @@ from engine.cli.commands._common import (
     summary,
     write_output,
 )
-from engine.cli.project import CONFIG_NAME, Project, ProjectFilter
+from engine.errors import UsageError
 from engine.ops.filters import MODES, Filter
-from engine.registry.export_options import UsageError
+from engine.project import CONFIG_NAME, Project, ProjectFilter
 
 NAME = "filter"
 HELP = (

@@ -6,7 +6,7 @@ import argparse
 
 from engine.api import detect_one
 from engine.cli.commands._common import no_extra, split_target
-from engine.cli.project import Project
+from engine.project import Project
 from engine.registry import get_format
 
 NAME = "import"
