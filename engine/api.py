@@ -17,7 +17,7 @@ import numpy as np
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
-from engine.errors import EngineError, NotSupportedError
+from engine.errors import EngineError, NotSupportedError, warn_caller
 from engine.format import Detection
 from engine.io.output import atomic_output_dir
 from engine.io.paths import check_dataset_names
@@ -208,6 +208,14 @@ def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
     return compare_datasets(a, b)
 
 
+def _holds_export_of(folder: Path, fmt: Any) -> bool:
+    """Whether `folder` holds files of `fmt` (an earlier export, which an export replaces)."""
+    try:
+        return folder.is_dir() and any(fmt.owns(entry) for entry in folder.iterdir())
+    except OSError:
+        return False
+
+
 #: Datumaro `Dataset` names this engine does not offer, with what to use instead
 _NOT_OFFERED = {
     "run_model": "model inference is not part of this engine",
@@ -337,6 +345,12 @@ class Dataset(model.Dataset):
             raise NotSupportedError("detect(env=...): plugin environments are not supported")
         if depth < 0:
             raise ValueError("depth cannot be less than zero")
+        if depth != 2:
+            warn_caller(
+                f"Dataset.detect(depth={depth}): the depth is not used; each format looks where "
+                "its layout says (the folder, and its class or subset folders)",
+                UserWarning,
+            )
         return detect_one(path)
 
     # -- reading, as Datumaro -----------------------------------------------------------------
@@ -430,14 +444,16 @@ class Dataset(model.Dataset):
 
     # -- writing ---------------------------------------------------------------------------------
     def export(self, save_dir: str | Path, format: str, **options: Any) -> list[str]:
-        """Writes the dataset (Datumaro's `export`). Running it again replaces the earlier export:
-        the format's own files are replaced, other files in the folder are kept, and a folder the
-        dataset was read from is written only as an in-place edit (the atomic swap). Pass
-        `overwrite=False` to refuse a non-empty folder instead."""
+        """Writes the dataset (Datumaro's `export`). Running it again replaces the earlier export
+        of `format` there: the format's own files are replaced (atomically), other files in the
+        folder are kept, and a folder the dataset was read from is written only as an in-place
+        edit. A non-empty folder holding no file of `format` is refused unless
+        `overwrite=True`; `overwrite=False` refuses any non-empty folder."""
         for name in ("progress_reporter", "error_policy"):
             if options.pop(name, None) is not None:
                 raise NotSupportedError(f"export({name}=...): not supported")
-        options.setdefault("overwrite", True)
+        if "overwrite" not in options:
+            options["overwrite"] = _holds_export_of(Path(save_dir), get_format(format))
         kept = save(self, format, save_dir, **options)
         self.bind(save_dir, format, options={k: v for k, v in options.items() if k != "overwrite"})
         self._modified = False

@@ -82,6 +82,8 @@ def test_datumaro_reading_names():
     assert dataset.media_type() is dm.Image and dataset.ann_types() == {AnnotationType.label}
     assert dataset.get_annotated_items() == 12 == dataset.get_annotations()
     assert dm.Dataset.detect(str(SAMPLE)) == "mnist"
+    with pytest.warns(UserWarning, match="depth is not used"):
+        dm.Dataset.detect(str(SAMPLE), depth=1)
     with pytest.raises(engine.UnknownFormatError):
         dm.Dataset.detect(str(SAMPLE / "labels.txt"))
 
@@ -149,6 +151,13 @@ def test_export_runs_again_replacing_the_earlier_export_and_keeping_other_files(
         dataset.export(str(out), format="mnist", overwrite=False)
     dataset.save()  # Datumaro's save(): the folder and format of the last export
     assert dataset.data_path == str(out) and dataset.format == "mnist"
+    # a folder holding no export of the format is not taken over without overwrite=True
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("mine")
+    with pytest.raises(engine.OutputExistsError, match="overwrite"):
+        dataset.export(str(tmp_path / "mine"), format="mnist")
+    dataset.export(str(tmp_path / "mine"), format="mnist", overwrite=True)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "mine"
 
 
 def test_export_over_its_own_folder_is_an_in_place_edit_and_inside_it_is_refused(tmp_path):
