@@ -66,6 +66,11 @@ def test_categories_is_a_call_giving_label_categories():
     assert labels.find("7")[0] == 7 and labels.find("nope") == (None, None)
     assert labels[3].name == "3" and len(labels) == 10
     assert dataset.categories == tuple(str(d) for d in range(10))  # still the tuple of names
+    # live, as in Datumaro: a class added to categories() is the dataset's
+    assert dataset.categories()[AnnotationType.label].add("ten") == 10
+    assert dataset.categories[-1] == "ten" and dataset["train"].categories[-1] == "ten"
+    with pytest.raises(AttributeError):  # a class is renamed with remap_labels, not in passing
+        labels[0].name = "zero"  # type: ignore[misc]
     given = {AnnotationType.label: LabelCategories.from_iterable(["cat", ("dog", "animal")])}
     item = dm.DatasetItem(id="x", image=np.zeros((2, 2), np.uint8), annotations=[dm.Label(1)])
     built = dm.Dataset.from_iterable([item], categories=given)

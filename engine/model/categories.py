@@ -4,7 +4,7 @@ Datumaro while the engine keeps reading the names as a plain tuple."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -32,24 +32,34 @@ class AnnotationType(IntEnum):
     cuboid_2d = 16
 
 
-@dataclass
+@dataclass(frozen=True)
 class LabelCategory:
-    """One class: its name, parent (unused here, kept for Datumaro scripts) and attributes."""
+    """One class: its name, parent (unused here, kept for Datumaro scripts) and attributes.
+    Frozen: a class is renamed with `remap_labels`, so an edit never goes unnoticed."""
 
     name: str
     parent: str = ""
-    attributes: set[str] = field(default_factory=set)
+    attributes: frozenset[str] = field(default_factory=frozenset)
 
 
 class LabelCategories:
     """The ordered classes (Datumaro's `LabelCategories`): `items`, `find(name)`, `add(name)`,
-    indexing by label and `from_iterable([...])`."""
+    indexing by label and `from_iterable([...])`. Those a dataset's `categories()` gives are
+    live, as in Datumaro: `add` adds the class to the dataset."""
 
-    def __init__(self, items: Iterable[LabelCategory] = (), attributes: Iterable[str] = ()):
-        self.items: list[LabelCategory] = []
+    def __init__(
+        self,
+        items: Iterable[LabelCategory] = (),
+        attributes: Iterable[str] = (),
+        *,
+        on_change: Callable[[tuple[str, ...]], None] | None = None,
+    ):
+        self.items: tuple[LabelCategory, ...] = ()
         self.attributes = set(attributes)
+        self._on_change: Callable[[tuple[str, ...]], None] | None = None
         for item in items:
             self.add(item.name, item.parent, item.attributes)
+        self._on_change = on_change
 
     @classmethod
     def from_iterable(cls, iterable: Iterable[Any]) -> LabelCategories:
@@ -68,7 +78,10 @@ class LabelCategories:
         """Appends a class; returns its label. A name already present is a ValueError."""
         if self.find(name)[0] is not None:
             raise ValueError(f"class {name!r} is already in the categories")
-        self.items.append(LabelCategory(str(name), parent or "", set(attributes or ())))
+        category = LabelCategory(str(name), parent or "", frozenset(attributes or ()))
+        self.items = (*self.items, category)
+        if self._on_change is not None:
+            self._on_change(self.names())
         return len(self.items) - 1
 
     def find(self, name: str) -> tuple[int | None, LabelCategory | None]:
@@ -104,12 +117,30 @@ class LabelCategories:
 
 class ClassNames(tuple[str, ...]):
     """The class names in label order: a tuple for the engine, and callable as Datumaro's
-    `categories()`, which gives `{AnnotationType.label: LabelCategories}`."""
+    `categories()`, which gives `{AnnotationType.label: LabelCategories}`; `add` on those
+    categories adds the class to the dataset the names belong to (`owned_by`)."""
 
-    __slots__ = ()
+    _owner: Callable[[], Any] | None = None
+
+    def owned_by(self, owner: Callable[[], Any]) -> ClassNames:
+        """These names, bound to a dataset (a weak reference) whose classes `add` extends."""
+        self._owner = owner
+        return self
 
     def __call__(self) -> dict[AnnotationType, LabelCategories]:
-        return {AnnotationType.label: LabelCategories.from_iterable(self)}
+        owner = self._owner
+        categories = LabelCategories.from_iterable(self)
+
+        def extend(names: tuple[str, ...]) -> None:
+            dataset = owner() if owner is not None else None
+            if dataset is not None:
+                dataset.categories = names
+
+        categories._on_change = extend
+        return {AnnotationType.label: categories}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ClassNames, (tuple(self),))  # the owner does not travel
 
 
 def class_names(categories: Any) -> ClassNames:

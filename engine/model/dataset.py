@@ -7,6 +7,7 @@ The Datumaro-shaped verbs (`import_from`, `export`, `filter`) are added by the p
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -60,11 +61,13 @@ class Dataset:
     def categories(self) -> ClassNames:
         """The class names in label order: a tuple, also callable as Datumaro's `categories()`
         (`{AnnotationType.label: LabelCategories}`)."""
+        if self._categories._owner is None:  # unpickled or copied: bind the names to this dataset
+            self._categories.owned_by(weakref.ref(self))
         return self._categories
 
     @categories.setter
     def categories(self, names: Any) -> None:
-        self._categories: ClassNames = class_names(names)
+        self._categories: ClassNames = class_names(names).owned_by(weakref.ref(self))
         # each subset learns the names; one held by another dataset too is replaced, not changed
         self._subsets = {
             name: part

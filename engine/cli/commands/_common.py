@@ -160,6 +160,8 @@ def in_place_target(target: str | Path) -> Path:
     """The folder an in-place edit of `target` (`PATH` or `PATH:FORMAT`) writes: the dataset's
     folder (the folder of one file of a subset)."""
     path = Path(split_target(str(target))[0])
+    if not path.exists():  # never the shipped sample (existing_path): that is the package's
+        raise FileNotFoundError(f"{path}: no such file or directory")
     return path.parent if path.is_file() else path
 
 
@@ -167,12 +169,13 @@ def in_place_output(args: argparse.Namespace, target: str | None = None) -> Path
     """The output of a verb given no -o: its input, in place, as Datumaro does; like Datumaro,
     only with --overwrite (the dataset is then replaced in one step, see engine.io.output)."""
     given = target or args.target
+    folder = in_place_target(given)
     if not args.overwrite:
         raise UsageError(
             f"{args.command} without -o changes {given} in place: pass --overwrite to do so "
             "(or -o DIR to write elsewhere)"
         )
-    return in_place_target(given)
+    return folder
 
 
 def is_project(target: str | Path) -> bool:

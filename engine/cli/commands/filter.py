@@ -16,7 +16,6 @@ from engine.cli.commands._common import (
     input_paths,
     is_project,
     read_input_of,
-    split_target,
     summary,
     write_output,
 )
@@ -104,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
 def _names_a_dataset(target: str) -> bool:
     """Whether `target` is a dataset (a path that is not a project, or a source name of the
     project here): Datumaro's `filter ... DATASET` filters that dataset."""
-    path = Path(split_target(target)[0])
-    if not path.exists() or is_project(target):
+    if is_project(target):
         return False
     here = Path.cwd() / CONFIG_NAME  # a source name of the project here names that source
     return not (here.is_file() and target in {s.name for s in Project.open(".").sources})
