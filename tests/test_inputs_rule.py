@@ -110,3 +110,13 @@ def test_filter_into_a_folder_inside_its_input_is_refused(tmp_path):
     )
     assert code == 2 and "lies inside the input" in err
     assert len(engine.load("mnist", x)) == 12
+
+
+def test_preview_never_writes_its_sheet_into_the_dataset(tmp_path):
+    inet = tmp_path / "inet"
+    engine.save(make_dataset((("default", 6),)), "imagenet", inet)
+    code, _, err = run_main("preview", inet, "-o", inet / "sheet.png")
+    assert code == 2 and "lies inside the input" in err
+    assert not (inet / "sheet.png").exists() and len(engine.load("imagenet", inet)) == 6
+    code, _, err = run_main("preview", inet, "-o", tmp_path / "sheet.png")
+    assert code == 0, err
