@@ -19,7 +19,7 @@ from engine.codecs.prepare import check_label_range
 from engine.compute import executors
 from engine.errors import EngineError, NotSupportedError, warn_caller
 from engine.format import Detection
-from engine.io.output import atomic_output_dir
+from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.model.categories import AnnotationType
@@ -64,6 +64,11 @@ def load(
         loaded = Dataset.adopt(project.dataset())
         loaded.sources = (path, *project.source_paths())
         return loaded
+    if format is None:  # detected here, so the dataset knows its format (Datumaro's `format`)
+        if not path.is_file():
+            recover(path)  # a save killed mid-swap leaves its leftovers beside the folder
+        best = detect_best(path)
+        format, options = best.format, {**best.options, **options}
     found = load_dataset(
         format,
         path,
@@ -75,7 +80,10 @@ def load(
     )
     loaded = Dataset.adopt(found)
     loaded.sources = (path,)
-    loaded.data_path, loaded.format = str(path), format
+    for part in loaded.subsets().values():
+        if isinstance(part, Subset):  # a dataset built from this subset remembers its folder
+            part.sources = (path,)
+    loaded.data_path, loaded.format = str(path), get_format(format).name
     return loaded
 
 
@@ -231,6 +239,9 @@ class Subset(model.Subset):
     """One subset's columns (see `engine.model.Subset`) plus `to_torch`, the bridge to torch,
     which lives here because the bridges sit above the model (engine.interop)."""
 
+    #: the folders its items were read from (set by `engine.load`; see `Dataset.sources`)
+    sources: tuple[Path, ...] = ()
+
     @classmethod
     def adopt(cls, subset: model.Subset) -> Subset:
         """The same columns as a public `Subset` (no copy of any column)."""
@@ -275,9 +286,12 @@ class Dataset(model.Dataset):
         categories: Any = None,
         info: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(subsets, categories, info)
+        parts = list(subsets.values() if isinstance(subsets, Mapping) else subsets)
+        super().__init__(subsets if isinstance(subsets, Mapping) else parts, categories, info)
         self._subsets = {name: Subset.adopt(part) for name, part in self._subsets.items()}
-        self.sources: tuple[Path, ...] = ()
+        # the folders the subsets were read from: a save never writes over them either
+        found = (p for part in parts for p in getattr(part, "sources", ()))
+        self.sources: tuple[Path, ...] = tuple(dict.fromkeys(found))
         #: where it was read from or last exported to, and in which format (Datumaro's)
         self.data_path: str | None = None
         self.format: str | None = None

@@ -120,3 +120,14 @@ def test_preview_never_writes_its_sheet_into_the_dataset(tmp_path):
     assert not (inet / "sheet.png").exists() and len(engine.load("imagenet", inet)) == 6
     code, _, err = run_main("preview", inet, "-o", tmp_path / "sheet.png")
     assert code == 0, err
+
+
+def test_a_dataset_built_from_loaded_subsets_remembers_their_folder(tmp_path):
+    x = _mnist(tmp_path / "x")
+    loaded = engine.load(None, x)
+    assert loaded.format == "mnist"  # detected, and remembered as Datumaro does
+    rebuilt = engine.Dataset({"train": loaded["train"], "val": loaded["test"]})
+    with pytest.raises(engine.OutputExistsError, match="lies inside the input"):
+        engine.save(rebuilt, "mnist", x / "split", overwrite=True)
+    with pytest.raises(engine.OutputExistsError, match="is the input"):
+        engine.save(rebuilt, "mnist", x)
