@@ -7,7 +7,7 @@ Thin: they pick a format from the registry and hand the work to it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -249,6 +249,27 @@ class Subset(model.Subset):
             return subset
         return cls(**{f.name: subset.__dict__[f.name] for f in fields(subset) if f.init})
 
+    def as_dataset(self) -> Dataset:
+        """A dataset holding this subset alone, with its classes (Datumaro's
+        `get_subset(name).as_dataset()`); a copy of the object, not of the arrays."""
+        dataset = Dataset([dataclasses.replace(self)], self.categories)
+        dataset.sources = self.sources
+        return dataset
+
+    def get(self, id: str | int, subset: str | None = None) -> ItemView | None:
+        """The item with this id, or None (Datumaro's `DatasetSubset.get`)."""
+        if subset not in (None, self.name):
+            raise ValueError(f"this is subset {self.name!r}, not {subset!r}")
+        return self.as_dataset().get(id, self.name)
+
+    def get_annotated_items(self) -> int:
+        """How many items hold a label."""
+        return int((np.asarray(self.labels) != model.NO_LABEL).sum())
+
+    def get_annotations(self) -> int:
+        """How many labels the items hold in all."""
+        return self.get_annotated_items() + sum(len(v) - 1 for v in self.multi_labels.values())
+
     def to_torch(self, transform: Any = None, target_transform: Any = None) -> Any:
         """A `torch.utils.data.Dataset` shaped like `torchvision.datasets.MNIST` (needs `[torch]`);
         see engine.interop.torch_dataset."""
@@ -382,15 +403,28 @@ class Dataset(model.Dataset):
 
     def get_annotated_items(self) -> int:
         """How many items hold at least one label."""
-        return sum(int((s.labels != model.NO_LABEL).sum()) for s in self.subsets().values())
+        return sum(Subset.adopt(s).get_annotated_items() for s in self.subsets().values())
 
     def get_annotations(self) -> int:
         """How many labels the items hold in all."""
-        return sum(
-            int((s.labels != model.NO_LABEL).sum())
-            + sum(len(v) - 1 for v in s.multi_labels.values())
-            for s in self.subsets().values()
-        )
+        return sum(Subset.adopt(s).get_annotations() for s in self.subsets().values())
+
+    def get_subset_info(self) -> Iterator[str]:
+        """One line per subset, sorted: items, annotated items, annotations (Datumaro's)."""
+        for name in sorted(self.subsets()):
+            part = Subset.adopt(self.subsets()[name])
+            yield (
+                f"{name}: # of items={len(part)}, # of annotated items="
+                f"{part.get_annotated_items()}, # of annotations={part.get_annotations()}\n"
+            )
+
+    def get_infos(self) -> Iterator[str]:
+        """One line per dataset-level fact (Datumaro's)."""
+        yield from (f"{key}: {value}\n" for key, value in self.infos().items())
+
+    def get_categories_info(self) -> Iterator[str]:
+        """The class names, as Datumaro lists them."""
+        yield f"label: {list(self.categories)}\n"
 
     def define_categories(self, categories: Any) -> None:
         """Sets the class names (names, `LabelCategories` or `{AnnotationType.label: ...}`)."""

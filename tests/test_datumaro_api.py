@@ -86,6 +86,13 @@ def test_datumaro_reading_names():
     assert ("3", "test") in dataset and ("9", "test") not in dataset
     assert dataset.media_type() is dm.Image and dataset.ann_types() == {AnnotationType.label}
     assert dataset.get_annotated_items() == 12 == dataset.get_annotations()
+    assert next(dataset.get_subset_info()).startswith("test: # of items=5, # of annotated")
+    assert list(dataset.get_categories_info()) == [f"label: {list(dataset.categories)}\n"]
+    alone = dataset.get_subset("test").as_dataset()  # Datumaro's idiom
+    assert list(alone.subsets()) == ["test"] and alone.categories == dataset.categories
+    alone.filter("/item[id < 2]")
+    assert len(alone) == 2 and len(dataset["test"]) == 5
+    assert dataset.get_subset("test").get("3").id == "3"
     assert dm.Dataset.detect(str(SAMPLE)) == "mnist"
     with pytest.warns(UserWarning, match="depth is not used"):
         dm.Dataset.detect(str(SAMPLE), depth=1)
