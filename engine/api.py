@@ -503,7 +503,8 @@ class Dataset(model.Dataset):
         if "overwrite" not in options:
             options["overwrite"] = _holds_export_of(Path(save_dir), get_format(format))
         kept = save(self, format, save_dir, **options)
-        self.bind(save_dir, format, options={k: v for k, v in options.items() if k != "overwrite"})
+        bound = {key: value for key, value in options.items() if key != "overwrite"}
+        self.bind(save_dir, get_format(format).name, options=bound)
         self._modified = False
         return kept
 
