@@ -99,8 +99,12 @@ def test_one_file_of_a_subset_as_input_makes_its_folder_the_input(tmp_path):
     code, _, err = run_main("convert", "-i", one, "-f", "mnist_csv", "-o", x / "csv")
     assert code == 2 and "lies inside the input" in err
     dataset = engine.load("mnist", one)
-    with pytest.raises(engine.OutputExistsError, match="is the input"):
-        engine.save(dataset, "mnist", x)
+    for overwrite in (False, True):  # the test subset alone would replace train as well
+        with pytest.raises(engine.OutputExistsError, match="holds the input file"):
+            engine.save(dataset, "mnist", x, overwrite=overwrite)
+    code, _, err = run_main("transform", "-t", "reindex", "--overwrite", one)
+    assert code == 2 and "holds the input file" in err
+    assert list(engine.load("mnist", x).subsets()) == ["train", "test"]
 
 
 def test_filter_into_a_folder_inside_its_input_is_refused(tmp_path):

@@ -81,6 +81,12 @@ def check_not_input(
     for given in inputs:
         source = Path(given).resolve()
         folder = source.parent if source.is_file() else source  # one file of a subset
+        if folder == target and folder != source:
+            raise OutputExistsError(
+                f"{output}: the output folder holds the input file {given}, one part of the "
+                "dataset there: writing the folder would replace the rest; to edit it in place, "
+                "read the whole folder"
+            )
         if folder == target:
             if overwrite:
                 continue
