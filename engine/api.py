@@ -17,7 +17,7 @@ import numpy as np
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
-from engine.errors import EngineError, NotSupportedError, warn_caller
+from engine.errors import EngineError, NotSupportedError, OutputExistsError, warn_caller
 from engine.format import Detection
 from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
@@ -80,9 +80,10 @@ def load(
     )
     loaded = Dataset.adopt(found)
     loaded.sources = (path,)
+    loaded.partial = subset is not None or path.is_file()
     for part in loaded.subsets().values():
         if isinstance(part, Subset):  # a dataset built from this subset remembers its folder
-            part.sources = (path,)
+            part.sources, part.partial = (path,), True  # one subset: part of the folder
     loaded.data_path, loaded.format = str(path), get_format(format).name
     return loaded
 
@@ -119,6 +120,8 @@ def save(
     check_label_range(dataset)
     kept: list[str] = []
     protected = [*inputs, *(dataset.sources if isinstance(dataset, Dataset) else ())]
+    if isinstance(dataset, Dataset) and dataset.partial:
+        _refuse_partial_in_place(dataset, Path(path))
     with (
         executors.using(executor) as running,
         atomic_output_dir(
@@ -129,6 +132,19 @@ def save(
             running.check_paths([staging], what="output folder")
         fmt.save(dataset, staging, checked)
     return kept
+
+
+def _refuse_partial_in_place(dataset: Dataset, output: Path) -> None:
+    """A dataset read from part of a folder (one subset, one file) never replaces that folder's
+    dataset: the swap would drop the parts it was not read with."""
+    target = output.resolve()
+    for source in dataset.sources:
+        folder = source.parent if source.is_file() else source
+        if folder.resolve() == target:
+            raise OutputExistsError(
+                f"{output}: the dataset was read from part of this folder (one subset or file); "
+                "writing it here would replace the rest: read the whole folder to edit it in place"
+            )
 
 
 @overload
@@ -207,6 +223,7 @@ def merge(
         merged = merged.clone()
     # the merged dataset comes from every input's folders: a save never writes over them
     merged.sources = tuple(dict.fromkeys(p for d in given for p in getattr(d, "sources", ())))
+    merged.partial = any(getattr(d, "partial", False) for d in given)
     return merged
 
 
@@ -241,6 +258,8 @@ class Subset(model.Subset):
 
     #: the folders its items were read from (set by `engine.load`; see `Dataset.sources`)
     sources: tuple[Path, ...] = ()
+    #: whether it is part of what its source folder holds (then never written over the folder)
+    partial = False
 
     @classmethod
     def adopt(cls, subset: model.Subset) -> Subset:
@@ -253,7 +272,7 @@ class Subset(model.Subset):
         """A dataset holding this subset alone, with its classes (Datumaro's
         `get_subset(name).as_dataset()`); a copy of the object, not of the arrays."""
         dataset = Dataset([dataclasses.replace(self)], self.categories)
-        dataset.sources = self.sources
+        dataset.sources, dataset.partial = self.sources, bool(self.sources)
         return dataset
 
     def get(self, id: str | int, subset: str | None = None) -> ItemView | None:
@@ -313,6 +332,8 @@ class Dataset(model.Dataset):
         # the folders the subsets were read from: a save never writes over them either
         found = (p for part in parts for p in getattr(part, "sources", ()))
         self.sources: tuple[Path, ...] = tuple(dict.fromkeys(found))
+        #: read from part of its source folder (one subset or one file): never written over it
+        self.partial = any(getattr(part, "partial", False) for part in parts)
         #: where it was read from or last exported to, and in which format (Datumaro's)
         self.data_path: str | None = None
         self.format: str | None = None
@@ -619,6 +640,7 @@ class Dataset(model.Dataset):
             self.info,
         )
         twin.sources, twin.data_path, twin.format = self.sources, self.data_path, self.format
+        twin.partial = self.partial
         twin._bound_options = dict(self._bound_options)
         return twin
 

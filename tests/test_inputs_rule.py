@@ -100,7 +100,7 @@ def test_one_file_of_a_subset_as_input_makes_its_folder_the_input(tmp_path):
     assert code == 2 and "lies inside the input" in err
     dataset = engine.load("mnist", one)
     for overwrite in (False, True):  # the test subset alone would replace train as well
-        with pytest.raises(engine.OutputExistsError, match="holds the input file"):
+        with pytest.raises(engine.OutputExistsError, match="part of this folder"):
             engine.save(dataset, "mnist", x, overwrite=overwrite)
     code, _, err = run_main("transform", "-t", "reindex", "--overwrite", one)
     assert code == 2 and "holds the input file" in err
@@ -133,5 +133,18 @@ def test_a_dataset_built_from_loaded_subsets_remembers_their_folder(tmp_path):
     rebuilt = engine.Dataset({"train": loaded["train"], "val": loaded["test"]})
     with pytest.raises(engine.OutputExistsError, match="lies inside the input"):
         engine.save(rebuilt, "mnist", x / "split", overwrite=True)
-    with pytest.raises(engine.OutputExistsError, match="is the input"):
-        engine.save(rebuilt, "mnist", x)
+    for overwrite in (False, True):  # built from parts: never written over the whole folder
+        with pytest.raises(engine.OutputExistsError, match="part of this folder"):
+            engine.save(rebuilt, "mnist", x, overwrite=overwrite)
+
+
+def test_a_dataset_read_with_subset_is_never_written_over_its_folder(tmp_path):
+    x = _mnist(tmp_path / "x")
+    test_only = engine.load("mnist", x, subset="test")
+    test_only.transform("reindex", start=100)
+    with pytest.raises(engine.OutputExistsError, match="part of this folder"):
+        test_only.export(str(x), "mnist")
+    assert list(engine.load("mnist", x).subsets()) == ["train", "test"]
+    whole = engine.load("mnist", x).transform("reindex", start=100)
+    whole.export(str(x), "mnist")  # the whole folder: an in-place edit
+    assert engine.load("mnist", x)["test"][0].id == "107"
