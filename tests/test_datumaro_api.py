@@ -76,6 +76,11 @@ def test_categories_is_a_call_giving_label_categories():
     built = dm.Dataset.from_iterable([item], categories=given)
     assert built.categories == ("cat", "dog")
     assert built.get_label_cat_names() == ["cat", "dog"]
+    with pytest.raises(TypeError, match="categories="):  # Datumaro's 2nd argument is infos
+        dm.Dataset.from_iterable([item], ["cat", "dog"])  # type: ignore[arg-type]
+    assert dm.Dataset.from_iterable([item], {"source": "lab"}, ["a", "b"]).infos() == {
+        "source": "lab"
+    }
 
 
 def test_datumaro_reading_names():

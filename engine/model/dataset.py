@@ -96,6 +96,11 @@ class Dataset:
         """Builds a dataset from items, grouping them into columnar subsets (Datumaro 1.x's
         signature: `infos`, then `categories` as names or `LabelCategories`)."""
         _check_datumaro_options(media_type, ann_types, env)
+        if infos is not None and not isinstance(infos, Mapping):
+            raise TypeError(
+                "from_iterable(items, infos, categories): infos is a mapping of dataset facts, "
+                "as in Datumaro 1.x; pass the class names as categories=[...]"
+            )
         grouped: dict[str, list[DatasetItem]] = {}
         for item in items:
             grouped.setdefault(item.subset, []).append(item)
