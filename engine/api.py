@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -20,16 +20,16 @@ from engine.format import Detection
 from engine.io.output import atomic_output_dir
 from engine.io.paths import check_dataset_names
 from engine.model import ItemView
-from engine.ops.compare import Comparison, compare_datasets
-from engine.ops.filters import filter_dataset
-from engine.ops.merge import merge_by_policy
-from engine.ops.transforms import random_split
-from engine.ops.transforms import remap_labels as _remap_labels
-from engine.ops.transforms import transform as _transform
-from engine.ops.verify import FileCheck, verify_files
 from engine.project import CONFIG_NAME, Project
 from engine.registry import all_formats, detections, get_format
 from engine.registry.loading import detect_best, load_dataset
+
+if TYPE_CHECKING:
+    from engine.ops.compare import Comparison
+    from engine.ops.verify import FileCheck
+
+# The operations (XPath and lxml, merge, transforms ...) are imported by the verbs that use them,
+# so loading and saving, and the quick commands, start without them.
 
 
 def load(
@@ -154,6 +154,8 @@ def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
 def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
     """Checks a file, or every file in a folder, against the published files of the registered
     formats (or of `format` only), by MD5 of the file and of its uncompressed content."""
+    from engine.ops.verify import verify_files
+
     return verify_files(path, [get_format(format)] if format else all_formats())
 
 
@@ -176,12 +178,16 @@ def merge(
     for entry in datasets:  # datasets, or one list of them
         given.extend([entry] if isinstance(entry, model.Dataset) else entry)
     sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(given)]
+    from engine.ops.merge import merge_by_policy
+
     return Dataset.adopt(merge_by_policy(sources, merge_policy, renumber=renumber))
 
 
 def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
     """What differs between two datasets: items only in one (by subset and id), labels (by class
     name) and pixels of the items they share; `.equal` when nothing does."""
+    from engine.ops.compare import compare_datasets
+
     return compare_datasets(a, b)
 
 
@@ -273,6 +279,8 @@ class Dataset(model.Dataset):
         """
         if filter_annotations:
             mode = "items+annotations" if remove_empty else "annotations"
+        from engine.ops.filters import filter_dataset
+
         return self._derived(filter_dataset(self, expr, mode))
 
     def transform(self, method: str, **options: Any) -> Dataset:
@@ -280,7 +288,9 @@ class Dataset(model.Dataset):
         `random_split` (`splits=[("train", 0.8), ("val", 0.2)]`, `seed=`, `stratified=True`),
         `remap_labels` (`mapping={"src": "dst"}`, `default="keep"|"delete"`), `map_subsets`
         (`mapping=`), `reindex` (`start=0`), `id_from_image_name`."""
-        return self._derived(_transform(self, method, **options))
+        from engine.ops.transforms import transform
+
+        return self._derived(transform(self, method, **options))
 
     def split(
         self,
@@ -295,11 +305,15 @@ class Dataset(model.Dataset):
         if splits is not None and ratios:
             raise TypeError("give the splits either as a list or as keywords, not both")
         chosen = splits if splits is not None else ratios
+        from engine.ops.transforms import random_split
+
         return self._derived(random_split(self, chosen, seed=seed, stratified=stratified))
 
     def remap_labels(self, mapping: Mapping[str, str | None], default: str = "keep") -> Dataset:
         """Classes renamed, merged or deleted by name (see engine.ops.transforms.remap_labels)."""
-        return self._derived(_remap_labels(self, mapping, default))
+        from engine.ops.transforms import remap_labels
+
+        return self._derived(remap_labels(self, mapping, default))
 
     def _derived(self, result: model.Dataset) -> Dataset:
         """`result` as a public Dataset that remembers this one's sources (saves never overwrite

@@ -54,7 +54,7 @@ class Options(BaseModel):
     """Base of every options model: unknown names are refused, values are checked and typed;
     `None` for an option whose default is not None means "the default"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

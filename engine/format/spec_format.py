@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from engine.format.options import Options, SaveOptions
 from engine.format.protocol import Detection
 from engine.format.spec_options import (
     SpecOptions,
+    SpecSaveOptions,
     layout_compressions,
     options_models,
 )
@@ -55,7 +57,20 @@ class SpecFormat:
         for layout in layouts:
             self.codecs[layout.codec] = CODECS[layout.codec](spec, layout)  # type: ignore[arg-type]
         self.codec: Codec = self.codecs[spec.layout.codec]
-        self.options, self.load_options = options_models(spec)
+
+    @property
+    def options(self) -> type[SpecSaveOptions]:
+        """The save options model, generated from the spec when first asked for."""
+        return self._models[0]
+
+    @property
+    def load_options(self) -> type[Options]:
+        """The load options model, generated from the spec when first asked for."""
+        return self._models[1]
+
+    @cached_property
+    def _models(self) -> tuple[type[SpecSaveOptions], type[Options]]:
+        return options_models(self.spec)
 
     def detect(self, path: Path) -> Detection:
         best = None

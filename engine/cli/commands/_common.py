@@ -8,13 +8,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.api import load, save
-from engine.cli.exporter_options import describe_options, parse_export_options
 from engine.compute import executors, progress
 from engine.errors import UsageError
 from engine.model import Dataset
-from engine.ops.filters import MODES, filter_dataset
-from engine.project import CONFIG_NAME, Project
+from engine.project import CONFIG_NAME
 from engine.registry import formats, get_format
 from engine.registry.loading import detect_best
 
@@ -68,10 +65,16 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         "-m",
         "--filter-mode",
         default="items",
-        choices=list(MODES),
+        choices=list(_filter_modes()),
         metavar="MODE",
         help="items, annotations or items+annotations (i, a, i+a); default items",
     )
+
+
+def _filter_modes() -> tuple[str, ...]:
+    from engine.ops.filters import MODES
+
+    return tuple(MODES)
 
 
 def read_input_of(args: argparse.Namespace, path: str | Path) -> tuple[Dataset, str]:
@@ -99,7 +102,11 @@ def read_input(
     running = executors.current()
     if running is not None:
         running.check_paths([path])
+    from engine.api import load
+
     if input_format is None and (path / CONFIG_NAME).is_file():
+        from engine.project import Project
+
         with progress.task(f"reading project {path}"):
             return Project.open(path).dataset(), PROJECT
     options = {}
@@ -124,12 +131,16 @@ def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset
     if not expression:
         return dataset
     with progress.task("filtering", total=len(dataset)) as task:
+        from engine.ops.filters import filter_dataset
+
         return filter_dataset(dataset, expression, mode, progress=task)
 
 
 def exporter_options(format_name: str, extra: list[str]) -> dict:
     """Checks the format exists and parses the words after `--` for it; `-- -h` prints the
     format's exporter options and exits, as Datumaro does."""
+    from engine.cli.exporter_options import describe_options, parse_export_options
+
     fmt = get_format(format_name)
     if "-h" in extra or "--help" in extra:
         print(f"exporter options of {format_name} (after --):")
@@ -156,6 +167,8 @@ def write_output(
 ) -> None:
     """Saves (never over an input); names in one line what an overwrite kept of the folder."""
     with progress.task(f"writing {format_name} to {output}"):
+        from engine.api import save
+
         kept = save(dataset, format_name, output, overwrite=overwrite, inputs=inputs, **options)
     if kept:
         shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")

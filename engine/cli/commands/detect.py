@@ -11,8 +11,6 @@ from engine.errors import UnknownFormatError
 from engine.registry import detections
 
 NAME = "detect"
-ALIASES = ["detect-format"]
-HELP = "name the formats a dataset could be, best first, with the evidence seen"
 EXAMPLE = "mnist-engine detect samples/mnist"
 
 

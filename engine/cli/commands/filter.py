@@ -20,10 +20,6 @@ from engine.ops.filters import MODES, Filter
 from engine.project import Project
 
 NAME = "filter"
-HELP = (
-    "filter a project's sources (recorded in project.toml, applied on export), "
-    "or a dataset into -o DIR"
-)
 EXAMPLE = (
     "mnist-engine filter -p my-project -e '/item[subset=\"test\"]'   |   "
     "mnist-engine filter ./mnist -e '/item/annotation[label=\"3\"]' -m i+a -o threes"

@@ -9,7 +9,6 @@ from engine.cli.commands._common import no_extra
 from engine.project import Project
 
 NAME = "import"
-HELP = "add a dataset to a project as a source (name, format, path)"
 EXAMPLE = "mnist-engine import -p my-project -f mnist -n digits ./mnist"
 
 
