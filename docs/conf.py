@@ -14,7 +14,7 @@ import engine  # noqa: E402 - after the path is set
 
 project = "mnist-engine"
 author = "mnist-engine contributors"
-copyright = "mnist-engine contributors"  # noqa: A001 - Sphinx's name
+copyright = "mnist-engine contributors"
 release = engine.__version__
 
 extensions = ["myst_parser", "sphinx.ext.autodoc"]

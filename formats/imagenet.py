@@ -27,7 +27,7 @@ from engine.errors import (
     hint,
     warn_caller,
 )
-from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
+from engine.format import Detection, FolderLoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
 from engine.io.images import check_encodable
@@ -40,6 +40,7 @@ from engine.io.paths import (
 )
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from formats._common import (
+    FolderAdapter,
     check_subset_names,
     image_list,
     non_empty_subsets,
@@ -82,12 +83,11 @@ def plan_subset(subset: Subset, classes: Sequence[str], prefix: str, ext: str):
     return paths, names, pixels
 
 
-class ImagenetFormat(Adapter[SaveOptions, FolderLoadOptions]):
+class ImagenetFormat(FolderAdapter):
     """Class-per-folder image trees."""
 
     name = "imagenet"
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
-    load_options = FolderLoadOptions
     class_names: ClassVar[NameUse] = (
         "text"  # written as safe folder names (engine.io.paths.folder_names)
     )

@@ -87,13 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.command} takes no exporter options after '--'")
     args.extra = extra
     from engine.compute import executors, progress
-    from engine.io.cache import AUTO_THRESHOLD, CachePolicy, using_policy
+    from engine.io import cache
 
     if sys.stderr.isatty() and not args.quiet:
         progress.enable(sys.stderr)
     audience = AUDIENCE.set("cli")  # hints name flags (--overwrite), not keywords
     # compressed inputs of 256 MiB or more are decompressed once into the cache and memory-mapped
-    with warnings.catch_warnings(), using_policy(CachePolicy(threshold=AUTO_THRESHOLD)):
+    with (
+        warnings.catch_warnings(),
+        cache.using_policy(cache.CachePolicy(threshold=cache.AUTO_THRESHOLD)),
+    ):
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
         try:

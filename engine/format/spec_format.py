@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Codec
+from engine.codecs.base import Codec, SubsetWrite
 from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
 from engine.codecs.names import NamePattern
@@ -55,7 +55,7 @@ class SpecFormat:
         #: one codec per layout, the spec's main layout first
         self.codecs: dict[str, Codec] = {}
         for layout in layouts:
-            self.codecs[layout.codec] = CODECS[layout.codec](spec, layout)  # type: ignore[arg-type]
+            self.codecs[layout.codec] = CODECS[layout.codec](spec, layout)
         self.codec: Codec = self.codecs[spec.layout.codec]
 
     @property
@@ -200,15 +200,10 @@ class SpecFormat:
             for subset in dataset.subsets().values()
         ]
         for part in prepared:
-            codec.write_subset(
-                part,
-                directory,
-                compression=self._default_compression(codec, part.name)
-                if compression is None
-                else compression,
-                compresslevel=options.compresslevel,
-                variant=variant,
-            )
+            suffix = compression
+            if suffix is None:
+                suffix = self._default_compression(codec, part.name)
+            codec.write_subset(part, directory, SubsetWrite(suffix, options.compresslevel, variant))
         save_categories(directory, dataset.categories, dataset_meta=options.save_dataset_meta)
 
     def _default_compression(self, codec: Codec, subset: str) -> str:
