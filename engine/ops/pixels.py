@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
 from engine.compute.progress import Progress
@@ -93,6 +92,8 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     height, width = size
     if image.shape[:2] == (height, width):
         return image
+    from PIL import Image  # imported by the first resize
+
     if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] in (3, 4)):
         picture = Image.fromarray(np.ascontiguousarray(image))
         return np.asarray(picture.resize((width, height), Image.Resampling.LANCZOS))
