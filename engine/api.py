@@ -57,6 +57,13 @@ def load(
     """
     path = Path(path)
     if format is None and (path / CONFIG_NAME).is_file():
+        given = {"subset": subset, "cache": cache, "cache_dir": cache_dir, "executor": executor}
+        ignored = sorted([*(k for k, v in given.items() if v is not None), *options])
+        if ignored:
+            raise TypeError(
+                f"{path} is a project folder: its sources name their formats, so it takes no "
+                f"{', '.join(ignored)} (load a source itself to pass them)"
+            )
         project = Project.open(path)
         loaded = Dataset.adopt(project.dataset())
         loaded.sources = (path, *project.source_paths())

@@ -119,6 +119,8 @@ def test_load_opens_a_project_folder(tmp_path):
         "val": 3,
     }
     assert Path(tmp_path / "a").resolve() in [Path(p).resolve() for p in loaded.sources]
+    with pytest.raises(TypeError, match=r"project folder.*subset"):
+        engine.load(None, tmp_path / "proj", subset="train")  # never silently ignored
     with pytest.raises(engine.OutputExistsError, match="input"):
         engine.save(loaded, "mnist", tmp_path / "a", overwrite=True)  # a source is never written
 
