@@ -107,6 +107,10 @@ def read_input(
     if input_format is None and (path / CONFIG_NAME).is_file():
         from engine.project import Project
 
+        if skip_broken or follow_symlinks:
+            flag = "--skip-broken" if skip_broken else "--follow-symlinks"
+            raise UsageError(f"{path} is a project folder: {flag} applies to a dataset's files")
+
         with progress.task(f"reading project {path}"):
             return Project.open(path).dataset(), PROJECT
     options = {}
