@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -23,16 +23,16 @@ from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.model.categories import AnnotationType
-from engine.ops.compare import Comparison, compare_datasets
-from engine.ops.filters import filter_dataset
-from engine.ops.merge import merge_by_policy
-from engine.ops.transforms import TRANSFORMS, random_split
-from engine.ops.transforms import remap_labels as _remap_labels
-from engine.ops.transforms import transform as _transform
-from engine.ops.verify import FileCheck, verify_files
 from engine.project import CONFIG_NAME, Project
 from engine.registry import all_formats, detections, get_format
 from engine.registry.loading import detect_best, load_dataset
+
+if TYPE_CHECKING:
+    from engine.ops.compare import Comparison
+    from engine.ops.verify import FileCheck
+
+# The operations (XPath and lxml, merge, transforms ...) are imported by the verbs that use them,
+# so loading and saving, and the quick commands, start without them.
 
 
 def load(
@@ -60,6 +60,13 @@ def load(
     """
     path = Path(path)
     if format is None and (path / CONFIG_NAME).is_file():
+        given = {"subset": subset, "cache": cache, "cache_dir": cache_dir, "executor": executor}
+        ignored = sorted([*(k for k, v in given.items() if v is not None), *options])
+        if ignored:
+            raise TypeError(
+                f"{path} is a project folder: its sources name their formats, so it takes no "
+                f"{', '.join(ignored)} (load a source itself to pass them)"
+            )
         project = Project.open(path)
         loaded = Dataset.adopt(project.dataset())
         loaded.sources = (path, *project.source_paths())
@@ -196,6 +203,8 @@ def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
 def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
     """Checks a file, or every file in a folder, against the published files of the registered
     formats (or of `format` only), by MD5 of the file and of its uncompressed content."""
+    from engine.ops.verify import verify_files
+
     return verify_files(path, [get_format(format)] if format else all_formats())
 
 
@@ -218,6 +227,8 @@ def merge(
     for entry in datasets:  # datasets, or one list of them
         given.extend([entry] if isinstance(entry, model.Dataset) else entry)
     sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(given)]
+    from engine.ops.merge import merge_by_policy
+
     merged = Dataset.adopt(merge_by_policy(sources, merge_policy, renumber=renumber))
     if any(merged is dataset for dataset in given):  # one dataset: a dataset of its own
         merged = merged.clone()
@@ -230,6 +241,8 @@ def merge(
 def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
     """What differs between two datasets: items only in one (by subset and id), labels (by class
     name) and pixels of the items they share; `.equal` when nothing does."""
+    from engine.ops.compare import compare_datasets
+
     return compare_datasets(a, b)
 
 
@@ -560,10 +573,14 @@ class Dataset(model.Dataset):
             filter_annotations, mode = mode, "items"
         if filter_annotations:
             mode = "items+annotations" if remove_empty else "annotations"
+        from engine.ops.filters import filter_dataset
+
         return self._become(filter_dataset(self, expr, str(mode)))
 
     def select(self, pred: Callable[[ItemView], bool]) -> Dataset:
         """Keeps the items for which `pred(item)` is true, in place (Datumaro's `select`)."""
+        from engine.ops.filters import filter_dataset
+
         return self._become(filter_dataset(self, pred, "items"))
 
     def transform(self, method: str, **options: Any) -> Dataset:
@@ -572,12 +589,14 @@ class Dataset(model.Dataset):
         `seed=`, `stratified=True`), `remap_labels` (`mapping={"src": "dst"}`,
         `default="keep"|"delete"`), `map_subsets` (`mapping=`), `reindex` (`start=0`),
         `id_from_image_name`."""
+        from engine.ops.transforms import TRANSFORMS, transform
+
         if not isinstance(method, str):
             raise NotSupportedError(
                 f"transform({getattr(method, '__name__', method)!r}): Transform classes are not "
                 f"supported; name one of this engine's transforms: {', '.join(TRANSFORMS)}"
             )
-        return self._become(_transform(self, method, **options))
+        return self._become(transform(self, method, **options))
 
     def split(
         self,
@@ -593,12 +612,16 @@ class Dataset(model.Dataset):
         if splits is not None and ratios:
             raise TypeError("give the splits either as a list or as keywords, not both")
         chosen = splits if splits is not None else ratios
+        from engine.ops.transforms import random_split
+
         return self._become(random_split(self, chosen, seed=seed, stratified=stratified))
 
     def remap_labels(self, mapping: Mapping[str, str | None], default: str = "keep") -> Dataset:
         """Renames, merges or deletes classes by name, in place (see
         engine.ops.transforms.remap_labels)."""
-        return self._become(_remap_labels(self, mapping, default))
+        from engine.ops.transforms import remap_labels
+
+        return self._become(remap_labels(self, mapping, default))
 
     def put(
         self, item: model.DatasetItem, id: str | int | None = None, subset: str | None = None
@@ -615,6 +638,8 @@ class Dataset(model.Dataset):
         if self.get(item.id, item.subset) is not None:
             self.remove(item.id, item.subset)
         added = model.Dataset.from_iterable([item], categories=self.categories)
+        from engine.ops.merge import merge_by_policy
+
         merged = merge_by_policy([("dataset", self), ("item", added)], "exact")
         self._become(merged)
 

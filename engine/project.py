@@ -15,10 +15,6 @@ import numpy as np
 from engine.errors import FormatError, ProjectError
 from engine.io.toml_writer import dumps
 from engine.model import Dataset
-from engine.ops.filters import Filter, filter_dataset, normalize_mode
-from engine.ops.merge import merge_datasets
-from engine.ops.transform_options import parse_transform_options
-from engine.ops.transforms import transform
 from engine.registry import get_format
 from engine.registry.loading import load_dataset
 
@@ -147,6 +143,8 @@ class Project:
             )
         source = Source(name, format, str(path.resolve()))
         dataset = load_dataset(format, Path(path))
+        from engine.ops.merge import merge_datasets
+
         merge_datasets([*self._loaded(), (name, dataset)])
         self.sources.append(source)
         self.save()
@@ -154,6 +152,8 @@ class Project:
 
     def add_filter(self, expression: str, mode: str = "items", source: str = "") -> ProjectFilter:
         """Records a filter (checked now, applied on export)."""
+        from engine.ops.filters import Filter, normalize_mode
+
         Filter(expression)
         if source and source not in {s.name for s in self.sources}:
             raise ProjectError(f"{self.config_path}: no source named {source!r}")
@@ -164,6 +164,8 @@ class Project:
 
     def add_transform(self, name: str, options: list[str]) -> ProjectTransform:
         """Records a transform (its options checked now, applied on export)."""
+        from engine.ops.transform_options import parse_transform_options
+
         parse_transform_options(name, options)
         entry = ProjectTransform(name, list(options))
         self.transforms.append(entry)
@@ -177,7 +179,7 @@ class Project:
             dataset: Dataset = load_dataset(source.format, self._resolve(source.path))
             for entry in self.filters:
                 if entry.source in ("", source.name):
-                    dataset = filter_dataset(dataset, entry.expression, entry.mode)
+                    dataset = _filtered(dataset, entry.expression, entry.mode)
             loaded.append((source.name, dataset))
         return loaded
 
@@ -199,6 +201,10 @@ class Project:
             raise ProjectError(
                 f"{self.root}: the project has no sources; add one with `mnist-engine import`"
             )
+        from engine.ops.merge import merge_datasets
+        from engine.ops.transform_options import parse_transform_options
+        from engine.ops.transforms import transform
+
         dataset = merge_datasets(_distinct_ids(self._loaded()))
         for entry in self.transforms:
             dataset = transform(
@@ -216,6 +222,18 @@ class Project:
         self.filters = [f for f in self.filters if f.source != name]
         self.save()
         return found[0]
+
+
+def _filtered(dataset: Dataset, expression: str, mode: str) -> Dataset:
+    from engine.ops.filters import filter_dataset
+
+    return filter_dataset(dataset, expression, mode)
+
+
+def _mode(text: str) -> str:
+    from engine.ops.filters import normalize_mode
+
+    return normalize_mode(text)
 
 
 def _distinct_ids(loaded: list[tuple[str, Dataset]]) -> list[tuple[str, Dataset]]:
@@ -290,7 +308,7 @@ def _filters(path: Path, document: dict) -> list[ProjectFilter]:
         filters.append(
             ProjectFilter(
                 entry["expression"],
-                normalize_mode(str(entry.get("mode", "items"))),
+                _mode(str(entry.get("mode", "items"))),
                 str(entry.get("source", "")),
             )
         )

@@ -9,7 +9,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from engine.errors import FormatError, LabelsNotStoredWarning, ValidationError, warn_caller
-from engine.format.options import LoadOptions, SaveOptions
+from engine.format import Adapter
+from engine.format.options import FolderLoadOptions, LoadOptions, SaveOptions
 from engine.io.categories import META_FILE, parse_dataset_meta
 from engine.io.imagefolder import ReadImages, is_image_name, read_images
 from engine.io.images import check_encodable, write_image_files
@@ -19,6 +20,12 @@ from engine.io.paths import (
     relative_path,
 )
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
+
+
+class FolderAdapter(Adapter[SaveOptions, FolderLoadOptions]):
+    """Base of the adapters that read folders of image files (they take `follow_symlinks`)."""
+
+    load_options = FolderLoadOptions
 
 
 def non_empty_subsets(dataset: Dataset) -> list[Subset]:
@@ -77,16 +84,7 @@ def write_items(
     """Checks and writes image i to `directory / paths[i]`: unique paths, encodable pixels."""
     check_unique_paths(paths, ids)
     check_encodable(images, ids, options.image_ext)
-    write_image_files(
-        directory,
-        list(paths),
-        images,
-        ids,
-        ext=options.image_ext,
-        compresslevel=options.compresslevel,
-        workers=options.workers,
-        progress=options.progress,
-    )
+    write_image_files(directory, list(paths), images, ids, **options.image_args())
 
 
 def save_meta(directory: Path, categories: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ reader (Datumaro, torchvision) loads them, and an `image_channels` list (1 or 3 
 reader give them back as (H, W) grey images. CIFAR-100 batches (`fine_labels`, `coarse_labels`,
 `meta`) are read too; the coarse class goes into the `coarse_label` attribute.
 
-Reading goes through a restricted unpickler (engine.safepickle): a batch naming any global other
+Reading goes through a restricted unpickler (engine.io.safepickle): a batch naming any global other
 than numpy's array reconstruction is a FormatError and nothing in it runs.
 """
 

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 
 from engine.errors import NotThisFormat
-from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
+from engine.format import Detection, FolderLoadOptions, SaveOptions
 from engine.io.imagefolder import is_image_name, list_files
 from engine.io.images import check_encodable
 from engine.io.paths import check_unique_paths
 from engine.model import DEFAULT_SUBSET, Dataset
 from formats._common import (
+    FolderAdapter,
     ids_from_names,
     image_list,
     plan_unlabeled,
@@ -28,12 +29,11 @@ from formats._common import (
 )
 
 
-class ImageDirFormat(Adapter[SaveOptions, FolderLoadOptions]):
+class ImageDirFormat(FolderAdapter):
     """A folder of image files, read and written through the shared image pool."""
 
     name = "image_dir"
     description = "a flat or nested folder of images (no labels); ids are relative paths"
-    load_options = FolderLoadOptions
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)

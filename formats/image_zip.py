@@ -137,14 +137,7 @@ class ImageZipFormat(Adapter[ImageZipOptions, LoadOptions]):
         paths, ids, images = self._planned(dataset, opts)
         blobs = []
         if opts.save_media:
-            blobs = encode_images(
-                images,
-                ids,
-                ext=opts.image_ext,
-                compresslevel=opts.compresslevel,
-                workers=opts.workers,
-                progress=opts.progress,
-            )
+            blobs = encode_images(images, ids, **opts.image_args())
         with zipfile.ZipFile(directory / opts.name, "w", COMPRESSIONS[opts.compression]) as archive:
             for member, blob in zip(paths, blobs, strict=False):
                 archive.writestr(str(member), blob)

@@ -29,7 +29,7 @@ from engine.errors import (
     hint,
     warn_caller,
 )
-from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
+from engine.format import Detection, FolderLoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
 from engine.io.images import check_encodable
@@ -42,6 +42,7 @@ from engine.io.paths import (
 )
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from formats._common import (
+    FolderAdapter,
     check_subset_names,
     image_list,
     non_empty_subsets,
@@ -93,12 +94,11 @@ def without_class(item_id: str, folders: set[str]) -> str:
     return rest if colon and head in folders and rest else item_id
 
 
-class ImagenetFormat(Adapter[SaveOptions, FolderLoadOptions]):
+class ImagenetFormat(FolderAdapter):
     """Class-per-folder image trees."""
 
     name = "imagenet"
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
-    load_options = FolderLoadOptions
     class_names: ClassVar[NameUse] = (
         "text"  # written as safe folder names (engine.io.paths.folder_names)
     )

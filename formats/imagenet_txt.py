@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError, hint
-from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
+from engine.format import Detection, FolderLoadOptions, SaveOptions
 from engine.format.adapter import is_image_tree
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, links_outside
@@ -26,6 +26,7 @@ from engine.io.images import check_encodable
 from engine.io.paths import check_relative_names, check_unique_paths, relative_path, unsafe_reason
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from formats._common import (
+    FolderAdapter,
     check_subset_names,
     image_list,
     read_files,
@@ -81,12 +82,11 @@ def _file_id(subset: str, item_id: str, prefixed: bool) -> str:
     return f"{subset}/{item_id}" if prefixed or item_id.startswith(subset + "/") else item_id
 
 
-class ImagenetTxtFormat(Adapter[SaveOptions, FolderLoadOptions]):
+class ImagenetTxtFormat(FolderAdapter):
     """Image folder plus per-subset lists of label ids."""
 
     name = "imagenet_txt"
     description = "images/ plus <subset>.txt lines '<file> <label ids>' and synsets.txt"
-    load_options = FolderLoadOptions
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)

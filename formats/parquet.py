@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
 from engine.compute.progress import Progress
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.format import Adapter, Detection, LoadOptions, SaveOptions
+from engine.format import Adapter, Detection, LoadOptions, PngSaveOptions
 from engine.interop import require
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
@@ -94,7 +94,7 @@ def _check_shards(subset: str, files: list[Path]) -> None:
         )
 
 
-class ParquetOptions(SaveOptions):
+class ParquetOptions(PngSaveOptions):
     """parquet's save options: shard and row-group sizes, column compression, pixel encoding."""
 
     rows_per_shard: int | None = Field(
@@ -109,13 +109,6 @@ class ParquetOptions(SaveOptions):
     image_encoding: Literal["png", "raw"] = Field(
         "png", description="png (Hugging Face Image(), Hub-compatible) or raw (fixed-size pixels)"
     )
-
-    @field_validator("image_ext")
-    @classmethod
-    def _png_only(cls, value: str) -> str:
-        if value != ".png":
-            raise ValueError("images are stored as PNG (or raw pixels); image_ext must be .png")
-        return value
 
 
 class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from engine.codecs.prepare import check_class_names
 from engine.errors import FormatError, NotThisFormat, ValidationError
-from engine.format import Adapter, Detection, LoadOptions, SaveOptions
+from engine.format import Adapter, Detection, LoadOptions, PngSaveOptions
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
 from engine.io.images import IMAGE_EXTENSIONS
@@ -60,17 +60,10 @@ def tar_files(path: Path) -> dict[str, list[Path]]:
     return dict(sorted(found.items(), key=lambda kv: subset_order(kv[0])))
 
 
-class WebDatasetOptions(SaveOptions):
+class WebDatasetOptions(PngSaveOptions):
     """webdataset's save options: items per tar shard (images are PNG)."""
 
     rows_per_shard: int = Field(10_000, ge=1, description="items per tar shard")
-
-    @field_validator("image_ext")
-    @classmethod
-    def _png_only(cls, value: str) -> str:
-        if value != ".png":
-            raise ValueError("images are stored as .png; image_ext must be .png")
-        return value
 
 
 class WebDatasetFormat(Adapter[WebDatasetOptions, LoadOptions]):

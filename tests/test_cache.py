@@ -85,7 +85,7 @@ def test_cache_false_and_small_inputs_stay_in_memory(saved, tmp_path, monkeypatc
 def test_the_cli_caches_inputs_over_its_threshold(saved, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("MNIST_ENGINE_CACHE_DIR", str(cache))
-    monkeypatch.setattr(sys.modules["engine.cli.main"], "AUTO_THRESHOLD", 1)
+    monkeypatch.setattr(sys.modules["engine.io.cache"], "AUTO_THRESHOLD", 1)
     assert main(["info", str(saved)]) == 0
     assert len(entries(cache)) == 4
     monkeypatch.setenv("MNIST_ENGINE_CACHE", "0")  # the switch that turns it off

@@ -124,6 +124,8 @@ def test_load_opens_a_project_folder(tmp_path):
         engine.save(loaded, "mnist", tmp_path / "a")
     with pytest.raises(engine.OutputExistsError, match="lies inside the input"):
         engine.save(loaded, "mnist", tmp_path / "a" / "x", overwrite=True)
+    with pytest.raises(TypeError, match=r"project folder.*subset"):
+        engine.load(None, tmp_path / "proj", subset="train")  # never silently ignored
 
 
 def test_detect_and_detect_one_give_names_or_evidence(tmp_path):

@@ -45,6 +45,8 @@ class Edge:
     source: str
     target: str
     line: int
+    #: "import" for an import statement, "string" for a string naming a module (importlib)
+    via: str = "import"
 
 
 def module_files(root: Path = ROOT) -> dict[str, Path]:
@@ -68,7 +70,9 @@ def imports_of(name: str, path: Path, modules: Iterable[str]) -> list[Edge]:
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            targets = [node.value] if node.value in known and "." in node.value else []
+            if node.value in known and "." in node.value:
+                edges.append(Edge(name, node.value, node.lineno, via="string"))
+            continue
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(name, is_package, node.module, node.level)
             targets = []
@@ -187,7 +191,15 @@ def main() -> int:
     modules = module_files()
     found_circles = circles(edges)
     found_upward = upward(edges)
+    strings: dict[tuple[str, str], int] = {}
+    for edge in edges:
+        if edge.via == "string":
+            key = (edge.source, edge.target.split(".")[0])
+            strings[key] = strings.get(key, 0) + 1
     print(f"{len(modules)} modules, {len(edges)} import edges")
+    print(f"string imports (module names importlib imports): {sum(strings.values())}")
+    for (source, package), count in sorted(strings.items()):
+        print(f"  {source} names {count} modules of {package}")
     print(f"import circles: {len(found_circles)}")
     for component in found_circles:
         print("  " + " <-> ".join(component))

@@ -1,7 +1,9 @@
-"""The `mnist-engine` command line: one subcommand per module in `engine.commands`.
+"""The `mnist-engine` command line: one subcommand per module in `engine.cli.commands`.
 
-Errors print one line naming the file and the reason: exit 2 for bad input or usage, 1 for a
-failed validation; `--debug` shows the traceback. Words after `--` are exporter options.
+Only the command that runs is imported (`--version` and `--help` import none), so a quick command
+starts quickly. Errors print one line naming the file and the reason: exit 2 for bad input or
+usage, 1 for a failed validation; `--debug` shows the traceback. Words after `--` are exporter
+options.
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine import __version__
-from engine.cli.commands import COMMANDS
-from engine.compute import executors, progress
+from engine.cli.commands import COMMANDS, Command, find
 from engine.errors import AUDIENCE, EngineError, FormatWarning
-from engine.io.cache import AUTO_THRESHOLD, CachePolicy, using_policy
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -33,7 +33,8 @@ def _common_flags(suppress: bool) -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the command `argv` names gets its arguments (its module is imported)."""
     parser = argparse.ArgumentParser(
         prog="mnist-engine",
         description="Import, validate, filter, convert and export MNIST-family datasets.",
@@ -42,23 +43,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mnist-engine {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = _named_command(argv)
     for command in COMMANDS:
-        epilog = f"example: {command.EXAMPLE}"
-        more = getattr(command, "more_help", None)
+        if command is not chosen:
+            commands.add_parser(command.name, aliases=list(command.aliases), help=command.help)
+            continue
+        module = command.load()
+        epilog = f"example: {module.EXAMPLE}"
+        more = getattr(module, "more_help", None)
         if more is not None:
             epilog += "\n\n" + more()
         sub = commands.add_parser(
-            command.NAME,
-            aliases=getattr(command, "ALIASES", []),
-            help=command.HELP,
-            description=command.HELP,
+            command.name,
+            aliases=list(command.aliases),
+            help=command.help,
+            description=command.help,
             epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[_common_flags(suppress=True)],
         )
-        command.add_arguments(sub)
-        sub.set_defaults(run=command.run, takes_extra=getattr(command, "EXPORTER_OPTIONS", False))
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run, takes_extra=getattr(module, "EXPORTER_OPTIONS", False))
     return parser
+
+
+def _named_command(argv: Sequence[str]) -> Command | None:
+    """The command the first word that is not a flag names (the top level's flags take no
+    value), None when there is none."""
+    word = next((w for w in argv if not w.startswith("-")), None)
+    return find(word) if word is not None else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,16 +83,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, extra = argv[:cut], argv[cut + 1 :]
     with warnings.catch_warnings():  # building the help texts loads the formats (user specs)
         warnings.showwarning = _show_warning
-        parser = build_parser()
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
     if extra and not args.takes_extra:
         parser.error(f"{args.command} takes no exporter options after '--'")
     args.extra = extra
+    from engine.compute import executors, progress
+    from engine.io import cache
+
     if sys.stderr.isatty() and not args.quiet:
         progress.enable(sys.stderr)
     audience = AUDIENCE.set("cli")  # hints name flags (--overwrite), not keywords
     # compressed inputs of 256 MiB or more are decompressed once into the cache and memory-mapped
-    with warnings.catch_warnings(), using_policy(CachePolicy(threshold=AUTO_THRESHOLD)):
+    with (
+        warnings.catch_warnings(),
+        cache.using_policy(cache.CachePolicy(threshold=cache.AUTO_THRESHOLD)),
+    ):
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
         try:

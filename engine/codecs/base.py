@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from engine.codecs.prepare import PreparedSubset
 from engine.model import Subset
@@ -52,6 +52,16 @@ class SubsetFiles:
         return found
 
 
+@dataclass(frozen=True)
+class SubsetWrite:
+    """How a subset's files are written: the compression suffix ("" for none), the level, and
+    the variant named in the file names (specs with variants)."""
+
+    compression: str = ""
+    compresslevel: int = 6
+    variant: str | None = None
+
+
 class Codec(Protocol):
     """Reads and writes the subsets of a dataset laid out as a spec's layout says."""
 
@@ -74,25 +84,40 @@ class Codec(Protocol):
     def prepare(self, subset: Subset, *, save_media: bool) -> PreparedSubset:
         """The subset checked and laid out for writing; ValidationError for what cannot be."""
 
-    def write_subset(
-        self,
-        prepared: PreparedSubset,
-        root: Path,
-        *,
-        compression: str,
-        compresslevel: int,
-        variant: str | None = None,
-    ) -> list[Path]:
+    def write_subset(self, prepared: PreparedSubset, root: Path, how: SubsetWrite) -> list[Path]:
         """Writes one prepared subset into `root`; returns the files written."""
 
     def probe(self, path: Path) -> tuple[list[Clue], list[SubsetFiles]]:
         """Detection clues for `path` and the subsets seen; NotThisFormat when none fits."""
 
 
-def chosen_layout(spec: DatasetSpec, layout: Layout | None, kind: type[L], codec: str) -> L:
-    """`layout` (or the spec's main layout) when it is of `kind`; a codec built for a layout of
-    another kind is a programming error, so it raises TypeError."""
-    chosen = layout or spec.layout
-    if not isinstance(chosen, kind):
-        raise TypeError(f"{spec.name}: not {codec} layout")
-    return chosen
+class LayoutCodec(Generic[L]):
+    """What the codecs share: the spec and the layout of `kind` they follow, and loading for a
+    layout without variants (a subclass writes `subset_files` and `read_subset`)."""
+
+    kind: type[L]
+    label: str  # the layout's kind in messages, e.g. "CSV"
+
+    def __init__(self, spec: DatasetSpec, layout: Layout | None = None) -> None:
+        chosen = layout or spec.layout
+        if not isinstance(chosen, self.kind):  # a programming error, not a user's
+            raise TypeError(f"{spec.name}: not a {self.label} layout")
+        self.spec = spec
+        self.layout: L = chosen
+
+    def subset_files(self, path: Path) -> tuple[Path, list[SubsetFiles]]:
+        raise NotImplementedError
+
+    def read_subset(self, root: Path, files: SubsetFiles) -> Subset:
+        raise NotImplementedError
+
+    def load_subsets(
+        self, path: Path, *, subset: str | None, variant: str | None
+    ) -> tuple[Path, list[Subset], str | None]:
+        """(root, the subsets read, no variant) for `load`."""
+        if variant is not None:
+            raise ValueError(f"{self.spec.name}: the {self.label} layout has no variants")
+        root, found = self.subset_files(path)
+        if subset is not None:
+            found = [files for files in found if files.subset == subset]
+        return root, [self.read_subset(root, files) for files in found], None

@@ -13,7 +13,7 @@ import numpy as np
 from engine.codecs.sidefile import SideRows, side_rows_for
 from engine.errors import ValidationError
 from engine.model import NO_LABEL, Dataset, Subset
-from specs.schema import SideFile
+from specs.schema import DatasetSpec, SideFile, Tensor
 
 
 @dataclass
@@ -182,6 +182,29 @@ def _convert_dtype(images: np.ndarray, dtype: str, ids: Callable[[], np.ndarray]
                 hint=f"scale and round the images to {dtype} first",
             )
     return images.astype(target)
+
+
+def prepare_tensors(
+    subset: Subset,
+    spec: DatasetSpec,
+    tensors: tuple[Tensor, Tensor],
+    side: SideFile | None,
+    *,
+    save_media: bool,
+) -> PreparedSubset:
+    """`prepare_subset` for a layout of two tensor files, (images, labels), under `spec`'s label
+    rules."""
+    images, labels = tensors
+    return prepare_subset(
+        subset,
+        image_shape=images.item_shape,
+        image_dtype=images.dtype,
+        label_dtype=labels.dtype,
+        no_label=spec.no_label,
+        max_label=spec.max_label,
+        side=side,
+        save_media=save_media,
+    )
 
 
 def prepare_subset(

@@ -9,21 +9,22 @@ as (path, offset, shape) and are memory-mapped where the work runs, never copied
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.compute.orphans import exit_with_parent
 from engine.compute.progress import Progress
 from engine.errors import EngineError
 from engine.model.filearray import FileArray, file_origin
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 #: environment variable naming a Dask scheduler for the command line (like `--scheduler`)
 SCHEDULER_ENV = "MNIST_ENGINE_SCHEDULER"
@@ -78,6 +79,8 @@ class ProcessExecutor:
         self.workers = workers
 
     def map(self, function, chunks, *, sizes=None, progress=None) -> list[Any]:
+        from concurrent.futures import ProcessPoolExecutor, as_completed  # 60 ms: when used
+
         results: list[Any] = [None] * len(chunks)
         with ProcessPoolExecutor(
             max_workers=self.workers,
@@ -286,8 +289,10 @@ def _advance(progress: Progress | None, sizes: Sequence[int] | None, index: int)
         progress.update(sizes[index])
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> BaseContext:
     """Fork where the platform has it (workers start in milliseconds), else the default."""
+    import multiprocessing
+
     if "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()

@@ -10,6 +10,7 @@ from engine.format.options import (
     NoOptions,
     OptionInfo,
     Options,
+    PngSaveOptions,
     SaveOptions,
 )
 from engine.format.protocol import Detection, Format
@@ -25,6 +26,7 @@ __all__ = [
     "NoOptions",
     "OptionInfo",
     "Options",
+    "PngSaveOptions",
     "SaveOptions",
     "SpecFormat",
 ]

@@ -54,7 +54,7 @@ class Options(BaseModel):
     """Base of every options model: unknown names are refused, values are checked and typed;
     `None` for an option whose default is not None means "the default"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -159,11 +159,31 @@ class SaveOptions(Options):
         self.pixel_edit()  # raises ValueError for a resize or mnistify that cannot be done
         return self
 
+    def image_args(self) -> dict[str, Any]:
+        """The keywords of the image encoders (`engine.io.images`): ext, level, workers, bar."""
+        return {
+            "ext": self.image_ext,
+            "compresslevel": self.compresslevel,
+            "workers": self.workers,
+            "progress": self.progress,
+        }
+
     def pixel_edit(self) -> PixelEdit:
         """The pixel conversion these options ask for (grayscale, resize, mnistify, invert)."""
         return PixelEdit.from_options(
             grayscale=self.grayscale, resize=self.resize, mnistify=self.mnistify, invert=self.invert
         )
+
+
+class PngSaveOptions(SaveOptions):
+    """Save options of a format whose images are PNG files only (image_ext must stay .png)."""
+
+    @field_validator("image_ext")
+    @classmethod
+    def _png_only(cls, value: str) -> str:
+        if value != ".png":
+            raise ValueError("images are stored as PNG; image_ext must be .png")
+        return value
 
 
 class LoadOptions(Options):

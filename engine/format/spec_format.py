@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Codec
+from engine.codecs.base import Codec, SubsetWrite
 from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
 from engine.codecs.names import NamePattern
@@ -22,6 +23,7 @@ from engine.format.options import Options, SaveOptions
 from engine.format.protocol import Detection
 from engine.format.spec_options import (
     SpecOptions,
+    SpecSaveOptions,
     layout_compressions,
     options_models,
 )
@@ -53,9 +55,22 @@ class SpecFormat:
         #: one codec per layout, the spec's main layout first
         self.codecs: dict[str, Codec] = {}
         for layout in layouts:
-            self.codecs[layout.codec] = CODECS[layout.codec](spec, layout)  # type: ignore[arg-type]
+            self.codecs[layout.codec] = CODECS[layout.codec](spec, layout)
         self.codec: Codec = self.codecs[spec.layout.codec]
-        self.options, self.load_options = options_models(spec)
+
+    @property
+    def options(self) -> type[SpecSaveOptions]:
+        """The save options model, generated from the spec when first asked for."""
+        return self._models[0]
+
+    @property
+    def load_options(self) -> type[Options]:
+        """The load options model, generated from the spec when first asked for."""
+        return self._models[1]
+
+    @cached_property
+    def _models(self) -> tuple[type[SpecSaveOptions], type[Options]]:
+        return options_models(self.spec)
 
     def detect(self, path: Path) -> Detection:
         best = None
@@ -185,15 +200,10 @@ class SpecFormat:
             for subset in dataset.subsets().values()
         ]
         for part in prepared:
-            codec.write_subset(
-                part,
-                directory,
-                compression=self._default_compression(codec, part.name)
-                if compression is None
-                else compression,
-                compresslevel=options.compresslevel,
-                variant=variant,
-            )
+            suffix = compression
+            if suffix is None:
+                suffix = self._default_compression(codec, part.name)
+            codec.write_subset(part, directory, SubsetWrite(suffix, options.compresslevel, variant))
         save_categories(directory, dataset.categories, dataset_meta=options.save_dataset_meta)
 
     def _default_compression(self, codec: Codec, subset: str) -> str:

@@ -11,7 +11,6 @@ file.
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import os
@@ -204,9 +203,3 @@ def write_chunks(
     with open_writer(path, compresslevel, threads=threads) as writer:
         for chunk in chunks:
             writer.write(chunk)
-
-
-def gzip_read_floor(path: str | Path, out: np.ndarray) -> int:
-    """The standard library's streaming read (`gzip.open().readinto`): the benchmarks' floor."""
-    with gzip.open(path) as handle:
-        return handle.readinto(out.data)

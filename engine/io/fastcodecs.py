@@ -13,8 +13,6 @@ import zlib
 from functools import cache
 from types import ModuleType
 
-FAST_EXTRA_HINT = 'pip install "mnist-engine[fast]"'
-
 # Measured on the 1M-image MNIST .gz (benchmarks/bench_scale.py): ISA-L and zlib-ng inflate ~2.9x
 # faster than zlib; rapidgzip and libdeflate were no faster on 2 cores. zlib-ng deflates within
 # 0.1 % of zlib's size per level (ISA-L's 4 levels are ~7 % larger), so it writes.

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
-from PIL import Image
 
 from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
 from engine.compute.progress import Progress
@@ -105,6 +104,8 @@ def check_encodable(
 
 def encode_image(image: np.ndarray, ext: str, compresslevel: int = 6) -> bytes:
     """The bytes of `image` (H, W[, C]) stored as `ext`."""
+    from PIL import Image  # Pillow is imported by the first image encoded or decoded
+
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
@@ -237,6 +238,8 @@ def decode_image(source: str | Path | bytes) -> np.ndarray:
 
     Palette images become RGB(A) and 1-bit images 0/255 grey, so pixels mean intensities.
     """
+    from PIL import Image
+
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     with Image.open(stream) as picture:
         picture.load()

@@ -3,7 +3,8 @@
 `/item[annotation/label="3"]`, `/item[subset="train"]`, `/item[id < 2]`, `/item[not(annotation)]`,
 `/item[image/width < image/height]` and `/item/annotation[label="3"]` become numpy operations on the
 label, id, subset and image-size columns (no per-item Python). Anything else that is valid XPath
-runs through lxml on each item seen as XML (engine.filter_xml), with XPath's semantics either way.
+runs through lxml on each item seen as XML (engine.ops.filter_xml), with XPath's semantics either
+way.
 
 Modes: `items` keeps the items the expression selects; `annotations` keeps every item but only the
 annotations the expression selects; `items+annotations` also drops items left without annotations.

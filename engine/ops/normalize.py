@@ -5,7 +5,6 @@ from __future__ import annotations
 import operator
 
 import numpy as np
-from PIL import Image
 
 __all__ = ["center_of_mass", "mnistify"]
 
@@ -132,6 +131,8 @@ def _fit_box(crop: np.ndarray, box: int) -> np.ndarray:
     new_width = min(box, max(1, round(width * scale)))
     # BOX averages areas when shrinking (LeCun's anti-aliasing); BILINEAR avoids blockiness when
     # enlarging. Neither overshoots, so no halo of faint ringing pixels appears around strokes.
+    from PIL import Image  # imported by the first mnistify
+
     resample = Image.Resampling.BOX if scale <= 1 else Image.Resampling.BILINEAR
     resized = Image.fromarray(crop.astype(np.float32)).resize((new_width, new_height), resample)
     return np.clip(np.asarray(resized, dtype=np.float64), 0.0, 255.0)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
 from engine.compute.progress import Progress
@@ -93,6 +92,8 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     height, width = size
     if image.shape[:2] == (height, width):
         return image
+    from PIL import Image  # imported by the first resize
+
     if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] in (3, 4)):
         picture = Image.fromarray(np.ascontiguousarray(image))
         return np.asarray(picture.resize((width, height), Image.Resampling.LANCZOS))
@@ -112,42 +113,40 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out.astype(image.dtype)
 
 
-def edit_image(image: np.ndarray, conversion: PixelEdit) -> np.ndarray:
-    """One image converted as asked: mnistify (which includes grey and size), else grey, resize."""
-    if conversion.mnistify:
-        field = conversion.resize[0] if conversion.resize else 28
+def edit_image(image: np.ndarray, edit: PixelEdit) -> np.ndarray:
+    """One image edited as asked: mnistify (which includes grey and size), else grey, resize."""
+    if edit.mnistify:
+        field = edit.resize[0] if edit.resize else 28
         box = max(1, round(field * 20 / 28))
-        return mnistify_image(image, invert=conversion.invert, box=box, field=field)
-    if conversion.grayscale:
+        return mnistify_image(image, invert=edit.invert, box=box, field=field)
+    if edit.grayscale:
         image = to_grayscale(image)
-    if conversion.resize is not None:
-        image = resize_image(image, conversion.resize)
+    if edit.resize is not None:
+        image = resize_image(image, edit.resize)
     return image
 
 
-def _edit_chunk(images: Sequence[np.ndarray | None], conversion: PixelEdit) -> list:
-    """Worker: converts one chunk of images (None stays None)."""
-    return [
-        None if image is None else edit_image(np.asarray(image), conversion) for image in images
-    ]
+def _edit_chunk(images: Sequence[np.ndarray | None], edit: PixelEdit) -> list:
+    """Worker: edits one chunk of images (None stays None)."""
+    return [None if image is None else edit_image(np.asarray(image), edit) for image in images]
 
 
-def convert_subset(
+def edit_subset(
     subset: Subset,
-    conversion: PixelEdit,
+    edit: PixelEdit,
     *,
     workers: int | None = None,
     progress: bool | None = None,
 ) -> Subset:
-    """A subset whose images are converted; the other columns are shared with `subset`."""
-    if not conversion or subset.images is None:
+    """A subset whose images are edited; the other columns are shared with `subset`."""
+    if not edit or subset.images is None:
         return subset
     images = subset.images
     count = len(images)
     processes = resolve_workers(workers, count)
     bounds = chunk_bounds(count, processes)
-    chunks = [(images[a:b], conversion) for a, b in bounds]
-    with Progress(count, f"converting {subset.name}", enabled=progress) as bar:
+    chunks = [(images[a:b], edit) for a, b in bounds]
+    with Progress(count, f"editing the pixels of {subset.name}", enabled=progress) as bar:
         results = run_chunks(
             _edit_chunk,
             chunks,
@@ -155,23 +154,23 @@ def convert_subset(
             sizes=[b - a for a, b in bounds],
             progress=bar,
         )
-    converted = [image for chunk in results for image in chunk]
-    return dataclasses.replace(subset, images=stack_images(converted))
+    edited = [image for chunk in results for image in chunk]
+    return dataclasses.replace(subset, images=stack_images(edited))
 
 
 def edit_pixels(
     dataset: Dataset,
-    conversion: PixelEdit,
+    edit: PixelEdit,
     *,
     workers: int | None = None,
     progress: bool | None = None,
 ) -> Dataset:
-    """A dataset whose images are converted as asked (the same object when nothing is asked)."""
-    resolve_workers(workers, 0)  # a bad `workers` is refused even when nothing is converted
-    if not conversion:
+    """A dataset whose images are edited as asked (the same object when nothing is asked)."""
+    resolve_workers(workers, 0)  # a bad `workers` is refused even when nothing is edited
+    if not edit:
         return dataset
     subsets = [
-        convert_subset(subset, conversion, workers=workers, progress=progress)
+        edit_subset(subset, edit, workers=workers, progress=progress)
         for subset in dataset.subsets().values()
     ]
     return type(dataset)(subsets, dataset.categories, dataset.info)

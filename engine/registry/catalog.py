@@ -6,26 +6,48 @@ as a SpecFormat by the codec its layout names, plus hand-written adapters from `
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import importlib
+import os
 import pkgutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from engine.errors import NotThisFormat, SpecError, SpecWarning, UnknownFormatError
 from engine.format import Detection, Format, SpecFormat
+from engine.io.images import IMAGE_EXTENSIONS
 from engine.registry import spec_sources
 from specs.schema import DatasetSpec
 
-#: the hand-written adapters shipped: format name -> the module whose `FORMAT` it is
-ADAPTERS: dict[str, str] = {
-    "cifar": "formats.cifar",
-    "image_dir": "formats.image_dir",
-    "image_zip": "formats.image_zip",
-    "imagenet": "formats.imagenet",
-    "imagenet_txt": "formats.imagenet_txt",
-    "parquet": "formats.parquet",
-    "webdataset": "formats.webdataset",
+
+@dataclass(frozen=True)
+class Shipped:
+    """A hand-written adapter shipped in `formats/`: the module whose `FORMAT` it is, and the
+    entries of a dataset folder (glob patterns; `folders`: any subfolder) that may mean it, so
+    detection imports only the adapters a folder could be."""
+
+    module: str
+    names: tuple[str, ...] = ()
+    folders: bool = False
+
+    def may_hold(self, entries: list[str], has_folders: bool) -> bool:
+        return (self.folders and has_folders) or any(
+            fnmatch.fnmatch(entry, pattern) for entry in entries for pattern in self.names
+        )
+
+
+_IMAGES = tuple(f"*{ext}" for ext in IMAGE_EXTENSIONS)
+#: the hand-written adapters shipped, by format name
+ADAPTERS: dict[str, Shipped] = {
+    "cifar": Shipped("formats.cifar", ("batches.meta", "meta")),
+    "image_dir": Shipped("formats.image_dir", _IMAGES, folders=True),
+    "image_zip": Shipped("formats.image_zip", ("*.zip",)),
+    "imagenet": Shipped("formats.imagenet", folders=True),
+    "imagenet_txt": Shipped("formats.imagenet_txt", ("*.txt",)),
+    "parquet": Shipped("formats.parquet", ("*.parquet",), folders=True),
+    "webdataset": Shipped("formats.webdataset", ("*.tar",)),
 }
 
 _FORMATS: dict[str, Format] = {}
@@ -91,7 +113,7 @@ def _load_specs() -> None:
 
 def _adapter(name: str) -> Format:
     """The shipped adapter `name`, imported now (and registered unless replaced meanwhile)."""
-    fmt: Format = importlib.import_module(ADAPTERS[name]).FORMAT
+    fmt: Format = importlib.import_module(ADAPTERS[name].module).FORMAT
     _FORMATS.setdefault(name, fmt)
     return _FORMATS[name]
 
@@ -151,11 +173,33 @@ def all_formats() -> list[Format]:
     return [get_format(name) for name in formats()]
 
 
+def candidates(path: Path) -> list[Format]:
+    """The formats that may recognise `path`: every registered one, and the shipped adapters
+    whose file names (or subfolders) the folder holds, imported only then (all of them for a
+    file, which an adapter may recognise by its content whatever its name)."""
+    _ensure_loaded()
+    if not path.is_dir():
+        return all_formats()
+    try:
+        with os.scandir(path) as scan:
+            listed = [(entry.name.lower(), entry.is_dir()) for entry in scan]
+    except OSError:
+        listed = []
+    entries = [name for name, _ in listed]
+    has_folders = any(is_dir for _, is_dir in listed)
+    wanted = {
+        name
+        for name, shipped in ADAPTERS.items()
+        if name in _FORMATS or shipped.may_hold(entries, has_folders)
+    }
+    return [get_format(name) for name in sorted({*_FORMATS, *wanted})]
+
+
 def detections(path: str | Path) -> list[Detection]:
     """Every format that recognises `path`, best first."""
     path = Path(path)
     found = []
-    for fmt in all_formats():
+    for fmt in candidates(path):
         try:
             found.append(fmt.detect(path))
         except NotThisFormat:

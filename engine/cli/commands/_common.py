@@ -10,13 +10,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.api import load, sample_path, save
-from engine.cli.exporter_options import describe_options, parse_export_options
 from engine.compute import executors, progress
 from engine.errors import EmptyFilterWarning, EngineError, UsageError
 from engine.model import Dataset
-from engine.ops.filters import MODES, filter_dataset
-from engine.project import CONFIG_NAME, Project
+from engine.project import CONFIG_NAME
 from engine.registry import formats, get_format
 from engine.registry.loading import detect_best
 
@@ -70,7 +67,7 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         "-m",
         "--filter-mode",
         default="items",
-        choices=list(MODES),
+        choices=list(_filter_modes()),
         metavar="MODE",
         help="items, annotations or items+annotations (i, a, i+a); default items",
     )
@@ -84,6 +81,8 @@ def existing_path(path: str | Path) -> Path:
         return path
     parts = path.parts
     if len(parts) == 2 and parts[0] == "samples":
+        from engine.api import sample_path
+
         try:
             shipped = sample_path(parts[1])
         except EngineError:
@@ -96,6 +95,12 @@ def existing_path(path: str | Path) -> Path:
             )
             return shipped
     raise FileNotFoundError(f"{path}: no such file or directory")
+
+
+def _filter_modes() -> tuple[str, ...]:
+    from engine.ops.filters import MODES
+
+    return tuple(MODES)
 
 
 def read_input_of(args: argparse.Namespace, path: str | Path) -> tuple[Dataset, str]:
@@ -126,7 +131,15 @@ def read_input(
     running = executors.current()
     if running is not None:
         running.check_paths([path])
+    from engine.api import load
+
     if input_format is None and (path / CONFIG_NAME).is_file():
+        from engine.project import Project
+
+        if skip_broken or follow_symlinks:
+            flag = "--skip-broken" if skip_broken else "--follow-symlinks"
+            raise UsageError(f"{path} is a project folder: {flag} applies to a dataset's files")
+
         with progress.task(f"reading project {path}"):
             return Project.open(path).dataset(), PROJECT
     options = {}
@@ -152,6 +165,8 @@ def input_paths(target: str | Path) -> list[Path]:
     inside them, nor holds them, and is one of them only as an in-place edit."""
     path = Path(split_target(str(target))[0])
     if (path / CONFIG_NAME).is_file():
+        from engine.project import Project
+
         return [path, *Project.open(path).source_paths()]
     return [path]
 
@@ -187,6 +202,8 @@ def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset
     item is warned about (the output would be an empty dataset)."""
     if not expression:
         return dataset
+    from engine.ops.filters import filter_dataset
+
     with progress.task("filtering", total=len(dataset)) as task:
         kept = filter_dataset(dataset, expression, mode, progress=task)
     if len(dataset) and not len(kept):
@@ -201,6 +218,8 @@ def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset
 def exporter_options(format_name: str, extra: list[str]) -> dict:
     """Checks the format exists and parses the words after `--` for it; `-- -h` prints the
     format's exporter options and exits, as Datumaro does."""
+    from engine.cli.exporter_options import describe_options, parse_export_options
+
     fmt = get_format(format_name)
     if "-h" in extra or "--help" in extra:
         print(f"exporter options of {format_name} (after --):")
@@ -227,6 +246,8 @@ def write_output(
 ) -> None:
     """Saves (never over an input); names in one line what an overwrite kept of the folder."""
     with progress.task(f"writing {format_name} to {output}"):
+        from engine.api import save
+
         kept = save(dataset, format_name, output, overwrite=overwrite, inputs=inputs, **options)
     if kept:
         shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")

@@ -11,8 +11,6 @@ from engine.cli.commands.info import table
 from engine.ops.compare import Comparison, compare_datasets
 
 NAME = "compare"
-ALIASES = ["diff"]
-HELP = "compare two datasets item by item (exit 1 when they differ)"
 EXAMPLE = "mnist-engine compare ./mnist ./mnist-copy:mnist_csv --json"
 EXIT_DIFFER = 1
 #: differences listed per kind in the table when --limit is not given

@@ -21,7 +21,6 @@ from engine.cli.commands._common import (
 )
 
 NAME = "convert"
-HELP = "convert a dataset to another format (exporter options after --)"
 EXAMPLE = (
     "mnist-engine convert -if mnist -i ./mnist -f mnist -o ./threes "
     "--filter '/item[annotation/label=\"3\"]' -- --save-dataset-meta"

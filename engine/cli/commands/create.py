@@ -8,7 +8,6 @@ from engine.cli.commands._common import no_extra
 from engine.project import Project
 
 NAME = "create"
-HELP = "create a project: a folder whose project.toml lists datasets to merge and export"
 EXAMPLE = "mnist-engine create -o my-project"
 
 

@@ -11,8 +11,6 @@ from engine.registry import detections, get_format
 from engine.registry.loading import detect_best
 
 NAME = "detect"
-ALIASES = ["detect-format"]
-HELP = "name the formats a dataset could be, best first, with the evidence seen"
 EXAMPLE = "mnist-engine detect samples/mnist"
 
 

@@ -18,7 +18,6 @@ from engine.cli.commands._common import (
 from engine.project import Project
 
 NAME = "export"
-HELP = "export a project: its sources merged subset by subset, optionally filtered"
 EXAMPLE = "mnist-engine export -p my-project -f mnist -o out -- --save-media"
 EXPORTER_OPTIONS = True
 

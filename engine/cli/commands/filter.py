@@ -24,10 +24,6 @@ from engine.ops.filters import MODES, Filter
 from engine.project import CONFIG_NAME, Project, ProjectFilter
 
 NAME = "filter"
-HELP = (
-    "filter a dataset in place (--overwrite) or into -o DIR, or record a filter in a project "
-    "(applied on export)"
-)
 EXAMPLE = (
     "mnist-engine filter -e '/item[annotation/label=\"3\"]' --overwrite ./mnist:mnist   "
     "(in place, as Datumaro)\n"

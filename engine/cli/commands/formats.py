@@ -9,7 +9,6 @@ from engine.cli.exporter_options import describe_options
 from engine.registry import all_formats
 
 NAME = "formats"
-HELP = "list the formats this installation reads and writes"
 EXAMPLE = "mnist-engine formats --options"
 
 

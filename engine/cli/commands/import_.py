@@ -10,7 +10,6 @@ from engine.project import Project
 from engine.registry import get_format
 
 NAME = "import"
-HELP = "add a dataset to a project as a source (name, format, path)"
 EXAMPLE = "mnist-engine import -p my-project -f mnist -n digits ./mnist"
 
 

@@ -11,8 +11,6 @@ from engine.cli.commands._common import add_input_format, no_extra, read_input_o
 from engine.model import NO_LABEL, Dataset
 
 NAME = "info"
-ALIASES = ["dinfo"]
-HELP = "show the format, subsets, counts and classes of a dataset (or a project)"
 EXAMPLE = "mnist-engine info samples/mnist"
 
 

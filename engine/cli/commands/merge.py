@@ -20,7 +20,6 @@ from engine.ops.merge import MERGE_POLICIES, merge_by_policy
 from engine.project import Project
 
 NAME = "merge"
-HELP = "merge datasets or projects into one (exporter options after --)"
 EXAMPLE = "mnist-engine merge ./mnist ./more:mnist_csv -o ./merged -f mnist -- --save-dataset-meta"
 EXPORTER_OPTIONS = True
 

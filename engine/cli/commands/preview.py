@@ -11,7 +11,6 @@ from engine.errors import OutputExistsError, UsageError
 from engine.ops.preview import contact_sheet
 
 NAME = "preview"
-HELP = "draw a contact sheet (PNG): one labelled row of sample images per class"
 EXAMPLE = "mnist-engine preview samples/mnist -o sheet.png --per-class 16 --by-subset"
 
 

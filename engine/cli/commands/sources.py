@@ -8,7 +8,6 @@ from engine.cli.commands._common import no_extra
 from engine.project import Project
 
 NAME = "sources"
-HELP = "list a project's sources (name, format, path), or remove one with --remove"
 EXAMPLE = "mnist-engine sources -p my-project --remove digits"
 
 

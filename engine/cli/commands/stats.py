@@ -17,7 +17,6 @@ from engine.compute.progress import Progress
 from engine.ops.stats import PixelStats, size_histogram, subset_pixel_stats
 
 NAME = "stats"
-HELP = "show counts per class, pixel mean/std per subset (for normalisation) and image sizes"
 EXAMPLE = "mnist-engine stats samples/mnist"
 
 

@@ -7,7 +7,6 @@ import argparse
 from engine.cli.sample import write_synthetic_dataset
 
 NAME = "synth"
-HELP = "write a synthetic MNIST-like dataset (digits rendered with Pillow), for pipeline tests"
 EXAMPLE = "mnist-engine synth -o my-digits --train 600 --test 200 --seed 1"
 
 

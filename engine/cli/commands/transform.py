@@ -29,7 +29,6 @@ from engine.ops.transforms import transform
 from engine.project import CONFIG_NAME, Project
 
 NAME = "transform"
-HELP = "split, remap labels, rename subsets, reindex ... a dataset or a project (options after --)"
 EXAMPLE = (
     "mnist-engine transform -t random_split -i ./mnist -o ./split -- "
     "--subset train:.8 --subset val:.2 --seed 1\n"

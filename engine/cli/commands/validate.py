@@ -22,7 +22,6 @@ from engine.registry import formats, get_format
 from engine.registry.loading import detect_best
 
 NAME = "validate"
-HELP = "check a dataset against its format (and others), its classes and published checksums"
 EXAMPLE = "mnist-engine validate ./mnist -t classification --official --as mnist_csv"
 EXIT_FAILED = 1
 #: Datumaro's task types; every MNIST-family dataset is a classification dataset

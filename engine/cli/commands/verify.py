@@ -12,7 +12,6 @@ from engine.cli.commands._common import existing_path, no_extra
 from engine.ops.verify import DIFFERS, UNVERIFIABLE
 
 NAME = "verify"
-HELP = "check files against the published ones (exit 1 when one differs or cannot be verified)"
 EXAMPLE = "mnist-engine verify path/to/mnist"
 
 

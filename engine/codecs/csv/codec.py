@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue, SubsetFiles, chosen_layout
+from engine.codecs.base import Clue, LayoutCodec, SubsetFiles, SubsetWrite
 from engine.codecs.csv.rows import RowFormatter
 from engine.codecs.csv.scan import Block, CsvScanner, looks_like_header
 from engine.codecs.prepare import PreparedSubset, prepare_subset
@@ -27,16 +27,17 @@ from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.compression import open_writer, read_head
 from engine.model import NO_LABEL, Subset, subset_order
 from engine.model.filearray import RowSpill
-from specs.schema import CsvLayout, DatasetSpec
+from specs.schema import CsvLayout, DatasetSpec, Layout
 
 
-class CsvCodec:
+class CsvCodec(LayoutCodec[CsvLayout]):
     """Reads and writes the subsets of a dataset whose spec has a `CsvLayout`."""
 
-    def __init__(self, spec: DatasetSpec, layout: CsvLayout | None = None) -> None:
-        chosen = chosen_layout(spec, layout, CsvLayout, "a CSV")
-        self.spec = spec
-        self.layout: CsvLayout = chosen
+    kind = CsvLayout
+    label = "CSV"
+
+    def __init__(self, spec: DatasetSpec, layout: Layout | None = None) -> None:
+        super().__init__(spec, layout)
         self.name_regex = re.compile(self.layout.name_regex)
         self.pixels_per_image = math.prod(self.layout.image_shape)
         low = spec.no_label if spec.no_label is not None and spec.no_label < 0 else 0
@@ -74,17 +75,6 @@ class CsvCodec:
         return None
 
     # -- reading ----------------------------------------------------------------------------------
-    def load_subsets(
-        self, path: Path, *, subset: str | None, variant: str | None
-    ) -> tuple[Path, list[Subset], None]:
-        """(root, the subsets read, no variant) for `load`."""
-        if variant is not None:
-            raise ValueError(f"{self.spec.name} has no variants")
-        root, found = self.subset_files(path)
-        if subset is not None:
-            found = [files for files in found if files.subset == subset]
-        return root, [self.read_subset(root, files) for files in found], None
-
     def read_subset(self, root: Path, files: SubsetFiles) -> Subset:
         """Reads one subset's CSV file (and its side file, if any)."""
         side = self._read_side(root, files.subset)
@@ -333,20 +323,12 @@ class CsvCodec:
     def _file_name(self, subset: str, compression: str) -> str:
         return self.layout.file_names[0].format(prefix=self.spec.prefix_of(subset)) + compression
 
-    def write_subset(
-        self,
-        prepared: PreparedSubset,
-        root: Path,
-        *,
-        compression: str,
-        compresslevel: int,
-        variant: str | None = None,
-    ) -> list[Path]:
+    def write_subset(self, prepared: PreparedSubset, root: Path, how: SubsetWrite) -> list[Path]:
         """Writes one prepared subset into `root`; returns the files written."""
         layout = self.layout
-        path = root / self._file_name(prepared.name, compression)
+        path = root / self._file_name(prepared.name, how.compression)
         formatter = RowFormatter(self.label_range, layout.pixel_range, layout.delimiter)
-        with open_writer(path, compresslevel) as out:
+        with open_writer(path, how.compresslevel) as out:
             if not prepared.labelled:
                 out.write(self._header_line(labelled=False).encode("utf-8"))
                 pieces = (
@@ -361,7 +343,7 @@ class CsvCodec:
         written = [path]
         if prepared.side and layout.side_file is not None:
             side = side_path(root, layout.side_file, prepared.name)
-            write_side_file(side, layout.side_file, prepared.side, compresslevel)
+            write_side_file(side, layout.side_file, prepared.side, how.compresslevel)
             written.append(side)
         return written
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue, SubsetFiles, chosen_layout
+from engine.codecs.base import Clue, LayoutCodec, SubsetFiles, SubsetWrite
 from engine.codecs.idx.container import (
     check_against,
     read_header,
@@ -19,21 +19,19 @@ from engine.codecs.idx.container import (
 from engine.codecs.idx.label_table import is_table, join_table, split_table
 from engine.codecs.idx.streamed import read_idx_spilled
 from engine.codecs.names import NamePattern, find_variant_files
-from engine.codecs.prepare import PreparedSubset, prepare_subset
+from engine.codecs.prepare import PreparedSubset, prepare_tensors
 from engine.codecs.sidefile import SideRows, read_side_file, side_path, write_side_file
 from engine.errors import FormatError, NotThisFormat
 from engine.io.compression import read_head
 from engine.model import NO_LABEL, Subset, subset_order
-from specs.schema import DatasetSpec, IdxLayout, RowRange
+from specs.schema import IdxLayout, RowRange
 
 
-class IdxCodec:
+class IdxCodec(LayoutCodec[IdxLayout]):
     """Reads and writes the subsets of a dataset whose spec has an `IdxLayout`."""
 
-    def __init__(self, spec: DatasetSpec, layout: IdxLayout | None = None) -> None:
-        chosen = chosen_layout(spec, layout, IdxLayout, "an IDX")
-        self.spec = spec
-        self.layout: IdxLayout = chosen
+    kind = IdxLayout
+    label = "IDX"
 
     # -- finding files ----------------------------------------------------------------------------
     def subset_files(
@@ -205,14 +203,11 @@ class IdxCodec:
     def prepare(self, subset: Subset, *, save_media: bool) -> PreparedSubset:
         """Validates a subset for writing; labels tables get their attribute columns joined."""
         layout = self.layout
-        prepared = prepare_subset(
+        prepared = prepare_tensors(
             subset,
-            image_shape=layout.images.item_shape,
-            image_dtype=layout.images.dtype,
-            label_dtype=layout.labels.dtype,
-            no_label=self.spec.no_label,
-            max_label=self.spec.max_label,
-            side=layout.side_file,
+            self.spec,
+            (layout.images, layout.labels),
+            layout.side_file,
             save_media=save_media,
         )
         if is_table(layout.labels):
@@ -221,31 +216,25 @@ class IdxCodec:
             )
         return prepared
 
-    def write_subset(
-        self,
-        prepared: PreparedSubset,
-        root: Path,
-        *,
-        compression: str,
-        compresslevel: int,
-        variant: str | None = None,
-    ) -> list[Path]:
+    def write_subset(self, prepared: PreparedSubset, root: Path, how: SubsetWrite) -> list[Path]:
         """Writes one prepared subset into `root`; returns the files written."""
         layout = self.layout
         prefix = self.spec.prefix_of(prepared.name)
         written = []
-        labels_name = NamePattern(layout.labels_names[0], ()).name_for(prefix, compression, variant)
+        labels_name = NamePattern(layout.labels_names[0], ()).name_for(
+            prefix, how.compression, how.variant
+        )
         labels_path = root / labels_name
-        write_idx(labels_path, prepared.labels, layout.labels, compresslevel=compresslevel)
+        write_idx(labels_path, prepared.labels, layout.labels, compresslevel=how.compresslevel)
         written.append(labels_path)
         if prepared.images is not None:
             pattern = NamePattern(layout.images_names[0], ())
-            name = pattern.name_for(prefix, compression, variant)
-            write_idx(root / name, prepared.images, layout.images, compresslevel=compresslevel)
+            name = pattern.name_for(prefix, how.compression, how.variant)
+            write_idx(root / name, prepared.images, layout.images, compresslevel=how.compresslevel)
             written.append(root / name)
         if prepared.side and layout.side_file is not None:
             path = side_path(root, layout.side_file, prepared.name)
-            write_side_file(path, layout.side_file, prepared.side, compresslevel)
+            write_side_file(path, layout.side_file, prepared.side, how.compresslevel)
             written.append(path)
         return written
 

@@ -9,25 +9,27 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue, SubsetFiles, chosen_layout
+from engine.codecs.base import Clue, LayoutCodec, SubsetFiles, SubsetWrite
 from engine.codecs.names import NamePattern, find_files
 from engine.codecs.npz.container import read_npz_array, write_npz_array
-from engine.codecs.prepare import PreparedSubset, prepare_subset
+from engine.codecs.prepare import PreparedSubset, prepare_tensors
 from engine.errors import FormatError, NotThisFormat
 from engine.model import NO_LABEL, Subset, subset_order
-from specs.schema import DatasetSpec, NpzLayout, Tensor
+from specs.schema import DatasetSpec, Layout, NpzLayout, Tensor
 
 #: .npz archives are zip files: compression is inside them, never a suffix
 NO_SUFFIX = ("",)
 
 
-class NpzCodec:
+class NpzCodec(LayoutCodec[NpzLayout]):
     """Reads and writes the subsets of a dataset whose spec (or one of its layouts) is NPZ."""
 
-    def __init__(self, spec: DatasetSpec, layout: NpzLayout | None = None) -> None:
-        chosen = chosen_layout(spec, layout, NpzLayout, "an NPZ")
-        self.spec = spec
-        self.layout: NpzLayout = chosen
+    kind = NpzLayout
+    label = "NPZ"
+
+    def __init__(self, spec: DatasetSpec, layout: Layout | None = None) -> None:
+        super().__init__(spec, layout)
+        chosen = self.layout
         #: the spec as this layout names subsets in files (its own prefixes, if it declares any)
         self.names = spec
         if chosen.subset_prefixes is not None:
@@ -49,18 +51,8 @@ class NpzCodec:
             found = [f for f in found if path in (f.labels, f.images)]
         return root, found
 
-    def load_subsets(
-        self, path: Path, *, subset: str | None, variant: str | None
-    ) -> tuple[Path, list[Subset], None]:
-        if variant is not None:
-            raise ValueError(f"{self.spec.name}: the NPZ layout has no variants")
-        root, found = self.subset_files(path)
-        if subset is not None:
-            found = [files for files in found if files.subset == subset]
-        return root, [self.read_subset(files) for files in found], None
-
     # -- reading ----------------------------------------------------------------------------------
-    def read_subset(self, files: SubsetFiles) -> Subset:
+    def read_subset(self, root: Path, files: SubsetFiles) -> Subset:
         labels = images = None
         labels_name = ""
         if files.labels is not None:
@@ -103,26 +95,11 @@ class NpzCodec:
     # -- writing ----------------------------------------------------------------------------------
     def prepare(self, subset: Subset, *, save_media: bool) -> PreparedSubset:
         layout = self.layout
-        return prepare_subset(
-            subset,
-            image_shape=layout.images.item_shape,
-            image_dtype=layout.images.dtype,
-            label_dtype=layout.labels.dtype,
-            no_label=self.spec.no_label,
-            max_label=self.spec.max_label,
-            side=None,
-            save_media=save_media,
+        return prepare_tensors(
+            subset, self.spec, (layout.images, layout.labels), None, save_media=save_media
         )
 
-    def write_subset(
-        self,
-        prepared: PreparedSubset,
-        root: Path,
-        *,
-        compression: str,
-        compresslevel: int,
-        variant: str | None = None,
-    ) -> list[Path]:
+    def write_subset(self, prepared: PreparedSubset, root: Path, how: SubsetWrite) -> list[Path]:
         """Writes one prepared subset's archives into `root`; returns the files written."""
         prefix = self.names.prefix_of(prepared.name)
         layout = self.layout
