@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
+    DownloadError,
     EngineError,
     FormatError,
     FormatWarning,
@@ -26,6 +27,7 @@ _LAZY = {
     "Dataset": "engine.api",
     "compare": "engine.api",
     "detect": "engine.api",
+    "fetch": "engine.fetching",
     "from_hf": "engine.api",
     "merge": "engine.api",
     "load": "engine.api",
@@ -54,6 +56,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
     from engine.codecs.idx.container import read_idx, write_idx
+    from engine.fetching import fetch
     from engine.io.dask_spill import subset_from_dask
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
     from engine.ops.compare import Comparison
@@ -93,6 +96,7 @@ __all__ = [
     "Comparison",
     "Dataset",
     "DatasetItem",
+    "DownloadError",
     "EngineError",
     "FileCheck",
     "FormatError",
@@ -109,6 +113,7 @@ __all__ = [
     "ValidationError",
     "compare",
     "detect",
+    "fetch",
     "formats",
     "from_hf",
     "get_format",

@@ -107,6 +107,16 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
+class DownloadError(EngineError):
+    """A dataset's files could not be fetched: lists each file, each mirror tried and what it
+    answered, and where to put the files by hand."""
+
+    def __init__(self, message: str, attempts: Iterable[tuple[str, str, str]] = ()) -> None:
+        #: (file name, mirror URL, what the mirror answered) for every attempt that failed
+        self.attempts = list(attempts)
+        super().__init__(message)
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
 

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine.ops",),
     ("engine.registry",),
     ("formats",),
-    ("engine.api", "engine"),
+    ("engine.api", "engine.fetching", "engine"),
     ("engine.cli", "engine.__main__"),
 )
 
