@@ -25,6 +25,7 @@ from engine.ops.fetch import (
     user_mirrors,
 )
 from engine.registry import get_format
+from engine.registry.loading import load_dataset
 from specs.schema import ConvertedCopy, DatasetSpec
 
 
@@ -112,8 +113,6 @@ def _rebuild(
 ) -> Path:
     """Downloads the converted copy of `subsets`, reads it with its format and writes it with
     the spec's own writer; returns the folder holding the rebuilt files."""
-    from engine.api import save
-
     held = staging / "copy"
     held.mkdir(parents=True, exist_ok=True)
     session = make_session()
@@ -129,10 +128,17 @@ def _rebuild(
             os.replace(part, held / file_name)
     finally:
         session.close()
-    dataset = get_format(copy.format).load(held)
+    dataset = load_dataset(copy.format, held)
     rebuilt = staging / "rebuilt"
-    save(dataset, spec.name, rebuilt)
+    _write(dataset, spec.name, rebuilt)
     return rebuilt
+
+
+def _write(dataset: Any, format_name: str, folder: Path) -> None:
+    """`dataset` written by format `format_name`'s own writer into the new folder `folder`."""
+    fmt = get_format(format_name)
+    folder.mkdir(parents=True)
+    fmt.save(dataset, folder, fmt.options.of(fmt.name, {}))
 
 
 def _derive(
@@ -146,8 +152,6 @@ def _derive(
 ) -> list[FetchedFile]:
     """A dataset no living source publishes in its own format: its source dataset is fetched
     (into the source's own data folder) and each missing subset written by this spec's writer."""
-    from engine.api import load, save
-
     source_spec = spec_of(source)
     wanted = list(subsets) if subsets else sorted(
         {s for f in (source_spec.sources.files if source_spec.sources else ()) for s in f.subsets}
@@ -169,9 +173,9 @@ def _derive(
     try:
         root.mkdir(parents=True, exist_ok=True)
         for subset in todo:
-            dataset = load(source, source_root, subset=subset)
+            dataset = load_dataset(source, source_root, subset=subset)
             out = staging / subset
-            save(dataset, spec.name, out)
+            _write(dataset, spec.name, out)
             for produced in sorted(out.iterdir()):
                 if produced.is_file():
                     target = root / produced.name

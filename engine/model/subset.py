@@ -200,23 +200,6 @@ class Subset:
             return np.array(images, dtype=dtype)
         return images if dtype is None else images.astype(dtype, copy=False)
 
-    def to_torch(self, transform: Any = None, target_transform: Any = None) -> Any:
-        """A `torch.utils.data.Dataset` shaped like `torchvision.datasets.MNIST` (needs `[torch]`);
-        see engine.model.adapters.torch_dataset."""
-        from engine.model.adapters.torch_dataset import MnistStyleDataset
-
-        if self.images is None:
-            raise ValueError(f"subset {self.name!r} has no images")
-        missing = [self.id_at(i) for i, image in enumerate(self.images) if image is None]
-        if missing:
-            raise ValueError(f"subset {self.name!r}: items without an image: {missing[:10]}")
-        images: np.ndarray | list[np.ndarray] = (
-            self.images
-            if isinstance(self.images, np.ndarray)
-            else [image for image in self.images if image is not None]  # all are: checked above
-        )
-        return MnistStyleDataset(images, self.labels, self.classes, transform, target_transform)
-
     def to_dask(self, chunk_rows: int | None = None):
         """Images, labels and attribute columns as dask arrays chunked by rows (needs the [dask]
         extra); images of a plain file are read chunk by chunk from it by offset, where each
@@ -247,7 +230,7 @@ class Subset:
                 for old, labels in self.multi_labels.items()
                 if old in position
             }
-        return Subset(
+        return type(self)(
             name=self.name,
             labels=self.labels[rows],
             images=images,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DownloadError, EngineError, FormatError, OutputError, hint, warn_caller
-from engine.io import progress as progress_bars
+from engine.compute import progress as progress_bars
 from engine.io.digests import content_digests, file_digests
 from engine.io.transfer import (
     DEFAULT_TIMEOUT,

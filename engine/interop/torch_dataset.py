@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.model.adapters import require
+from engine.interop import require
 
 if TYPE_CHECKING:
     import torch
