@@ -16,6 +16,7 @@ import numpy as np
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
+from engine.errors import UnknownFormatError
 from engine.format import Detection
 from engine.io.output import atomic_output_dir
 from engine.io.paths import check_dataset_names
@@ -40,6 +41,7 @@ def load(
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
     executor: Any = None,
+    download: bool = False,
     **options: Any,
 ) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`, or the merged,
@@ -53,9 +55,13 @@ def load(
     `cache=True` decompresses compressed files once into `cache_dir` (default: the user's cache
     folder) and memory-maps them, for data larger than memory (see `engine.io.cache`). `executor`
     (a `distributed.Client` or a Dask scheduler address) runs the per-chunk work (decoding image
-    files) on that cluster, whose workers must see `path`.
+    files) on that cluster, whose workers must see `path`. `download=True` (torchvision's habit)
+    first fetches the published files the load needs that `path` lacks, verified (see
+    `engine.fetch`); the format must then be named.
     """
     path = Path(path)
+    if download:
+        _fetch_for_load(format, path, subset, options)
     if format is None and (path / CONFIG_NAME).is_file():
         project = Project.open(path)
         loaded = Dataset.adopt(project.dataset())
@@ -73,6 +79,23 @@ def load(
     loaded = Dataset.adopt(found)
     loaded.sources = (path,)
     return loaded
+
+
+def _fetch_for_load(
+    format: str | None, path: Path, subset: str | None, options: Mapping[str, Any]
+) -> None:
+    """`download=True`: the files a load of `subset` (and the variant in `options`) needs."""
+    from engine.fetching import fetch, spec_of
+
+    if format is None:
+        raise UnknownFormatError(f"{path}: download=True needs the dataset's name as format")
+    spec = spec_of(format)
+    fetch(
+        format,
+        path,
+        subsets=[subset] if subset else None,
+        split=options.get(spec.variant_option) if spec.variants else None,
+    )
 
 
 def save(

@@ -16,8 +16,8 @@ from engine.errors import DownloadError
 from engine.io.transfer import MirrorFailed, download, make_session
 from engine.ops.fetch import (
     LOCKS,
-    Fetcher,
     FetchedFile,
+    Fetcher,
     default_root,
     plan,
     sources_of,
@@ -153,8 +153,16 @@ def _derive(
     """A dataset no living source publishes in its own format: its source dataset is fetched
     (into the source's own data folder) and each missing subset written by this spec's writer."""
     source_spec = spec_of(source)
-    wanted = list(subsets) if subsets else sorted(
-        {s for f in (source_spec.sources.files if source_spec.sources else ()) for s in f.subsets}
+    wanted = (
+        list(subsets)
+        if subsets
+        else sorted(
+            {
+                s
+                for f in (source_spec.sources.files if source_spec.sources else ())
+                for s in f.subsets
+            }
+        )
     )
     done: list[FetchedFile] = []
     todo = []
@@ -166,9 +174,7 @@ def _derive(
             todo.append(subset)
     if not todo:
         return done
-    source_root = fetch(
-        source, subsets=todo, mirrors=mirrors, progress=progress, timeout=timeout
-    )
+    source_root = fetch(source, subsets=todo, mirrors=mirrors, progress=progress, timeout=timeout)
     staging = root / LOCKS / f"derive-{os.getpid()}"
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -189,6 +195,9 @@ def _derive(
 def _written_names(spec: DatasetSpec, subset: str) -> list[str]:
     """The file names the spec's writer gives a subset (its first name pattern)."""
     layout: Any = spec.layout
-    patterns = getattr(layout, "file_names", None) or getattr(layout, "images_names", ())
-    suffix = spec.subset_compressions.get(subset, layout.compressions[0])
+    patterns: tuple[str, ...] = tuple(
+        getattr(layout, "file_names", None) or getattr(layout, "images_names", None) or ()
+    )
+    compressions: tuple[str, ...] = getattr(layout, "compressions", None) or ("",)
+    suffix = spec.subset_compressions.get(subset, compressions[0])
     return [p.format(prefix=spec.prefix_of(subset)) + suffix for p in patterns[:1]]

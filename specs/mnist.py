@@ -30,7 +30,6 @@ def idx_pair_files(prefixes: dict[str, str], suffix: str = ".gz") -> tuple[Fetch
     )
 
 
-
 SPEC = DatasetSpec(
     name="mnist",
     description="MNIST handwritten digits in IDX files (train/t10k, gzipped or plain)",

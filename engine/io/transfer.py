@@ -96,8 +96,9 @@ def check_start(head: bytes, name: str, url: str, status: str, size: int | None)
     if stripped.startswith(_HTML_STARTS):
         raise MirrorFailed(f"answered an HTML page, not a {what} ({status}{amount})")
     if kind is not None and head and not head.startswith(kind[0][: len(head)]):
+        start = head[:8]
         raise MirrorFailed(
-            f"answered something that is not a {what}: it starts with {head[:8]!r} ({status}{amount})"
+            f"answered something that is not a {what}: it starts with {start!r} ({status}{amount})"
         )
 
 
@@ -111,16 +112,19 @@ def download(
     hashes: Sequence[str] = ("sha256",),
     on_bytes: Callable[[int], None] | None = None,
     on_total: Callable[[int | None], None] | None = None,
-    retries: int = RETRIES,
+    retries: int | None = None,
 ) -> Fetched:
     """Fetches `url` into `part`, resuming what `part` already holds; returns its size and the
     digests named in `hashes` of its whole content. MirrorFailed says what went wrong with the
     mirror; a write that fails (disk full, read-only) is an OutputError."""
     if url.startswith("file:"):
-        return _copy_local(url, part, name=name, hashes=hashes, on_bytes=on_bytes, on_total=on_total)
+        return _copy_local(
+            url, part, name=name, hashes=hashes, on_bytes=on_bytes, on_total=on_total
+        )
     import requests
     import urllib3
 
+    retries = RETRIES if retries is None else retries
     restarts = 0
     resumed_from = part.stat().st_size if part.exists() else 0
     last = ""
@@ -141,8 +145,9 @@ def download(
                 restarts += 1
                 continue
             if response.status_code >= 400:
-                head = next(response.raw.stream(4096, decode_content=False), b"")
-                check_start(head, name, url, status, length)
+                head = response.raw.read1(4096, decode_content=False)
+                if head.lstrip()[:32].lower().startswith(_HTML_STARTS):
+                    check_start(head, name, url, status, length)
                 raise MirrorFailed(f"{status} {response.reason or ''}".rstrip())
             start = _start_of(response, offset)
             if start != offset:  # Range ignored (200) or answered from elsewhere: start over
@@ -151,10 +156,16 @@ def download(
             if on_total is not None:
                 on_total(None if length is None else length + offset)
             try:
-                fetched = _receive(response, part, offset, name, url, status, length, hashes, on_bytes)
+                fetched = _receive(
+                    response, part, offset, name, url, status, length, hashes, on_bytes
+                )
             except OutputError:
                 raise
-            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            except (
+                requests.exceptions.RequestException,
+                urllib3.exceptions.HTTPError,
+                OSError,
+            ) as error:
                 last = _reason(error, timeout, part)  # cut mid-body: resume from the .part
                 continue
         fetched.resumed_from = resumed_from
@@ -180,10 +191,10 @@ def _receive(
         _hash_existing(part, offset, hashers)
         if on_bytes is not None:
             on_bytes(offset)
-    chunks = response.raw.stream(CHUNK, decode_content=False)
     size = offset
     with _open_part(part, offset) as out:
-        for chunk in chunks:
+        # read1: what has arrived, so a transfer cut midway keeps every byte it received
+        while chunk := response.raw.read1(CHUNK, decode_content=False):
             if size == 0:
                 check_start(chunk[:64], name, url, status, length)
             _write(out, chunk, part)
@@ -210,7 +221,7 @@ def _copy_local(
     if parsed.netloc and parsed.netloc != "localhost":
         source = Path(f"//{parsed.netloc}") / source.relative_to(source.anchor)
     try:
-        handle = open(source, "rb")
+        handle = open(source, "rb")  # noqa: SIM115 - closed by the `with` below
     except OSError as error:
         raise MirrorFailed(f"{source}: {error.strerror or error}") from None
     hashers = {h: hashlib.new(h, usedforsecurity=False) for h in hashes}
@@ -235,11 +246,13 @@ def _open_part(part: Path, offset: int) -> IO[bytes]:
     """The `.part` opened for writing at `offset` (truncated there); OutputError when the folder
     cannot be written."""
     try:
-        handle = open(part, "r+b" if offset and part.exists() else "wb")
+        handle = open(part, "r+b" if offset and part.exists() else "wb")  # noqa: SIM115
         handle.truncate(offset)
         handle.seek(offset)
     except OSError as error:
-        raise OutputError(f"{part.parent}: cannot write {part.name}: {error.strerror or error}") from None
+        raise OutputError(
+            f"{part.parent}: cannot write {part.name}: {error.strerror or error}"
+        ) from None
     return handle
 
 
@@ -251,7 +264,9 @@ def _write(out: IO[bytes], chunk: bytes, part: Path) -> None:
         why = "the disk is full" if full else (error.strerror or str(error))
         out.close()
         part.unlink(missing_ok=True)  # a half file is worthless and holds the space
-        raise OutputError(f"{part.parent}: cannot write {part.name[: -len('.part')]}: {why}") from None
+        raise OutputError(
+            f"{part.parent}: cannot write {part.name[: -len('.part')]}: {why}"
+        ) from None
 
 
 def _hash_existing(part: Path, size: int, hashers: dict[str, Any]) -> None:

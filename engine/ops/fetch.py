@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DownloadError, EngineError, FormatError, OutputError, hint, warn_caller
 from engine.compute import progress as progress_bars
+from engine.errors import DownloadError, EngineError, FormatError, OutputError, hint, warn_caller
 from engine.io.digests import content_digests, file_digests
 from engine.io.transfer import (
     DEFAULT_TIMEOUT,
@@ -224,7 +224,9 @@ class Fetcher:
             tried = True
             try:
                 fetched = self._transfer(url, part, name, known, hashes)
-                verdict, detail = judge(part, known, fetched.digests, name=name, links=self._links())
+                verdict, detail = judge(
+                    part, known, fetched.digests, name=name, links=self._links()
+                )
                 if verdict == DIFFERS and fetched.resumed_from:  # a stale .part of another file
                     part.unlink(missing_ok=True)
                     fetched = self._transfer(url, part, name, known, hashes)
@@ -232,6 +234,8 @@ class Fetcher:
                         part, known, fetched.digests, name=name, links=self._links()
                     )
             except MirrorFailed as failure:
+                if part.exists() and part.stat().st_size == 0:
+                    part.unlink()
                 self._fail(name, key, url, str(failure))
                 continue
             if verdict == DIFFERS:
@@ -273,10 +277,13 @@ class Fetcher:
         target = self.root / file.name
         part = self.root / (file.name + ".part")
         try:
-            with zipfile.ZipFile(archive) as bundle, bundle.open(member) as source:
-                with open(part, "wb") as out:
-                    while chunk := source.read(1 << 20):
-                        out.write(chunk)
+            with (
+                zipfile.ZipFile(archive) as bundle,
+                bundle.open(member) as source,
+                open(part, "wb") as out,
+            ):
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
         except KeyError:
             raise FormatError(archive, f"holds no member {member!r}") from None
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
@@ -319,8 +326,11 @@ class Fetcher:
             for file in missing:
                 if file not in provable:
                     self.attempts.append(
-                        (file.name, copy.note or copy.format, "no published content hash: a "
-                         "rebuilt file cannot be proven equal")
+                        (
+                            file.name,
+                            copy.note or copy.format,
+                            "no published content hash: a rebuilt file cannot be proven equal",
+                        )
                     )
             subsets = sorted({s for f in provable for s in f.subsets if s in copy.subsets})
             if not subsets:
@@ -330,8 +340,10 @@ class Fetcher:
                 folder = self.rebuild(copy, subsets, staging) if self.rebuild else staging
                 still = []
                 for file in missing:
-                    accepted = file in provable and self._accept_rebuilt(file, folder, copy)
-                    if accepted is not None and accepted is not False:
+                    accepted = (
+                        self._accept_rebuilt(file, folder, copy) if file in provable else None
+                    )
+                    if accepted is not None:
                         done.append(accepted)
                     else:
                         still.append(file)
@@ -345,17 +357,17 @@ class Fetcher:
 
     def _accept_rebuilt(
         self, file: FetchFile, folder: Path, copy: ConvertedCopy
-    ) -> FetchedFile | bool:
+    ) -> FetchedFile | None:
         where = copy.note or copy.format
         rebuilt = folder / file.name
         if not rebuilt.is_file():
             self.attempts.append((file.name, where, "the converted copy does not hold it"))
-            return False
+            return None
         known = self._known(file.name)
         verdict, detail = judge(rebuilt, known, content_only=True)
         if verdict not in (IDENTICAL, SAME_CONTENT):
             self.attempts.append((file.name, where, f"rebuilt file differs: {detail}"))
-            return False
+            return None
         target = self.root / file.name
         with self._lock(file.name):
             os.replace(rebuilt, target)
@@ -517,8 +529,7 @@ def _type_only(path: Path, name: str | None = None) -> tuple[str, str]:
 
 def _warn_unverified(path: Path) -> None:
     warn_caller(
-        f"{path.name}: no primary source publishes a hash of this file; only its type was "
-        "checked",
+        f"{path.name}: no primary source publishes a hash of this file; only its type was checked",
         FileUnverified,
     )
 
