@@ -161,6 +161,11 @@ class MissingExtraError(EngineError, ImportError):
     """An optional library is not installed; the message names the extra that installs it."""
 
 
+class FileUnverified(UserWarning):
+    """A fetched file that cannot be proven to be the published one (no hash is published: only
+    its type was checked), or a file in place that does not match and is fetched again."""
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
 

@@ -16,8 +16,8 @@ import pytest
 import engine
 from engine import fetching
 from engine.cli.main import main
+from engine.errors import FileUnverified
 from engine.io import transfer
-from engine.ops.fetch import FileUnverified
 from specs.mnist import SPEC as MNIST
 from specs.schema import ConvertedCopy
 from tests.conftest import make_dataset

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.compute import progress as progress_bars
-from engine.errors import DownloadError, EngineError, FormatError, OutputError, hint, warn_caller
+from engine.errors import (
+    DownloadError,
+    EngineError,
+    FileUnverified,
+    FormatError,
+    OutputError,
+    hint,
+    warn_caller,
+)
 from engine.io.digests import content_digests, file_digests
 from engine.io.transfer import (
     DEFAULT_TIMEOUT,
@@ -43,10 +51,6 @@ IDENTICAL, SAME_CONTENT, UNVERIFIED, DIFFERS = "identical", "same_content", "unv
 
 #: rebuild(copy, subsets, folder) -> folder holding the files rebuilt from a converted copy
 Rebuild = Callable[[ConvertedCopy, Sequence[str], Path], Path]
-
-
-class FileUnverified(UserWarning):
-    """A fetched file whose publisher gives no hash: only its type could be checked."""
 
 
 @dataclass(frozen=True)
