@@ -9,8 +9,11 @@ an answer are checked against the file's container magic, so an HTML error page 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from urllib.request import url2pathname
 
 from engine.errors import OutputError
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18
 #: connect and read timeouts in seconds (MNIST_ENGINE_TIMEOUT or `timeout=` override them)
 DEFAULT_TIMEOUT = (10.0, 60.0)
 #: further tries after a 5xx, a refused connection or a transfer cut mid-body
@@ -186,24 +189,26 @@ def _receive(
     on_bytes: Callable[[int], None] | None,
 ) -> Fetched:
     """Writes the body after `offset` bytes already in `part` (hashing those first)."""
-    hashers = {h: hashlib.new(h, usedforsecurity=False) for h in hashes}
-    if offset:
-        _hash_existing(part, offset, hashers)
-        if on_bytes is not None:
-            on_bytes(offset)
     size = offset
     with _open_part(part, offset) as out:
-        # read1: what has arrived, so a transfer cut midway keeps every byte it received
-        while chunk := response.raw.read1(CHUNK, decode_content=False):
-            if size == 0:
-                check_start(chunk[:64], name, url, status, length)
-            _write(out, chunk, part)
-            for hasher in hashers.values():
-                hasher.update(chunk)
-            size += len(chunk)
-            if on_bytes is not None:
-                on_bytes(len(chunk))
-    return Fetched(size, {h: x.hexdigest() for h, x in hashers.items()})
+        sink = _Sink(out, part, hashes)
+        try:
+            if offset:
+                sink.hash_only(part, offset)
+                if on_bytes is not None:
+                    on_bytes(offset)
+            # read1: what has arrived, so a transfer cut midway keeps every byte it received
+            while chunk := response.raw.read1(CHUNK, decode_content=False):
+                if size == 0:
+                    check_start(chunk[:64], name, url, status, length)
+                sink.feed(chunk)
+                size += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+            digests = sink.finish()
+        finally:
+            sink.close()  # every received byte is in the .part before a retry resumes it
+    return Fetched(size, digests)
 
 
 def _copy_local(
@@ -224,22 +229,24 @@ def _copy_local(
         handle = open(source, "rb")  # noqa: SIM115 - closed by the `with` below
     except OSError as error:
         raise MirrorFailed(f"{source}: {error.strerror or error}") from None
-    hashers = {h: hashlib.new(h, usedforsecurity=False) for h in hashes}
     with handle:
         size = 0
         if on_total is not None:
             on_total(source.stat().st_size)
         with _open_part(part, 0) as out:
-            while chunk := handle.read(CHUNK):
-                if size == 0:
-                    check_start(chunk[:64], name, url, "file", source.stat().st_size)
-                _write(out, chunk, part)
-                for hasher in hashers.values():
-                    hasher.update(chunk)
-                size += len(chunk)
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
-    return Fetched(size, {h: x.hexdigest() for h, x in hashers.items()})
+            sink = _Sink(out, part, hashes)
+            try:
+                while chunk := handle.read(CHUNK):
+                    if size == 0:
+                        check_start(chunk[:64], name, url, "file", source.stat().st_size)
+                    sink.feed(chunk)
+                    size += len(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
+                digests = sink.finish()
+            finally:
+                sink.close()
+    return Fetched(size, digests)
 
 
 def _open_part(part: Path, offset: int) -> IO[bytes]:
@@ -256,26 +263,79 @@ def _open_part(part: Path, offset: int) -> IO[bytes]:
     return handle
 
 
-def _write(out: IO[bytes], chunk: bytes, part: Path) -> None:
-    try:
-        out.write(chunk)
-    except OSError as error:
-        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
-        why = "the disk is full" if full else (error.strerror or str(error))
+class _Sink:
+    """Writes and hashes the received chunks in two background threads (file writes and hashlib
+    release the GIL), so both overlap receiving instead of adding to it. A failed write (disk
+    full, read-only) is raised in the caller's thread as an OutputError, the `.part` removed."""
+
+    def __init__(self, out: IO[bytes], part: Path, names: Sequence[str]) -> None:
+        self.out, self.part = out, part
+        self.hashers = {n: hashlib.new(n, usedforsecurity=False) for n in names}
+        self.error: OSError | None = None
+        self.queues: list[queue.Queue[bytes | None]] = []
+        self.threads = []
+        for work in (self._write, self._hash) if names else (self._write,):
+            line: queue.Queue[bytes | None] = queue.Queue(maxsize=8)  # <= 8 MiB held
+            thread = threading.Thread(target=self._drain, args=(line, work), daemon=True)
+            self.queues.append(line)
+            self.threads.append(thread)
+            thread.start()
+
+    def _drain(self, line: queue.Queue[bytes | None], work: Callable[[bytes], None]) -> None:
+        while (chunk := line.get()) is not None:
+            if self.error is None:  # after a failed write: drain until told to stop
+                work(chunk)
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.out.write(chunk)
+        except OSError as error:
+            self.error = error
+
+    def _hash(self, chunk: bytes) -> None:
+        for hasher in self.hashers.values():
+            hasher.update(chunk)
+
+    def hash_only(self, path: Path, size: int) -> None:
+        """The first `size` bytes of `path` hashed (what a resumed `.part` already holds)."""
+        with open(path, "rb") as handle:
+            left = size
+            while left and (chunk := handle.read(min(CHUNK, left))):
+                for hasher in self.hashers.values():
+                    hasher.update(chunk)
+                left -= len(chunk)
+
+    def feed(self, chunk: bytes) -> None:
+        self._raise_failed_write()
+        for line in self.queues:
+            line.put(chunk)
+
+    def finish(self) -> dict[str, str]:
+        """Waits for the writes; the digests of everything written (raises a failed write)."""
+        self.close()
+        self._raise_failed_write()
+        return {n: h.hexdigest() for n, h in self.hashers.items()}
+
+    def close(self) -> None:
+        for line, thread in zip(self.queues, self.threads, strict=True):
+            if thread.is_alive():
+                line.put(None)
+                thread.join()
+
+    def _raise_failed_write(self) -> None:
+        if self.error is None:
+            return
+        self.close()
+        _write_failed(self.error, self.out, self.part)
+
+
+def _write_failed(error: OSError, out: IO[bytes], part: Path) -> None:
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    why = "the disk is full" if full else (error.strerror or str(error))
+    with contextlib.suppress(OSError):
         out.close()
-        part.unlink(missing_ok=True)  # a half file is worthless and holds the space
-        raise OutputError(
-            f"{part.parent}: cannot write {part.name[: -len('.part')]}: {why}"
-        ) from None
-
-
-def _hash_existing(part: Path, size: int, hashers: dict[str, Any]) -> None:
-    with open(part, "rb") as handle:
-        left = size
-        while left and (chunk := handle.read(min(CHUNK, left))):
-            for hasher in hashers.values():
-                hasher.update(chunk)
-            left -= len(chunk)
+    part.unlink(missing_ok=True)  # a half file is worthless and holds the space
+    raise OutputError(f"{part.parent}: cannot write {part.name[: -len('.part')]}: {why}") from None
 
 
 def _truncate(part: Path) -> None:
