@@ -62,6 +62,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = Path(self.server.folder) / self.path.lstrip("/")  # type: ignore[attr-defined]
+        if not path.is_file():
+            self.send_error(404)
+            return
         size = path.stat().st_size
         start = 0
         if self.headers.get("Range"):
