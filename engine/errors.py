@@ -108,6 +108,7 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
+<<<<<<< HEAD
 class DownloadError(EngineError):
     """A dataset's files could not be fetched: lists each file, each mirror tried and what it
     answered, and where to put the files by hand."""
@@ -116,6 +117,20 @@ class DownloadError(EngineError):
         #: (file name, mirror URL, what the mirror answered) for every attempt that failed
         self.attempts = list(attempts)
         super().__init__(message)
+=======
+class NotSupportedError(EngineError, NotImplementedError):
+    """A Datumaro name or option this engine does not offer (it holds images with class labels);
+    says what is not supported and, where there is one, what to use instead."""
+
+
+class SpecWarning(UserWarning):
+    """A user's spec (MNIST_ENGINE_SPEC_PATH, an entry point) failed to load: named once, and
+    the other formats work on; asking for that format raises its SpecError."""
+
+
+class EmptyFilterWarning(UserWarning):
+    """A filter kept none of the items (the result, or the output written, is empty)."""
+>>>>>>> main
 
 
 class SpecError(EngineError):

@@ -250,7 +250,7 @@ class Fetcher:
             if verdict == UNVERIFIED:
                 _warn_unverified(target)
             return FetchedFile(name, target, "downloaded", verdict, url)
-        if not tried and not self.attempts:
+        if not tried and not any(attempt[0] == name for attempt in self.attempts):
             self.attempts.append((name, "", "no mirror serves this file"))
         raise _Unavailable(name)
 
