@@ -13,11 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
     CacheWarning,
-<<<<<<< HEAD
     DownloadError,
-=======
     EmptyFilterWarning,
->>>>>>> main
     EngineError,
     FileUnverified,
     FilterError,
@@ -162,11 +159,8 @@ __all__ = [
     "Dataset",
     "DatasetItem",
     "Detection",
-<<<<<<< HEAD
     "DownloadError",
-=======
     "EmptyFilterWarning",
->>>>>>> main
     "EngineError",
     "FileCheck",
     "FileUnverified",

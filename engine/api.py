@@ -17,11 +17,13 @@ import numpy as np
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
-<<<<<<< HEAD
-from engine.errors import UnknownFormatError
-=======
-from engine.errors import EngineError, NotSupportedError, OutputExistsError, warn_caller
->>>>>>> main
+from engine.errors import (
+    EngineError,
+    NotSupportedError,
+    OutputExistsError,
+    UnknownFormatError,
+    warn_caller,
+)
 from engine.format import Detection
 from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names

@@ -108,7 +108,6 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
-<<<<<<< HEAD
 class DownloadError(EngineError):
     """A dataset's files could not be fetched: lists each file, each mirror tried and what it
     answered, and where to put the files by hand."""
@@ -117,7 +116,8 @@ class DownloadError(EngineError):
         #: (file name, mirror URL, what the mirror answered) for every attempt that failed
         self.attempts = list(attempts)
         super().__init__(message)
-=======
+
+
 class NotSupportedError(EngineError, NotImplementedError):
     """A Datumaro name or option this engine does not offer (it holds images with class labels);
     says what is not supported and, where there is one, what to use instead."""
@@ -130,7 +130,6 @@ class SpecWarning(UserWarning):
 
 class EmptyFilterWarning(UserWarning):
     """A filter kept none of the items (the result, or the output written, is empty)."""
->>>>>>> main
 
 
 class SpecError(EngineError):
