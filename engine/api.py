@@ -17,7 +17,13 @@ import numpy as np
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
-from engine.errors import EngineError, NotSupportedError, OutputExistsError, warn_caller
+from engine.errors import (
+    EngineError,
+    NotSupportedError,
+    OutputExistsError,
+    UnknownFormatError,
+    warn_caller,
+)
 from engine.format import Detection
 from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
@@ -43,6 +49,7 @@ def load(
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
     executor: Any = None,
+    download: bool = False,
     **options: Any,
 ) -> Dataset:
     """Loads the dataset at `path` (a folder, or one file of a subset) in `format`, or the merged,
@@ -56,9 +63,13 @@ def load(
     `cache=True` decompresses compressed files once into `cache_dir` (default: the user's cache
     folder) and memory-maps them, for data larger than memory (see `engine.io.cache`). `executor`
     (a `distributed.Client` or a Dask scheduler address) runs the per-chunk work (decoding image
-    files) on that cluster, whose workers must see `path`.
+    files) on that cluster, whose workers must see `path`. `download=True` (torchvision's habit)
+    first fetches the published files the load needs that `path` lacks, verified (see
+    `engine.fetch`); the format must then be named.
     """
     path = Path(path)
+    if download:
+        _fetch_for_load(format, path, subset, options)
     if format is None and (path / CONFIG_NAME).is_file():
         given = {"subset": subset, "cache": cache, "cache_dir": cache_dir, "executor": executor}
         ignored = sorted([*(k for k, v in given.items() if v is not None), *options])
@@ -93,6 +104,23 @@ def load(
             part.sources, part.partial = (path,), True  # one subset: part of the folder
     loaded.data_path, loaded.format = str(path), get_format(format).name
     return loaded
+
+
+def _fetch_for_load(
+    format: str | None, path: Path, subset: str | None, options: Mapping[str, Any]
+) -> None:
+    """`download=True`: the files a load of `subset` (and the variant in `options`) needs."""
+    from engine.fetching import fetch, spec_of
+
+    if format is None:
+        raise UnknownFormatError(f"{path}: download=True needs the dataset's name as format")
+    spec = spec_of(format)
+    fetch(
+        format,
+        path,
+        subsets=[subset] if subset else None,
+        split=options.get(spec.variant_option) if spec.variants else None,
+    )
 
 
 def save(

@@ -108,6 +108,16 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
+class DownloadError(EngineError):
+    """A dataset's files could not be fetched: lists each file, each mirror tried and what it
+    answered, and where to put the files by hand."""
+
+    def __init__(self, message: str, attempts: Iterable[tuple[str, str, str]] = ()) -> None:
+        #: (file name, mirror URL, what the mirror answered) for every attempt that failed
+        self.attempts = list(attempts)
+        super().__init__(message)
+
+
 class NotSupportedError(EngineError, NotImplementedError):
     """A Datumaro name or option this engine does not offer (it holds images with class labels);
     says what is not supported and, where there is one, what to use instead."""
@@ -163,6 +173,11 @@ class FilterError(EngineError, ValueError):
 
 class MissingExtraError(EngineError, ImportError):
     """An optional library is not installed; the message names the extra that installs it."""
+
+
+class FileUnverified(UserWarning):
+    """A fetched file that cannot be proven to be the published one (no hash is published: only
+    its type was checked), or a file in place that does not match and is fetched again."""
 
 
 class FormatWarning(UserWarning):

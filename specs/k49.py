@@ -8,7 +8,8 @@ Class names are the romanised readings of the characters in the order of the pub
 
 from __future__ import annotations
 
-from specs.schema import DatasetSpec, NpzLayout, Tensor
+from specs.kmnist import CITATION, CODH
+from specs.schema import DatasetSpec, FetchFile, Mirror, NpzLayout, Sources, Tensor
 
 CLASSES = (
     *("a", "i", "u", "e", "o"),
@@ -36,4 +37,17 @@ SPEC = DatasetSpec(
     classes=CLASSES,
     no_label=255,
     max_label=254,
+    sources=Sources(
+        homepage="https://github.com/rois-codh/kmnist",
+        license="CC BY-SA 4.0",
+        citation=CITATION,
+        mirrors=(Mirror(url=CODH + "k49/"),),
+        # no primary source publishes a hash of these archives: checked as zip files only
+        files=tuple(
+            FetchFile(name=f"k49-{subset}-{kind}.npz", subsets=(subset,))
+            for subset in ("train", "test")
+            for kind in ("imgs", "labels")
+        ),
+        content_proof="no hash is published, so no converted copy can be proven equal",
+    ),
 )

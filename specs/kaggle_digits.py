@@ -7,7 +7,7 @@ Told apart from `mnist_csv` by the file names (`<subset>.csv`, no `mnist_`) and 
 
 from __future__ import annotations
 
-from specs.schema import CsvLayout, DatasetSpec
+from specs.schema import CsvLayout, DatasetSpec, Sources
 
 SPEC = DatasetSpec(
     name="kaggle_digits",
@@ -24,4 +24,14 @@ SPEC = DatasetSpec(
     ),
     classes=tuple(str(digit) for digit in range(10)),
     max_label=254,
+    sources=Sources(
+        homepage="https://www.kaggle.com/competitions/digit-recognizer",
+        license="the competition's rules (Kaggle account required); data from MNIST, CC BY-SA 3.0",
+        citation="Kaggle, Digit Recognizer (learn computer vision fundamentals with the famous "
+        "MNIST data), https://www.kaggle.com/competitions/digit-recognizer",
+        login_required="Kaggle's files need an account that has accepted the competition's "
+        "rules: download train.csv and test.csv from "
+        "https://www.kaggle.com/competitions/digit-recognizer/data (or run `kaggle competitions "
+        "download -c digit-recognizer` and unzip it)",
+    ),
 )

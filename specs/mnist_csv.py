@@ -7,6 +7,7 @@ file keeps custom ids and image sizes.
 
 from __future__ import annotations
 
+from specs.mnist import SPEC as MNIST
 from specs.schema import CsvLayout, DatasetSpec, SideFile
 
 SPEC = DatasetSpec(
@@ -23,4 +24,16 @@ SPEC = DatasetSpec(
     classes=tuple(str(digit) for digit in range(10)),
     no_label=-1,
     max_label=254,
+    sources=MNIST.sources.model_copy(
+        update={
+            "mirrors": (),
+            "files": (),
+            "converted": (),
+            "derived_from": MNIST.name,
+            "content_proof": "no living source publishes these CSVs with a hash: they are "
+            "written from the verified MNIST IDX files by this spec's own writer",
+        }
+    )
+    if MNIST.sources
+    else None,
 )

@@ -8,7 +8,20 @@ the xz-compressed `xnist-*` files. The plain `qmnist-test-labels-idx1-ubyte` fil
 
 from __future__ import annotations
 
-from specs.schema import Column, DatasetSpec, IdxLayout, KnownFile, RowRange, Tensor, TensorFiles
+from specs.schema import (
+    Column,
+    DatasetSpec,
+    FetchFile,
+    IdxLayout,
+    KnownFile,
+    Mirror,
+    RowRange,
+    Sources,
+    Tensor,
+    TensorFiles,
+)
+
+TORCHVISION = "torchvision QMNIST.resources (MD5 only)"
 
 #: Attributes without a value (a dataset converted from MNIST) are written as -1: "unknown".
 UNKNOWN = -1
@@ -47,11 +60,51 @@ SPEC = DatasetSpec(
         "test50k": RowRange(source="test", start=10_000),
     },
     known_files=(
-        KnownFile(name="qmnist-train-images-idx3-ubyte.gz", md5="ed72d4157d28c017586c42bc6afe6370"),
-        KnownFile(name="qmnist-train-labels-idx2-int.gz", md5="0058f8dd561b90ffdd0f734c6a30e5e4"),
-        KnownFile(name="qmnist-test-images-idx3-ubyte.gz", md5="1394631089c404de565df7b7aeaf9412"),
-        KnownFile(name="qmnist-test-labels-idx2-int.gz", md5="5b5b05890a5e13444e108efe57b788aa"),
-        KnownFile(name="xnist-images-idx3-ubyte.xz", md5="7f124b3b8ab81486c9d8c2749c17f834"),
-        KnownFile(name="xnist-labels-idx2-int.xz", md5="5ed0e788978e45d4a8bd4b7caec3d79d"),
+        KnownFile(
+            name="qmnist-train-images-idx3-ubyte.gz",
+            md5="ed72d4157d28c017586c42bc6afe6370",
+            source=TORCHVISION,
+        ),
+        KnownFile(
+            name="qmnist-train-labels-idx2-int.gz",
+            md5="0058f8dd561b90ffdd0f734c6a30e5e4",
+            source=TORCHVISION,
+        ),
+        KnownFile(
+            name="qmnist-test-images-idx3-ubyte.gz",
+            md5="1394631089c404de565df7b7aeaf9412",
+            source=TORCHVISION,
+        ),
+        KnownFile(
+            name="qmnist-test-labels-idx2-int.gz",
+            md5="5b5b05890a5e13444e108efe57b788aa",
+            source=TORCHVISION,
+        ),
+        KnownFile(
+            name="xnist-images-idx3-ubyte.xz",
+            md5="7f124b3b8ab81486c9d8c2749c17f834",
+            source=TORCHVISION,
+        ),
+        KnownFile(
+            name="xnist-labels-idx2-int.xz",
+            md5="5ed0e788978e45d4a8bd4b7caec3d79d",
+            source=TORCHVISION,
+        ),
+    ),
+    sources=Sources(
+        homepage="https://github.com/facebookresearch/qmnist",
+        license="BSD (see the repository's LICENSE)",
+        citation="C. Yadav and L. Bottou, Cold Case: The Lost MNIST Digits, NeurIPS 2019.",
+        mirrors=(Mirror(url="https://raw.githubusercontent.com/facebookresearch/qmnist/master/"),),
+        files=(
+            *(
+                FetchFile(name=f"qmnist-{subset}-{kind}.gz", subsets=(subset,))
+                for subset in ("train", "test")
+                for kind in ("images-idx3-ubyte", "labels-idx2-int")
+            ),
+            FetchFile(name="xnist-images-idx3-ubyte.xz", subsets=("nist",)),
+            FetchFile(name="xnist-labels-idx2-int.xz", subsets=("nist",)),
+        ),
+        content_proof="no content hash is published, so no converted copy can be proven equal",
     ),
 )

@@ -84,11 +84,85 @@ class Variant(_Frozen):
 
 
 class KnownFile(_Frozen):
-    """A published file: its name, the MD5 of the file and of its uncompressed content."""
+    """A published file: its name, size, and the hashes of the file and of its uncompressed
+    content, each where a primary source gives it. Several entries with one name are accepted
+    versions of a file the publisher replaced."""
 
     name: str
-    md5: str
-    content_md5: str | None = None
+    md5: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")
+    content_md5: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")
+    size: int | None = Field(None, gt=0, description="bytes of the published file")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    content_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    source: str = Field("", description="where the hashes come from (publisher, TFDS, ...)")
+
+
+class Mirror(_Frozen):
+    """Where published files can be fetched: a base URL to which the published file name is
+    appended (`http://`, `https://` or `file://`), and per-file URLs for hosts that name files
+    their own way."""
+
+    url: str = Field("", description="base URL ending in '/'; empty when only `files` are served")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="published file name -> its URL on this host"
+    )
+
+    def url_of(self, name: str) -> str | None:
+        """The URL of the published file `name` here, None when this host does not serve it."""
+        if name in self.files:
+            return self.files[name]
+        return self.url + name if self.url else None
+
+
+class FetchFile(_Frozen):
+    """One file a load needs: the subsets (and variant) that need it, the layout it belongs to,
+    and the published archive it comes in, if any (EMNIST's `gzip.zip`)."""
+
+    name: str
+    subsets: tuple[str, ...]
+    variant: str | None = None
+    layout: str | None = Field(
+        None, description="codec of the layout the file belongs to; None: the spec's `layout`"
+    )
+    archive: str | None = Field(
+        None, description="name of the published archive (`Sources.archives`) holding this file"
+    )
+    member: str | None = Field(None, description="path inside the archive (default: `name`)")
+
+
+class ConvertedCopy(_Frozen):
+    """A last-resort mirror holding the data in another format (the Hugging Face Hub's Parquet
+    copy): read with the registry format `format`, written back with the spec's own writer, and
+    accepted only when each rebuilt file's content hash equals the published content hash."""
+
+    format: str
+    subsets: dict[str, str] = Field(description="subset -> URL of the file holding it")
+    note: str = ""
+
+
+class Sources(_Frozen):
+    """Where and under which terms a dataset's published files can be obtained."""
+
+    homepage: str
+    license: str
+    citation: str
+    mirrors: tuple[Mirror, ...] = ()
+    files: tuple[FetchFile, ...] = ()
+    archives: tuple[KnownFile, ...] = Field(
+        (), description="published archives the files come in, with their hashes"
+    )
+    converted: tuple[ConvertedCopy, ...] = ()
+    derived_from: str | None = Field(
+        None,
+        description="no living source publishes these files: they are produced from the named "
+        "dataset's fetched files through this spec's own writer",
+    )
+    login_required: str | None = Field(
+        None, description="the files need an account: where to get them and where to put them"
+    )
+    content_proof: str = Field(
+        "", description="whether a converted copy can be proven equal, and why (or why not)"
+    )
 
 
 class SideFile(_Frozen):
@@ -257,6 +331,9 @@ class DatasetSpec(_Frozen):
     )
     max_label: int | None = Field(None, description="largest label index the files can hold")
     known_files: tuple[KnownFile, ...] = ()
+    sources: Sources | None = Field(
+        None, description="where the published files can be fetched (`engine.fetch`)"
+    )
     default_image_ext: str = ".png"
     subsets: tuple[str, ...] = Field(
         ("train", "test"),

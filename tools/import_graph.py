@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("formats",),
     ("engine.registry",),
     ("engine.project",),
+    ("engine.fetching",),
     ("engine.api", "engine.hl_ops", "engine"),
     ("engine.cli", "engine.__main__"),
 )

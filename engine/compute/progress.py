@@ -40,7 +40,13 @@ def disable() -> None:
     _stream = None
 
 
-def _bar(label: str, total: int | None, stream: TextIO, started: float | None = None) -> Any:
+def _bar(
+    label: str,
+    total: int | None,
+    stream: TextIO,
+    started: float | None = None,
+    in_bytes: bool = False,
+) -> Any:
     """A tqdm bar (the notebook widget under Jupyter) that leaves no line behind when closed."""
     from tqdm.auto import tqdm
 
@@ -58,8 +64,9 @@ def _bar(label: str, total: int | None, stream: TextIO, started: float | None = 
         nrows=None if sized else 24,
         mininterval=INTERVAL,
         smoothing=0.1,
-        unit=" items" if total else "it",
-        unit_scale=bool(total and total >= 10_000),
+        unit="B" if in_bytes else " items" if total else "it",
+        unit_scale=in_bytes or bool(total and total >= 10_000),
+        unit_divisor=1024 if in_bytes else 1000,
         bar_format=None if total else "{desc} [{elapsed}]",  # no total: the time so far
     )
     if started is not None:
@@ -135,9 +142,16 @@ class Progress:
     """
 
     def __init__(
-        self, total: int, label: str, *, enabled: bool | None = None, stream: TextIO | None = None
+        self,
+        total: int,
+        label: str,
+        *,
+        enabled: bool | None = None,
+        stream: TextIO | None = None,
+        in_bytes: bool = False,
     ) -> None:
         self.task = Task(label, total)
+        self.in_bytes = in_bytes  # counts bytes: shown as kB/MB with a byte rate
         if enabled is None:
             enabled = _stream is not None
         self.stream = (stream or _stream or sys.stderr) if enabled and total > 0 else None
@@ -160,7 +174,9 @@ class Progress:
                 _counted_bars += 1
                 for shown in _task_bars:
                     shown.clear()
-                self._bar = _bar(self.task.label, self.task.total, self.stream)
+                self._bar = _bar(
+                    self.task.label, self.task.total, self.stream, in_bytes=self.in_bytes
+                )
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -95,6 +95,11 @@ COMMANDS = [
         "check files against the published ones (exit 1 when one differs or cannot be verified)",
     ),
     Command(
+        "download",
+        "download",
+        "fetch a dataset's published files, verified (get), or list what is declared (describe)",
+    ),
+    Command(
         "preview",
         "preview",
         "draw a contact sheet (PNG): one labelled row of sample images per class",
