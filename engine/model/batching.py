@@ -112,7 +112,7 @@ def uniform_images(
                 f"or (H, W, C) images"
             )
         return images
-    missing = [id_at(i) for i, image in enumerate(images) if image is None]
+    missing = [str(id_at(i)) for i, image in enumerate(images) if image is None]
     if missing:
         raise ValueError(f"subset {name!r}: items without an image: {missing[:10]}")
     present = [np.asarray(image) for image in images if image is not None]

@@ -107,8 +107,8 @@ class _Resident:
     labels: torch.Tensor
 
 
-#: (id of images, id of labels, device) -> the copy on the device, dropped with the arrays
-_RESIDENT: dict[tuple[int, int, str], _Resident] = {}
+#: (id of the images, device) -> their copy on the device, dropped with the images
+_RESIDENT: dict[tuple[int, str], _Resident] = {}
 
 
 def forget_device_copies() -> None:
@@ -117,14 +117,18 @@ def forget_device_copies() -> None:
 
 
 def resident_copy(images: np.ndarray, labels: np.ndarray, device: torch.device) -> _Resident:
-    """The subset on `device`, copied once and kept while both arrays live (oldest copies on the
-    device are dropped first to stay within DEVICE_BYTES)."""
-    key = (id(images), id(labels), str(device))
+    """The subset on `device`, copied once and kept while its images array lives (new labels
+    are copied again alone; the oldest copies on the device go first to stay within
+    DEVICE_BYTES). Pixels changed in place are not seen: call forget_device_copies()."""
+    key = (id(images), str(device))
     found = _RESIDENT.get(key)
-    if found is not None and found.images_ref() is images and found.labels_ref() is labels:
+    if found is not None and found.images_ref() is images:
+        if found.labels_ref() is not labels:
+            found.labels = _labels_on(labels, device)
+            found.labels_ref = weakref.ref(labels)
         return found
     _RESIDENT.pop(key, None)
-    on_device = [k for k in _RESIDENT if k[2] == str(device)]
+    on_device = [k for k in _RESIDENT if k[1] == str(device)]
     held = sum(_RESIDENT[k].images.nbytes for k in on_device)
     while on_device and held + images.nbytes > DEVICE_BYTES:
         held -= _RESIDENT.pop(on_device.pop(0)).images.nbytes
@@ -139,11 +143,15 @@ def resident_copy(images: np.ndarray, labels: np.ndarray, device: torch.device) 
         weakref.ref(images),
         weakref.ref(labels),
         _channels_first(pixels),
-        torch.from_numpy(labels.astype(np.int64)).to(device),
+        _labels_on(labels, device),
     )
     _RESIDENT[key] = copy
     weakref.finalize(images, _RESIDENT.pop, key, None)
     return copy
+
+
+def _labels_on(labels: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(labels.astype(np.int64)).to(device)
 
 
 def resident_batches(
