@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -12,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-#: The real files (never committed): ../shared/data beside the project.
-SHARED_DATA = ROOT.parent / "shared" / "data"
+#: The real files (never committed): ../shared/data beside the project, or where
+#: MNIST_ENGINE_SHARED_DATA points (a git worktree lives elsewhere).
+SHARED_DATA = Path(os.environ.get("MNIST_ENGINE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 MNIST_DATA = SHARED_DATA / "mnist"
 
 
