@@ -413,8 +413,11 @@ def test_cuda_batches_equal_cpu_batches(shape, monkeypatch) -> None:
 
     subset = numbered(300, shape)
     norm = (0.5, 0.25)
+    # chunks of 3 batches: the copy to the device in several steps, both pinned buffers reused
+    monkeypatch.setattr(torch_batches, "CHUNK_BYTES", 3 * 32 * subset.images[0].nbytes)
     for budget in (torch_batches.DEVICE_BYTES, 1):  # kept on the device; streamed
         monkeypatch.setattr(torch_batches, "DEVICE_BYTES", budget)
+        torch_batches.forget_device_copies()
         for normalize in (None, norm):
             kwargs = {
                 "shuffle": True,
@@ -431,6 +434,7 @@ def test_cuda_batches_equal_cpu_batches(shape, monkeypatch) -> None:
                 assert x.dtype == x_ref.dtype and y.dtype == torch.int64
                 torch.testing.assert_close(x.cpu(), x_ref, rtol=1e-6, atol=1e-6)
                 assert torch.equal(y.cpu(), y_ref)
+        assert len(torch_batches._RESIDENT) == (1 if budget > 1 else 0)
     torch_batches.forget_device_copies()
 
 

@@ -198,7 +198,7 @@ def streamed_batches(
             done[slot].synchronize()
         host = buffers[slot].numpy()[: len(rows)]
         if host.dtype == images.dtype:
-            np.take(images, rows, axis=0, out=host)
+            np.take(images, rows, axis=0, out=host, mode="clip")  # rows are in range
         else:
             host[...] = images[rows]
         pixels = buffers[slot][: len(rows)].to(device, non_blocking=cuda, copy=True)
