@@ -244,16 +244,18 @@ class Subset:
         """One epoch as `(images, labels)` batches, each gathered in one step: the fastest way
         to feed training, with no DataLoader and no workers (see docs/training.md).
 
-        Without `device`: numpy, images (B, H, W) or (B, H, W, C) as stored, labels int64 (for
-        JAX, Keras, numpy loops); a memory-mapped subset is read batch by batch. With `device` (a
-        torch device or its name, "cpu" too; needs `[torch]`): tensors (B, C, H, W) there; on a
-        GPU the subset is copied once and kept, and each batch is gathered on the GPU.
-        `normalize=(mean, std)` gives float32 `(x / 255 - mean) / std`. `shuffle` follows
-        (seed, epoch): call with `epoch=e` for epoch e. `rank`/`world_size` shard the epoch as
-        DistributedSampler does: without `drop_last` the order is padded by repeating its first
-        items so every rank gets ceil(n / world_size) items; with it, the tail is cut to
-        n // world_size items a rank and a last partial batch is dropped. Prefer `to_torch()`
-        with a DataLoader only for per-item `transform`s (augmentation).
+        Without `device`: numpy, images (B, H, W) or (B, H, W, C) as stored, labels int64 (-1
+        for an unlabeled item), for JAX, Keras or numpy loops; a memory-mapped subset is read
+        batch by batch. With `device` (a torch device or its name, "cpu" too; needs `[torch]`):
+        tensors (B, C, H, W) there; on a GPU the subset is copied once and kept (larger than
+        the budget of engine.model.adapters.torch_batches: streamed in pinned chunks), and each
+        batch is gathered on the GPU. `normalize=(mean, std)` gives float32
+        `(x / 255 - mean) / std`, computed where the batch is. `shuffle` follows (seed, epoch):
+        pass `epoch=e` for epoch e. `rank`/`world_size` shard the epoch as DistributedSampler
+        does: without `drop_last` the order is padded by repeating its first items so every
+        rank gets ceil(n / world_size) items; with it, the tail is cut to n // world_size items
+        a rank and a last partial batch is dropped. Every rank gets `len(batches)` batches.
+        Prefer `to_torch()` with a DataLoader only for samplers or per-item `transform`s.
         """
         plan = plan_epoch(
             len(self),
