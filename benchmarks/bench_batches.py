@@ -319,11 +319,19 @@ class ExamplesNet:
         self.optimizer.step()
 
 
-def bench_cuda(subset: Subset, runs: int) -> None:
+def bench_device(subset: Subset, runs: int, device_name: str) -> None:
+    """The device rows and training epochs (`--device cpu` runs them on the CPU, to check this
+    script on a machine without a GPU; the figures mean something on a GPU only)."""
     import torch
     from torch.utils.data import DataLoader, Dataset
 
-    device = torch.device("cuda")
+    device = torch.device(device_name)
+    cuda = device.type == "cuda"
+
+    def synchronize() -> None:
+        if cuda:
+            torch.cuda.synchronize(device)
+
     dataset = subset.to_torch()
     resident = torch.from_numpy(np.array(subset.images)).unsqueeze(1).to(device)
     targets = torch.from_numpy(subset.labels.astype(np.int64)).to(device)
@@ -353,7 +361,7 @@ def bench_cuda(subset: Subset, runs: int) -> None:
         loader = dataset.loader(
             batch_size=BATCH,
             shuffle=True,
-            pin_memory=True,
+            pin_memory=cuda,
             generator=torch.Generator().manual_seed(n),
         )
         return (on_gpu(x, y) for x, y in loader)
@@ -364,16 +372,16 @@ def bench_cuda(subset: Subset, runs: int) -> None:
             batch_size=BATCH,
             shuffle=True,
             num_workers=2,
-            pin_memory=True,
+            pin_memory=cuda,
             generator=torch.Generator().manual_seed(n),
         )
         return (on_gpu(x, y) for x, y in loader)
 
     feeds = [
-        ("floor: uint8 tensor on the GPU, randperm + index + normalize", floor_batches),
-        ('subset.batches(..., device="cuda", normalize=(m, s))', ours),
-        ("to_torch().loader(pin_memory=True), 0 workers, normalized on GPU", fast_loader),
-        ("per-item DataLoader, 2 workers, pinned, normalized on GPU", per_item),
+        ("floor: uint8 tensor there once, randperm + index + normalize", floor_batches),
+        (f'subset.batches(..., device="{device.type}", normalize=(m, s))', ours),
+        ("to_torch().loader(pin_memory=True), 0 workers, normalized there", fast_loader),
+        ("per-item DataLoader, 2 workers, pinned, normalized there", per_item),
     ]
     epoch = {"n": 0}
 
@@ -381,7 +389,7 @@ def bench_cuda(subset: Subset, runs: int) -> None:
         def run() -> int:
             epoch["n"] += 1
             count = drain(feed(epoch["n"]))
-            torch.cuda.synchronize()
+            synchronize()
             return count
 
         return run
@@ -389,7 +397,8 @@ def bench_cuda(subset: Subset, runs: int) -> None:
     for _, feed in feeds:  # warm: CUDA context, kernels, our copy on the device
         assert delivery(feed)() == len(subset)
     rows = measure([(name, delivery(feed)) for name, feed in feeds], runs)
-    print(f"CUDA ({torch.cuda.get_device_name(device)}): normalized float batches on the device:")
+    where = torch.cuda.get_device_name(device) if cuda else str(device)
+    print(f"{device.type.upper()} ({where}): normalized float batches on the device:")
     report(rows, len(subset))
 
     def training(feed) -> Callable[[], int]:
@@ -401,7 +410,7 @@ def bench_cuda(subset: Subset, runs: int) -> None:
             for x, y in feed(epoch["n"]):
                 net.step(x, y)
                 count += len(y)
-            torch.cuda.synchronize()
+            synchronize()
             return count
 
         return run
@@ -447,6 +456,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=60_000)
     parser.add_argument("--synthetic", action="store_true")
     parser.add_argument("--million", action="store_true")
+    parser.add_argument(
+        "--device", help="run the device rows there (default: cuda when present; cpu to check)"
+    )
     args = parser.parse_args()
     images, labels = digits(args.count, args.synthetic)
     scratch = Path(tempfile.mkdtemp(prefix="bench-batches-"))
@@ -455,8 +467,9 @@ def main() -> None:
         bench_cpu(subset, args.runs)
         import torch
 
-        if torch.cuda.is_available():
-            bench_cuda(subset, args.runs)
+        device = args.device or ("cuda" if torch.cuda.is_available() else None)
+        if device:
+            bench_device(subset, args.runs, device)
         else:
             print("(no CUDA here: the device rows and the training epochs need a GPU)")
         if args.million:
