@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.model import Subset
+from engine import Subset
 from engine.model.batching import plan_epoch
 from engine.model.filearray import file_origin
 
