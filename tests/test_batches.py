@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine import Subset
@@ -133,6 +135,41 @@ def test_shards_interleave_one_epoch_order() -> None:
     for rank in range(3):
         share = flatten(numbered(12).batches(2, shuffle=True, seed=5, rank=rank, world_size=3))[1]
         assert share.tolist() == whole[rank::3].tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    count=st.integers(0, 300),
+    batch_size=st.integers(1, 40),
+    world_size=st.integers(1, 9),
+    drop_last=st.booleans(),
+    shuffle=st.booleans(),
+    epoch=st.integers(0, 5),
+)
+def test_every_epoch_plan_keeps_the_rules(count, batch_size, world_size, drop_last, shuffle, epoch):
+    plans = [
+        plan_epoch(
+            count,
+            batch_size,
+            shuffle=shuffle,
+            epoch=epoch,
+            drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
+        )
+        for rank in range(world_size)
+    ]
+    shares = [[len(rows) for rows in plan.batch_rows()] for plan in plans]
+    assert all(share == shares[0] for share in shares)
+    assert all(len(plan) == len(shares[0]) for plan in plans)
+    held = np.concatenate([plan.rows for plan in plans]) if plans else np.zeros(0)
+    if drop_last:
+        assert all(size == batch_size for size in shares[0])
+        assert len(np.unique(held)) == len(held) == count // world_size * world_size
+    else:
+        assert set(held.tolist()) == set(range(count))
+        assert len(held) == -(-count // world_size) * world_size
+        assert sum(shares[0]) == len(plans[0].rows)
 
 
 def test_padding_repeats_the_first_items_of_the_epoch() -> None:
