@@ -80,7 +80,7 @@ def main() -> None:
                 ) as cluster,
                 distributed.Client(cluster) as client,
             ):
-                client.run(lambda: __import__("engine.ops.convert"))  # warm the workers
+                client.run(lambda: __import__("engine.ops.pixels"))  # warm the workers
                 rows.append((f"Dask, {workers} worker process(es)", run(f"dask{workers}", client)))
         with (
             zipfile.ZipFile(work / "local" / "default.zip") as a,

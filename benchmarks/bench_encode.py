@@ -27,7 +27,7 @@ from _common import MNIST_DATA
 
 import engine
 from engine import Dataset
-from engine.io.pool import available_cpus
+from engine.compute.pool import available_cpus
 from engine.model import Subset
 
 DATA = MNIST_DATA

@@ -74,7 +74,7 @@ def bench_parquet(ds: engine.Dataset, runs: int) -> None:
     import pyarrow.parquet as pq
     from PIL import Image
 
-    from engine.model.adapters.arrow import plan_table
+    from engine.interop.arrow import plan_table
 
     subset = ds["train"]
     for encoding in ("png", "raw"):

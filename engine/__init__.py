@@ -11,12 +11,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
+    CacheWarning,
     EngineError,
+    FilterError,
     FormatError,
     FormatWarning,
+    IdsRenumberedWarning,
+    LabelsDisagreeWarning,
+    LabelsNotStoredWarning,
+    MissingExtraError,
+    NoImagePathWarning,
+    OptionError,
     OutputError,
     OutputExistsError,
+    ProjectError,
+    SpecError,
     UnknownFormatError,
+    UsageError,
     ValidationError,
 )
 
@@ -24,8 +35,10 @@ from engine.errors import (
 # models, construct structs, lxml and the format adapters load only when a verb needs them.
 _LAZY = {
     "Dataset": "engine.api",
+    "Subset": "engine.api",
     "compare": "engine.api",
     "detect": "engine.api",
+    "detect_one": "engine.api",
     "from_hf": "engine.api",
     "merge": "engine.api",
     "load": "engine.api",
@@ -38,39 +51,72 @@ _LAZY = {
     "Image": "engine.model",
     "ItemView": "engine.model",
     "Label": "engine.model",
-    "Subset": "engine.model",
     "FileCheck": "engine.ops.verify",
     "Comparison": "engine.ops.compare",
-    "IdsRenumberedWarning": "engine.ops.merge",
+    "Adapter": "engine.format",
+    "Detection": "engine.format",
+    "Format": "engine.format",
+    "LoadOptions": "engine.format",
+    "FolderLoadOptions": "engine.format",
+    "Options": "engine.format",
+    "SaveOptions": "engine.format",
+    "Project": "engine.project",
     "formats": "engine.registry",
     "get_format": "engine.registry",
     "register_format": "engine.registry",
     "register_spec": "engine.registry",
     "register_specs": "engine.registry",
-    "SpecError": "engine.registry.spec_sources",
-    "subset_from_dask": "engine.io.dask_spill",
+    "subset_from_dask": "engine.compute.dask_spill",
 }
 
 if TYPE_CHECKING:
-    from engine.api import Dataset, compare, detect, from_hf, load, merge, save, verify
-    from engine.codecs.idx.container import read_idx, write_idx
-    from engine.io.dask_spill import subset_from_dask
-    from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label, Subset
-    from engine.ops.compare import Comparison
-    from engine.ops.merge import IdsRenumberedWarning
-    from engine.ops.verify import FileCheck
-    from engine.registry import (
-        formats,
-        get_format,
-        register_format,
-        register_spec,
-        register_specs,
+    from engine.api import (
+        Dataset,
+        Subset,
+        compare,
+        detect,
+        detect_one,
+        from_hf,
+        load,
+        merge,
+        save,
+        verify,
     )
-    from engine.registry.spec_sources import SpecError
+    from engine.codecs.idx.container import read_idx, write_idx
+    from engine.compute.dask_spill import subset_from_dask
+    from engine.format import (
+        Adapter,
+        Detection,
+        FolderLoadOptions,
+        Format,
+        LoadOptions,
+        Options,
+        SaveOptions,
+    )
+    from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
+    from engine.ops.compare import Comparison
+    from engine.ops.verify import FileCheck
+    from engine.project import Project
+    from engine.registry import formats, get_format, register_format, register_spec, register_specs
 
 
-#: the layer packages, reachable as attributes (`engine.registry.detect`) as when imported eagerly
-_SUBMODULES = frozenset({"api", "cli", "codecs", "errors", "io", "model", "ops", "registry"})
+#: the layer packages, reachable as attributes (`engine.registry.get_format`) as if imported
+_SUBMODULES = frozenset(
+    {
+        "api",
+        "cli",
+        "codecs",
+        "compute",
+        "errors",
+        "format",
+        "interop",
+        "io",
+        "model",
+        "ops",
+        "project",
+        "registry",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -90,25 +136,43 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "NO_LABEL",
+    "Adapter",
+    "CacheWarning",
     "Comparison",
     "Dataset",
     "DatasetItem",
+    "Detection",
     "EngineError",
     "FileCheck",
+    "FilterError",
+    "FolderLoadOptions",
+    "Format",
     "FormatError",
     "FormatWarning",
     "IdsRenumberedWarning",
     "Image",
     "ItemView",
     "Label",
+    "LabelsDisagreeWarning",
+    "LabelsNotStoredWarning",
+    "LoadOptions",
+    "MissingExtraError",
+    "NoImagePathWarning",
+    "OptionError",
+    "Options",
     "OutputError",
     "OutputExistsError",
+    "Project",
+    "ProjectError",
+    "SaveOptions",
     "SpecError",
     "Subset",
     "UnknownFormatError",
+    "UsageError",
     "ValidationError",
     "compare",
     "detect",
+    "detect_one",
     "formats",
     "from_hf",
     "get_format",

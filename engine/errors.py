@@ -1,4 +1,5 @@
-"""Errors the engine raises; each carries the facts: file, position, field, expected, actual."""
+"""Every error and warning the engine raises on purpose, in one place (all exported from
+`engine`); each error carries the facts: file, position, field, expected, actual."""
 
 from __future__ import annotations
 
@@ -107,8 +108,71 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
+class SpecError(EngineError):
+    """A user's spec file or plugin that cannot be read or does not declare a valid spec."""
+
+
+class UsageError(EngineError):
+    """A request that cannot be carried out as written (a command line: exit code 2)."""
+
+
+class OptionError(ValidationError, ValueError, TypeError):
+    """A load or save option a format does not accept (misspelled, or of the wrong type): names
+    the option, why, and the options the format accepts."""
+
+    def __init__(self, format_name: str, problems: list[str], accepted: Iterable[str]) -> None:
+        self.format = format_name
+        self.problems = problems
+        self.accepted = sorted(accepted)
+        super().__init__(
+            f"{format_name}: {'; '.join(problems)}",
+            hint=f"it accepts {', '.join(self.accepted) or 'no options'}",
+        )
+
+
+class ProjectError(EngineError):
+    """A missing or malformed project, or a request the project cannot honour."""
+
+
+class FilterError(EngineError, ValueError):
+    """A malformed filter expression: says where (1-based column) and why."""
+
+    def __init__(self, expression: str, column: int, reason: str) -> None:
+        self.expression = expression
+        self.column = column
+        self.reason = reason
+        caret = " " * (column - 1) + "^"
+        super().__init__(
+            f"bad filter expression, column {column}: {reason}\n  {expression}\n  {caret}"
+        )
+
+
+class MissingExtraError(EngineError, ImportError):
+    """An optional library is not installed; the message names the extra that installs it."""
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
+
+
+class LabelsNotStoredWarning(UserWarning):
+    """The target format has no place for labels; the images were written without them."""
+
+
+class IdsRenumberedWarning(UserWarning):
+    """Items of a merged dataset got new ids because their ids were taken by an earlier source."""
+
+
+class LabelsDisagreeWarning(UserWarning):
+    """Items of an intersect merge lost their label because the sources label them differently."""
+
+
+class NoImagePathWarning(UserWarning):
+    """`id_from_image_name` met items whose image has no file name; their ids were kept."""
+
+
+class CacheWarning(UserWarning):
+    """A compressed file could not be cached on disk; it is decompressed in memory instead."""
 
 
 class NotThisFormat(Exception):

@@ -1,152 +1,24 @@
-"""What the image-file adapters share: option checking, conversions, writing items as files."""
+"""What the image-file adapters share: planning subsets, writing items as files, class lists."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.codecs.prepare import check_label_range
-from engine.errors import FormatError, ValidationError, warn_caller
+from engine.errors import FormatError, LabelsNotStoredWarning, ValidationError, warn_caller
+from engine.format.options import LoadOptions, SaveOptions
 from engine.io.categories import META_FILE, parse_dataset_meta
 from engine.io.imagefolder import ReadImages, is_image_name, read_images
-from engine.io.images import check_encodable, normalize_ext, write_image_files
+from engine.io.images import check_encodable, write_image_files
 from engine.io.paths import (
-    NameUse,
-    check_dataset_names,
     check_relative_names,
     check_unique_paths,
     relative_path,
 )
 from engine.model import NO_LABEL, Dataset, Subset, stack_images
-from engine.ops.convert import Conversion, convert_dataset
-from engine.registry.export_options import options_from_defaults
-
-#: save options every adapter accepts, with their defaults
-SAVE_OPTIONS: dict[str, Any] = {
-    "save_media": True,
-    "image_ext": ".png",
-    "save_dataset_meta": False,
-    "compresslevel": 6,
-    "grayscale": False,
-    "resize": None,
-    "mnistify": False,
-    "invert": False,
-    "workers": None,
-    "progress": None,
-}
-#: load options every image-reading adapter accepts
-LOAD_OPTIONS: dict[str, Any] = {"skip_broken": False, "workers": None, "progress": None}
-#: load options of the adapters that read folders of image files
-FOLDER_LOAD_OPTIONS: dict[str, Any] = {**LOAD_OPTIONS, "follow_symlinks": False}
-
-
-class ImageFilesFormat:
-    """Base of the adapters whose items are image files.
-
-    It owns what they share: the load and exporter options (the CLI reads `options` for
-    `-- --flags` and `load_options` for `--skip-broken`), checking them, and the conversions a
-    save asks for. A subclass writes `read` and `write` (and `detect`) only.
-    """
-
-    name: str
-    load_options: dict[str, Any] = LOAD_OPTIONS
-    save_defaults: ClassVar[dict[str, Any]] = SAVE_OPTIONS
-    options = options_from_defaults(SAVE_OPTIONS)
-    #: how the format stores ids and class names (see engine.io.paths.check_dataset_names)
-    id_names: NameUse = "path"
-    class_names: NameUse = "text"
-
-    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
-        opts = check_options(self.name, options, self.load_options)
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
-        return self.read(path, subset, opts)
-
-    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        opts = check_options(self.name, options, self.save_defaults)
-        self.check_save_options(opts)
-        check_dataset_names(dataset, ids=self.id_names, classes=self.class_names)
-        check_label_range(dataset)
-        self.write(converted(dataset, opts), Path(directory), opts)
-
-    def owns(self, entry: Path) -> bool:
-        """Image files, folders holding only images (at any depth), and `dataset_meta.json`.
-
-        A folder mixing images with other files is the user's: an overwrite keeps it whole.
-        """
-        return entry.name == META_FILE or is_image_tree(entry)
-
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
-        """Reads the dataset at `path` (which exists) with checked load options."""
-        raise NotImplementedError
-
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
-        """Writes the converted dataset into `directory` with checked save options."""
-        raise NotImplementedError
-
-    def check_save_options(self, opts: dict[str, Any]) -> None:
-        """Refuses option values of this format's own before any work is done."""
-
-
-def is_image_tree(entry: Path) -> bool:
-    """An image file, or a folder whose files (hidden ones aside) are all images, one at least."""
-    if entry.is_symlink():
-        return False
-    if entry.is_file():
-        return is_image_name(entry.name)
-    if not entry.is_dir():
-        return False
-    images = 0
-    for path in entry.rglob("*"):
-        if path.is_dir() and not path.is_symlink():
-            continue
-        if path.name.startswith(".") and path.is_file():
-            continue
-        if path.is_symlink() or not is_image_name(path.name):
-            return False
-        images += 1
-    return images > 0
-
-
-class LabelsNotStoredWarning(UserWarning):
-    """The target format has no place for labels; the images were written without them."""
-
-
-def check_options(
-    format_name: str, given: Mapping[str, Any], accepted: Mapping[str, Any]
-) -> dict[str, Any]:
-    """`accepted` defaults updated with `given`; ValueError naming any option not accepted."""
-    unknown = sorted(set(given) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"{format_name}: unknown option(s) {', '.join(unknown)}; "
-            f"it accepts {', '.join(sorted(accepted))}"
-        )
-    options = dict(accepted)
-    options.update({k: v for k, v in given.items() if v is not None or accepted[k] is None})
-    if "image_ext" in options:
-        options["image_ext"] = normalize_ext(options["image_ext"] or ".png")
-    if "compresslevel" in options and not 0 <= int(options["compresslevel"]) <= 9:
-        raise ValueError(f"compresslevel must be 0..9, not {options['compresslevel']}")
-    return options
-
-
-def converted(dataset: Dataset, options: Mapping[str, Any]) -> Dataset:
-    """The dataset with the conversions the options ask for (grayscale, resize, mnistify)."""
-    conversion = Conversion.from_options(
-        grayscale=options["grayscale"],
-        resize=options["resize"],
-        mnistify=options["mnistify"],
-        invert=options["invert"],
-    )
-    return convert_dataset(
-        dataset, conversion, workers=options["workers"], progress=options["progress"]
-    )
 
 
 def non_empty_subsets(dataset: Dataset) -> list[Subset]:
@@ -200,20 +72,20 @@ def write_items(
     paths: Sequence[str],
     images: Sequence[np.ndarray] | np.ndarray,
     ids: Sequence[str],
-    options: Mapping[str, Any],
+    options: SaveOptions,
 ) -> None:
     """Checks and writes image i to `directory / paths[i]`: unique paths, encodable pixels."""
     check_unique_paths(paths, ids)
-    check_encodable(images, ids, options["image_ext"])
+    check_encodable(images, ids, options.image_ext)
     write_image_files(
         directory,
         list(paths),
         images,
         ids,
-        ext=options["image_ext"],
-        compresslevel=int(options["compresslevel"]),
-        workers=options["workers"],
-        progress=options["progress"],
+        ext=options.image_ext,
+        compresslevel=options.compresslevel,
+        workers=options.workers,
+        progress=options.progress,
     )
 
 
@@ -236,16 +108,16 @@ def strip_image_ext(name: str) -> str:
 
 
 def read_files(
-    names: Sequence[str], sources: Sequence[str | bytes], container: Path, opts: Mapping[str, Any]
+    names: Sequence[str], sources: Sequence[str | bytes], container: Path, opts: LoadOptions
 ) -> ReadImages:
     """Decodes image files (paths or bytes) with the load options (skip_broken, workers)."""
     return read_images(
         list(names),
         list(sources),
         container=container,
-        skip_broken=opts["skip_broken"],
-        workers=opts["workers"],
-        progress=opts["progress"],
+        skip_broken=opts.skip_broken,
+        workers=opts.workers,
+        progress=opts.progress,
     )
 
 

@@ -18,19 +18,18 @@ import pickle
 import posixpath
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.format import Adapter, Detection, LoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import natural_key
 from engine.io.paths import NameUse
 from engine.io.safepickle import load_restricted
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
-from engine.registry import Detection
 from formats._common import (
-    ImageFilesFormat,
     check_subset_names,
     image_list,
     read_meta,
@@ -415,12 +414,12 @@ def _batch_files(root: Path) -> list[Path]:
     )
 
 
-class CifarFormat(ImageFilesFormat):
+class CifarFormat(Adapter[SaveOptions, LoadOptions]):
     """CIFAR-10/100 Python batches."""
 
     name = "cifar"
     description = "CIFAR-10/100 Python pickled batches (data_batch_N, test_batch, batches.meta)"
-    id_names: NameUse = "text"
+    id_names: ClassVar[NameUse] = "text"
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -443,7 +442,7 @@ class CifarFormat(ImageFilesFormat):
             return entry.is_file()
         return entry.is_file() and "." not in entry.name and _looks_pickled(entry)
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: LoadOptions) -> Dataset:
         root = path if path.is_dir() else path.parent
         files = [path] if path.is_file() else _batch_files(root)
         if subset is not None:
@@ -456,7 +455,27 @@ class CifarFormat(ImageFilesFormat):
         classes, coarse = _guarded(root / META_10, _classes, root)
         return Dataset([_guarded(f, read_batch, f, classes, coarse) for f in files], classes)
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
+    def plan(self, dataset: Dataset, opts: SaveOptions) -> None:
+        self._batches(dataset, opts)
+
+    def write(self, dataset: Dataset, directory: Path, opts: SaveOptions) -> None:
+        subsets = list(dataset.subsets().values())
+        classes = dataset.categories
+        batches = self._batches(dataset, opts)
+        meta = {
+            "label_names": list(classes),
+            "num_cases_per_batch": max(map(len, subsets), default=0),
+        }
+        with open(directory / META_10, "wb") as file:
+            pickle.dump(meta, file, protocol=4)
+        for name, batch in batches.items():
+            with open(directory / name, "wb") as file:
+                pickle.dump(batch, file, protocol=4)
+        if opts.save_dataset_meta:
+            save_meta(directory, classes)
+
+    def _batches(self, dataset: Dataset, opts: SaveOptions) -> dict[str, dict]:
+        """One batch per subset, named after it; ValidationError for what a batch cannot hold."""
         subsets = list(dataset.subsets().values())
         check_subset_names(subsets, flat=True)
         reserved = [s.name for s in subsets if s.name in (META_10, *NOT_BATCHES) or "." in s.name]
@@ -467,20 +486,7 @@ class CifarFormat(ImageFilesFormat):
                 reserved,
             )
         classes = dataset.categories
-        batches = {
-            s.name: batch_for(s, classes, opts["image_ext"], opts["save_media"]) for s in subsets
-        }
-        meta = {
-            "label_names": list(classes),
-            "num_cases_per_batch": max(map(len, subsets), default=0),
-        }
-        with open(directory / META_10, "wb") as file:
-            pickle.dump(meta, file, protocol=4)
-        for name, batch in batches.items():
-            with open(directory / name, "wb") as file:
-                pickle.dump(batch, file, protocol=4)
-        if opts["save_dataset_meta"]:
-            save_meta(directory, classes)
+        return {s.name: batch_for(s, classes, opts.image_ext, opts.save_media) for s in subsets}
 
 
 def _looks_pickled(path: Path) -> bool:

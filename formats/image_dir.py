@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from engine.errors import NotThisFormat
+from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
 from engine.io.imagefolder import is_image_name, list_files
+from engine.io.images import check_encodable
+from engine.io.paths import check_unique_paths
 from engine.model import DEFAULT_SUBSET, Dataset
-from engine.registry import Detection
 from formats._common import (
-    FOLDER_LOAD_OPTIONS,
-    ImageFilesFormat,
     ids_from_names,
     image_list,
     plan_unlabeled,
@@ -28,12 +28,12 @@ from formats._common import (
 )
 
 
-class ImageDirFormat(ImageFilesFormat):
+class ImageDirFormat(Adapter[SaveOptions, FolderLoadOptions]):
     """A folder of image files, read and written through the shared image pool."""
 
     name = "image_dir"
     description = "a flat or nested folder of images (no labels); ids are relative paths"
-    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
+    load_options = FolderLoadOptions
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -54,20 +54,29 @@ class ImageDirFormat(ImageFilesFormat):
             raise NotThisFormat("no image files")
         return Detection(self.name, 1.0, [f"{path.name}: holds only image files"])
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: FolderLoadOptions) -> Dataset:
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such folder")
-        names = [str(name) for name in list_files(path, follow_symlinks=opts["follow_symlinks"])]
+        names = [str(name) for name in list_files(path, follow_symlinks=opts.follow_symlinks)]
         ids = ids_from_names(names, path)
         found = read_files(names, [str(path / name) for name in names], path, opts)
         kept_ids = [ids[i] for i in found.kept]
         paths = [str(path / names[i]) for i in found.kept]
         return Dataset([unlabeled_subset(subset or DEFAULT_SUBSET, kept_ids, found.images, paths)])
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
-        planned = plan_unlabeled(self.name, dataset, opts["image_ext"])
-        if not opts["save_media"]:
-            return
+    def plan(self, dataset: Dataset, opts: SaveOptions) -> None:
+        paths, ids, images = self._planned(dataset, opts)
+        check_unique_paths(paths, ids)
+        check_encodable(images, ids, opts.image_ext)
+
+    def write(self, dataset: Dataset, directory: Path, opts: SaveOptions) -> None:
+        paths, ids, images = self._planned(dataset, opts)
+        if opts.save_media:
+            write_items(directory, paths, images, ids, opts)
+
+    def _planned(self, dataset: Dataset, opts: SaveOptions) -> tuple[list[str], list[str], Any]:
+        """(paths, ids, images) of the items to write; ValidationError for what cannot be."""
+        planned = plan_unlabeled(self.name, dataset, opts.image_ext)
         paths = [p for _, ps in planned for p in ps]
         ids = [
             f"{s.name}:{i}" if len(planned) > 1 else i for s, _ in planned for i in s.id_column()
@@ -78,7 +87,7 @@ class ImageDirFormat(ImageFilesFormat):
             if isinstance(only, np.ndarray)
             else [image for s, _ in planned for image in image_list(s) if image is not None]
         )
-        write_items(directory, paths, images, ids, opts)
+        return paths, ids, images
 
 
 FORMAT = ImageDirFormat()

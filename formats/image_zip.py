@@ -11,19 +11,18 @@ import lzma
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Literal
+
+from pydantic import Field, field_validator
 
 from engine.errors import FormatError, NotThisFormat
+from engine.format import Adapter, Detection, LoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, natural_key
 from engine.io.images import check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
-from engine.registry import Detection
-from engine.registry.export_options import ExportOption, options_from_defaults
 from formats._common import (
-    SAVE_OPTIONS,
-    ImageFilesFormat,
     ids_from_names,
     image_list,
     plan_unlabeled,
@@ -45,11 +44,25 @@ INFLATION_RATIO = 200
 MIN_INFLATION_BOUND = 1 << 26
 
 
-def _compression(value: str) -> int:
-    key = str(value).lower().removeprefix("zip_")
-    if key not in COMPRESSIONS:
-        raise ValueError(f"image_zip: compression {value!r} is not one of {sorted(COMPRESSIONS)}")
-    return COMPRESSIONS[key]
+class ImageZipOptions(SaveOptions):
+    """image_zip's save options: the archive's name and its members' compression."""
+
+    name: str = Field(DEFAULT_NAME, description="archive name")
+    compression: Literal["stored", "deflated", "bzip2", "lzma"] = Field(
+        "stored", description="zip member compression"
+    )
+
+    @field_validator("compression", mode="before")
+    @classmethod
+    def _plain_name(cls, value: object) -> object:
+        return str(value).lower().removeprefix("zip_")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_file_name(cls, value: str) -> str:
+        if unsafe_reason(value) or "/" in value:
+            raise ValueError(f"archive name {value!r} must be a plain file name")
+        return value
 
 
 def _archives(path: Path) -> list[Path]:
@@ -60,21 +73,11 @@ def _archives(path: Path) -> list[Path]:
     raise FileNotFoundError(f"{path}: no such file or folder")
 
 
-class ImageZipFormat(ImageFilesFormat):
+class ImageZipFormat(Adapter[ImageZipOptions, LoadOptions]):
     """Zip archives of image files."""
 
     name = "image_zip"
-    save_defaults: ClassVar[dict[str, Any]] = {
-        **SAVE_OPTIONS,
-        "name": DEFAULT_NAME,
-        "compression": "stored",
-    }
-    options = options_from_defaults(
-        save_defaults,
-        compression=ExportOption(
-            "compression", str, "zip member compression", choices=tuple(COMPRESSIONS)
-        ),
-    )
+    options = ImageZipOptions
     description = "images in a zip archive (no labels); ids are member paths without extension"
 
     def detect(self, path: Path) -> Detection:
@@ -95,7 +98,7 @@ class ImageZipFormat(ImageFilesFormat):
             return False
         return bool(names) and all(is_image_name(name) for name in names)
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: LoadOptions) -> Dataset:
         archives = _archives(path)
         if not archives:
             raise FileNotFoundError(f"{path}: no .zip archive found")
@@ -112,16 +115,14 @@ class ImageZipFormat(ImageFilesFormat):
             subsets.append(unlabeled_subset(name, [ids[i] for i in kept], found.images, paths))
         return Dataset(subsets)
 
-    def check_save_options(self, opts: dict[str, Any]) -> None:
-        _compression(opts["compression"])
-        archive_name = str(opts["name"])
-        if unsafe_reason(archive_name) or "/" in archive_name:
-            raise ValueError(f"image_zip: archive name {archive_name!r} must be a plain file name")
+    def plan(self, dataset: Dataset, opts: ImageZipOptions) -> None:
+        self._planned(dataset, opts)
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
-        method = _compression(opts["compression"])
-        archive_name = str(opts["name"])
-        planned = plan_unlabeled(self.name, dataset, opts["image_ext"])
+    def _planned(
+        self, dataset: Dataset, opts: ImageZipOptions
+    ) -> tuple[list[str], list[str], list]:
+        """(member paths, ids, images) to write; ValidationError for what cannot be."""
+        planned = plan_unlabeled(self.name, dataset, opts.image_ext)
         paths = [p for _, ps in planned for p in ps]
         ids = [i for s, _ in planned for i in s.id_column()]
         # plan_unlabeled has checked that every item has an image
@@ -129,18 +130,22 @@ class ImageZipFormat(ImageFilesFormat):
             image for subset, _ in planned for image in image_list(subset) if image is not None
         ]
         check_unique_paths(paths, ids)
-        check_encodable(images, ids, opts["image_ext"])
+        check_encodable(images, ids, opts.image_ext)
+        return paths, ids, images
+
+    def write(self, dataset: Dataset, directory: Path, opts: ImageZipOptions) -> None:
+        paths, ids, images = self._planned(dataset, opts)
         blobs = []
-        if opts["save_media"]:
+        if opts.save_media:
             blobs = encode_images(
                 images,
                 ids,
-                ext=opts["image_ext"],
-                compresslevel=int(opts["compresslevel"]),
-                workers=opts["workers"],
-                progress=opts["progress"],
+                ext=opts.image_ext,
+                compresslevel=opts.compresslevel,
+                workers=opts.workers,
+                progress=opts.progress,
             )
-        with zipfile.ZipFile(directory / archive_name, "w", method) as archive:
+        with zipfile.ZipFile(directory / opts.name, "w", COMPRESSIONS[opts.compression]) as archive:
             for member, blob in zip(paths, blobs, strict=False):
                 archive.writestr(str(member), blob)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 
@@ -27,14 +27,19 @@ from engine.errors import (
     hint,
     warn_caller,
 )
+from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, list_files, natural_key
-from engine.io.paths import NameUse, check_relative_names, folder_names, relative_path
+from engine.io.images import check_encodable
+from engine.io.paths import (
+    NameUse,
+    check_relative_names,
+    check_unique_paths,
+    folder_names,
+    relative_path,
+)
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
-from engine.registry import Detection
 from formats._common import (
-    FOLDER_LOAD_OPTIONS,
-    ImageFilesFormat,
     check_subset_names,
     image_list,
     non_empty_subsets,
@@ -77,13 +82,15 @@ def plan_subset(subset: Subset, classes: Sequence[str], prefix: str, ext: str):
     return paths, names, pixels
 
 
-class ImagenetFormat(ImageFilesFormat):
+class ImagenetFormat(Adapter[SaveOptions, FolderLoadOptions]):
     """Class-per-folder image trees."""
 
     name = "imagenet"
     description = "one folder of images per class (ImageNet / torchvision ImageFolder layout)"
-    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
-    class_names: NameUse = "text"  # written as safe folder names (engine.io.paths.folder_names)
+    load_options = FolderLoadOptions
+    class_names: ClassVar[NameUse] = (
+        "text"  # written as safe folder names (engine.io.paths.folder_names)
+    )
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -98,13 +105,13 @@ class ImagenetFormat(ImageFilesFormat):
             raise NotThisFormat("no class folder holding images")
         return Detection(self.name, 2.0, [f"{len(folders)} folders holding images"])
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: FolderLoadOptions) -> Dataset:
         root = path
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: no such folder")
         names = [
             str(n)
-            for n in list_files(root, follow_symlinks=opts["follow_symlinks"])
+            for n in list_files(root, follow_symlinks=opts.follow_symlinks)
             if str(n) not in SIDE_FILES
         ]
         depths = {len(PurePosixPath(n).parts) for n in names if is_image_name(n)}
@@ -125,7 +132,26 @@ class ImagenetFormat(ImageFilesFormat):
             parts.append(_read_group(base, group, members, classes, opts))
         return Dataset(parts, classes)
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
+    def plan(self, dataset: Dataset, opts: SaveOptions) -> None:
+        paths, ids, images = self._planned(dataset, opts)
+        check_unique_paths(paths, ids)
+        check_encodable(images, ids, opts.image_ext)
+
+    def write(self, dataset: Dataset, directory: Path, opts: SaveOptions) -> None:
+        classes = class_folders(dataset.categories)
+        subsets = non_empty_subsets(dataset)
+        split = len(subsets) > 1
+        paths, ids, images = self._planned(dataset, opts)
+        for prefix in [s.name for s in subsets] if split else [""]:
+            for name in classes:
+                (directory / prefix / name).mkdir(parents=True, exist_ok=True)
+        if opts.save_media:
+            write_items(directory, paths, images, ids, opts)
+        if opts.save_dataset_meta or classes != list(dataset.categories):
+            save_meta(directory, dataset.categories)  # the exact names of stand-in folders
+
+    def _planned(self, dataset: Dataset, opts: SaveOptions) -> tuple[list, list, list]:
+        """(paths, ids, images) of the items to write; ValidationError for what cannot be."""
         classes = class_folders(dataset.categories)
         subsets = non_empty_subsets(dataset)
         check_subset_names(subsets)
@@ -134,17 +160,11 @@ class ImagenetFormat(ImageFilesFormat):
         for subset in subsets:
             require_images(subset)
             prefix = subset.name if split else ""
-            more = plan_subset(subset, classes, prefix, opts["image_ext"])
+            more = plan_subset(subset, classes, prefix, opts.image_ext)
             paths += more[0]
             ids += [f"{subset.name}:{i}" if split else i for i in more[1]]
             images += more[2]
-        for prefix in [s.name for s in subsets] if split else [""]:
-            for name in classes:
-                (directory / prefix / name).mkdir(parents=True, exist_ok=True)
-        if opts["save_media"]:
-            write_items(directory, paths, images, ids, opts)
-        if opts["save_dataset_meta"] or classes != list(dataset.categories):
-            save_meta(directory, dataset.categories)  # the exact names of stand-in folders
+        return paths, ids, images
 
 
 def _holds_images(folder: Path, depth: int) -> bool:
@@ -177,7 +197,7 @@ def _check_stray(stray: list[str], base: Path, opts) -> None:
     if not stray:
         return
     images = [name for name in stray if is_image_name(name)]
-    if images and not opts["skip_broken"]:
+    if images and not opts.skip_broken:
         raise FormatError(
             base / images[0],
             f"{images[0]}: an image outside any class folder; pass "

@@ -14,22 +14,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from engine.errors import FormatError, NotThisFormat, ValidationError, hint
+from engine.format import Adapter, Detection, FolderLoadOptions, SaveOptions
+from engine.format.adapter import is_image_tree
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, links_outside
-from engine.io.paths import check_relative_names, relative_path, unsafe_reason
+from engine.io.images import check_encodable
+from engine.io.paths import check_relative_names, check_unique_paths, relative_path, unsafe_reason
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
-from engine.registry import Detection
 from formats._common import (
-    FOLDER_LOAD_OPTIONS,
-    ImageFilesFormat,
     check_subset_names,
     image_list,
-    is_image_tree,
     read_files,
     read_meta,
     save_meta,
@@ -83,12 +81,12 @@ def _file_id(subset: str, item_id: str, prefixed: bool) -> str:
     return f"{subset}/{item_id}" if prefixed or item_id.startswith(subset + "/") else item_id
 
 
-class ImagenetTxtFormat(ImageFilesFormat):
+class ImagenetTxtFormat(Adapter[SaveOptions, FolderLoadOptions]):
     """Image folder plus per-subset lists of label ids."""
 
     name = "imagenet_txt"
     description = "images/ plus <subset>.txt lines '<file> <label ids>' and synsets.txt"
-    load_options: dict[str, Any] = FOLDER_LOAD_OPTIONS
+    load_options = FolderLoadOptions
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -124,7 +122,7 @@ class ImagenetTxtFormat(ImageFilesFormat):
             return entry.is_file()
         return entry.suffix == ".txt" and entry.is_file() and _is_list_file(entry)
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: FolderLoadOptions) -> Dataset:
         root = path if path.is_dir() else path.parent
         lists = [path] if path.is_file() else _lists(root)
         if subset is not None:
@@ -143,7 +141,27 @@ class ImagenetTxtFormat(ImageFilesFormat):
             [_subset(root, f, e, opts) for f, e in zip(lists, entries, strict=True)], classes
         )
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
+    def plan(self, dataset: Dataset, opts: SaveOptions) -> None:
+        _, paths, ids, images = self._planned(dataset, opts)
+        check_unique_paths(paths, ids)
+        check_encodable(images, ids, opts.image_ext)
+
+    def write(self, dataset: Dataset, directory: Path, opts: SaveOptions) -> None:
+        lists, paths, ids, images = self._planned(dataset, opts)
+        for name, lines in lists.items():
+            (directory / f"{name}.txt").write_text("".join(lines), encoding="utf-8")
+        classes = dataset.categories
+        (directory / LABELS_FILE).write_text("".join(f"{n}\n" for n in classes), encoding="utf-8")
+        if opts.save_dataset_meta:
+            save_meta(directory, classes)
+        if opts.save_media and paths:
+            write_items(directory, paths, images, ids, opts)
+
+    def _planned(
+        self, dataset: Dataset, opts: SaveOptions
+    ) -> tuple[dict[str, list[str]], list, list, list]:
+        """(the lines of each subset's list, image paths, ids, images); ValidationError for what
+        the lists cannot hold."""
         subsets = list(dataset.subsets().values())
         check_subset_names(subsets, flat=True)
         classes = dataset.categories
@@ -151,8 +169,9 @@ class ImagenetTxtFormat(ImageFilesFormat):
         if bad_names:
             raise ValidationError("class names must be one line each in synsets.txt", bad_names)
         prefixed = len([s for s in subsets if len(s)]) > 1
-        ext = opts["image_ext"]
+        ext = opts.image_ext
         paths, ids, images = [], [], []
+        lists: dict[str, list[str]] = {}
         for subset in subsets:
             item_ids = subset.id_column()
             check_relative_names(item_ids)
@@ -169,18 +188,14 @@ class ImagenetTxtFormat(ImageFilesFormat):
                     )
                 file_id = _file_id(subset.name, item_id, prefixed)
                 image = pixels[index]
-                stored = opts["save_media"] and image is not None
+                stored = opts.save_media and image is not None
                 lines.append(_format_line(file_id, ext if stored else "", labels))
                 if image is not None:
                     paths.append(relative_path(IMAGE_DIR, file_id, suffix=ext))
                     ids.append(f"{subset.name}:{item_id}" if prefixed else item_id)
                     images.append(image)
-            (directory / f"{subset.name}.txt").write_text("".join(lines), encoding="utf-8")
-        (directory / LABELS_FILE).write_text("".join(f"{n}\n" for n in classes), encoding="utf-8")
-        if opts["save_dataset_meta"]:
-            save_meta(directory, classes)
-        if opts["save_media"] and paths:
-            write_items(directory, paths, images, ids, opts)
+            lists[subset.name] = lines
+        return lists, paths, ids, images
 
 
 def _lists(root: Path) -> list[Path]:
@@ -251,14 +266,14 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
     folder = root / IMAGE_DIR
     if folder.is_dir() and entries:
         with_image = [i for i, (_, file, _) in enumerate(entries) if is_image_name(file)]
-        if not opts["follow_symlinks"]:
+        if not opts.follow_symlinks:
             names = [f"{IMAGE_DIR}/{entries[i][1]}" for i in with_image]
             refused = set(links_outside(root, names))
             with_image = [i for i, n in zip(with_image, names, strict=True) if n not in refused]
         files = [entries[i][1] for i in with_image]
         sources = [str(folder / f) if (folder / f).is_file() else b"" for f in files]
         missing = [f for f, s in zip(files, sources, strict=True) if s == b""]
-        if missing and not opts["skip_broken"]:
+        if missing and not opts.skip_broken:
             raise FormatError(
                 folder / missing[0],
                 f"listed in {path.name} but missing ({len(missing)} such files); "

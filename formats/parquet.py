@@ -15,23 +15,22 @@ import math
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, field_validator
 
+from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
+from engine.compute.progress import Progress
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.format import Adapter, Detection, LoadOptions, SaveOptions
+from engine.interop import require
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
-from engine.io.images import decode_images
 from engine.io.paths import check_relative_names
-from engine.io.pool import chunk_bounds, resolve_workers, run_chunks
-from engine.io.progress import Progress
+from engine.io.png import encode_pngs
 from engine.model import DEFAULT_SUBSET, Dataset, subset_order
-from engine.model.adapters import require
-from engine.model.adapters.png import decode_pngs, encode_pngs
-from engine.registry import Detection
-from engine.registry.export_options import ExportOption, options_from_defaults
-from formats._common import SAVE_OPTIONS, ImageFilesFormat, non_empty_subsets
+from formats._common import non_empty_subsets
 
 #: `<subset>-00000-of-00003.parquet`, with the Hub's older `-<hash>` tail accepted
 SHARD_NAME = re.compile(
@@ -95,7 +94,31 @@ def _check_shards(subset: str, files: list[Path]) -> None:
         )
 
 
-class ParquetFormat(ImageFilesFormat):
+class ParquetOptions(SaveOptions):
+    """parquet's save options: shard and row-group sizes, column compression, pixel encoding."""
+
+    rows_per_shard: int | None = Field(
+        None, ge=1, description="rows per file (default: files of about 256 MB)"
+    )
+    row_group_size: int = Field(10_000, ge=1, description="rows per Parquet row group")
+    compression: Literal["none", "snappy", "gzip", "brotli", "lz4", "zstd"] | None = Field(
+        None,
+        description="Parquet compression for every column (default: none for PNG bytes, snappy "
+        "for the rest; zstd for raw pixels)",
+    )
+    image_encoding: Literal["png", "raw"] = Field(
+        "png", description="png (Hugging Face Image(), Hub-compatible) or raw (fixed-size pixels)"
+    )
+
+    @field_validator("image_ext")
+    @classmethod
+    def _png_only(cls, value: str) -> str:
+        if value != ".png":
+            raise ValueError("images are stored as PNG (or raw pixels); image_ext must be .png")
+        return value
+
+
+class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
     """Hugging Face-layout Parquet shards."""
 
     name = "parquet"
@@ -103,33 +126,7 @@ class ParquetFormat(ImageFilesFormat):
         "Parquet in the Hugging Face Hub layout (<subset>-00000-of-0000N.parquet; image + "
         "label with Image()/ClassLabel features); needs the [parquet] extra"
     )
-    save_defaults: ClassVar[dict[str, Any]] = {
-        **SAVE_OPTIONS,
-        "rows_per_shard": None,
-        "row_group_size": 10_000,
-        "compression": None,
-        "image_encoding": "png",
-    }
-    options = options_from_defaults(
-        save_defaults,
-        rows_per_shard=ExportOption(
-            "rows_per_shard", int, "rows per file (default: files of about 256 MB)"
-        ),
-        row_group_size=ExportOption("row_group_size", int, "rows per Parquet row group"),
-        compression=ExportOption(
-            "compression",
-            str,
-            "Parquet compression for every column (default: none for PNG bytes, snappy for the "
-            "rest; zstd for raw pixels)",
-            choices=("none", "snappy", "gzip", "brotli", "lz4", "zstd"),
-        ),
-        image_encoding=ExportOption(
-            "image_encoding",
-            str,
-            "png (Hugging Face Image(), Hub-compatible) or raw (fixed-size binary pixels)",
-            choices=("png", "raw"),
-        ),
-    )
+    options = ParquetOptions
 
     # -- detection and reading ----------------------------------------------------------------
     def owns(self, entry: Path) -> bool:
@@ -159,7 +156,7 @@ class ParquetFormat(ImageFilesFormat):
             raise NotThisFormat("no .parquet file")
         return Detection(self.name, 2.0, evidence)
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: LoadOptions) -> Dataset:
         _pyarrow()
         groups = parquet_files(path)
         if subset is not None:
@@ -186,13 +183,10 @@ class ParquetFormat(ImageFilesFormat):
             categories = load_categories(root, tuple(str(i) for i in range(top + 1)))
         return Dataset(subsets, categories)
 
-    def _read_subset(self, name: str, files: list[Path], opts: dict[str, Any]):
-        from engine.model.adapters.arrow import SubsetBuilder, table_info
+    def _read_subset(self, name: str, files: list[Path], opts: LoadOptions):
+        from engine.interop.arrow import SubsetBuilder, table_info
 
         pa, pq = _pyarrow()
-
-        def decode(blobs: list) -> list:
-            return decode_pngs(blobs, lambda rest: decode_images(rest, workers=opts["workers"]))
 
         builder = None
         categories = None
@@ -201,7 +195,7 @@ class ParquetFormat(ImageFilesFormat):
                 handle = pq.ParquetFile(file)
                 info = table_info(handle.schema_arrow, file)
                 if builder is None:
-                    builder = SubsetBuilder(name, info, decode)
+                    builder = SubsetBuilder(name, info, workers=opts.workers)
                     categories = info.categories
                 elif info != builder.info:
                     raise FormatError(
@@ -215,23 +209,20 @@ class ParquetFormat(ImageFilesFormat):
         return builder.subset(), categories
 
     # -- writing --------------------------------------------------------------------------------
-    def check_save_options(self, opts: dict[str, Any]) -> None:
-        if opts["image_encoding"] not in ("png", "raw"):
-            raise ValueError(
-                f"parquet: image_encoding must be png or raw, not {opts['image_encoding']!r}"
-            )
-        if opts["image_ext"] != ".png":
-            raise ValueError(
-                "parquet: images are stored as PNG (or raw pixels); image_ext must be .png"
-            )
-        for key in ("rows_per_shard", "row_group_size"):
-            if opts[key] is not None and int(opts[key]) < 1:
-                raise ValueError(f"parquet: {key} must be at least 1, not {opts[key]}")
+    def plan(self, dataset: Dataset, opts: ParquetOptions) -> None:
+        self._plans(dataset, opts)
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
-        from engine.model.adapters.arrow import plan_table
-
+    def write(self, dataset: Dataset, directory: Path, opts: ParquetOptions) -> None:
         _, pq = _pyarrow()
+        for plan in self._plans(dataset, opts):
+            self._write_subset(plan, directory, opts, pq)
+        if opts.save_dataset_meta:
+            save_categories(directory, dataset.categories, dataset_meta=True)
+
+    def _plans(self, dataset: Dataset, opts: ParquetOptions) -> list[Any]:
+        """One table plan per non-empty subset; ValidationError for what a table cannot hold."""
+        from engine.interop.arrow import plan_table
+
         subsets = non_empty_subsets(dataset)
         check_relative_names([s.name for s in subsets], "subset names")
         nested = [s.name for s in subsets if "/" in s.name or SHARD_NAME.match(f"{s.name}.parquet")]
@@ -239,24 +230,19 @@ class ParquetFormat(ImageFilesFormat):
             raise ValidationError("these subset names cannot be Parquet shard names", nested)
         plans = []
         for subset in subsets:
-            if not opts["save_media"]:
+            if not opts.save_media:
                 subset = replace(subset, images=None)
-            encoding = opts["image_encoding"] if subset.images is not None else "png"
-            plans.append(
-                plan_table(subset, dataset.categories, encoding, int(opts["compresslevel"]))
-            )
-        for plan in plans:
-            self._write_subset(plan, directory, opts, pq)
-        if opts["save_dataset_meta"]:
-            save_categories(directory, dataset.categories, dataset_meta=True)
+            encoding = opts.image_encoding if subset.images is not None else "png"
+            plans.append(plan_table(subset, dataset.categories, encoding, opts.compresslevel))
+        return plans
 
-    def _write_subset(self, plan: Any, directory: Path, opts: dict[str, Any], pq: Any) -> None:
+    def _write_subset(self, plan: Any, directory: Path, opts: ParquetOptions, pq: Any) -> None:
         count = len(plan.subset)
-        group = int(opts["row_group_size"])
-        per_shard = opts["rows_per_shard"] or _auto_rows_per_shard(plan, group)
+        group = opts.row_group_size
+        per_shard = opts.rows_per_shard or _auto_rows_per_shard(plan, group)
         shards = max(1, math.ceil(count / per_shard))
         schema = plan.schema()
-        compression = opts["compression"] or _default_compression(plan.encoding, schema)
+        compression = opts.compression or _default_compression(plan.encoding, schema)
         for shard in range(shards):
             start, stop = shard * per_shard, min(count, (shard + 1) * per_shard)
             target = directory / shard_name(plan.subset.name, shard, shards)
@@ -275,17 +261,17 @@ def _safe_files(path: Path) -> dict[str, list[Path]]:
         raise NotThisFormat(str(error)) from None
 
 
-def _pool_encoded(plan: Any, start: int, stop: int, opts: dict[str, Any]) -> list | None:
+def _pool_encoded(plan: Any, start: int, stop: int, opts: ParquetOptions) -> list | None:
     """One shard's PNG bytes encoded in the process pool, or None to encode batch by batch
     inline (raw pixels, ragged images, or a job too small for the pool)."""
     images = plan.subset.images
-    workers = resolve_workers(opts["workers"], stop - start)
+    workers = resolve_workers(opts.workers, stop - start)
     if plan.encoding != "png" or not isinstance(images, np.ndarray) or workers <= 1:
         return None
     bounds = chunk_bounds(stop - start, workers)
-    level = int(opts["compresslevel"])
+    level = opts.compresslevel
     chunks = [(images[start + a : start + b], level) for a, b in bounds]
-    with Progress(stop - start, "encoding images", enabled=opts["progress"]) as bar:
+    with Progress(stop - start, "encoding images", enabled=opts.progress) as bar:
         parts = run_chunks(
             encode_pngs, chunks, workers=workers, sizes=[b - a for a, b in bounds], progress=bar
         )

@@ -17,21 +17,21 @@ import re
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from engine.codecs.prepare import check_class_names
 from engine.errors import FormatError, NotThisFormat, ValidationError
+from engine.format import Adapter, Detection, LoadOptions, SaveOptions
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
-from engine.io.images import IMAGE_EXTENSIONS, decode_images
+from engine.io.images import IMAGE_EXTENSIONS
 from engine.io.paths import check_relative_names, unsafe_reason
+from engine.io.png import decode_pngs, encode_png
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
-from engine.model.adapters.png import decode_pngs, encode_png
-from engine.registry import Detection
-from engine.registry.export_options import ExportOption, options_from_defaults
-from formats._common import SAVE_OPTIONS, ImageFilesFormat, non_empty_subsets
+from formats._common import non_empty_subsets
 
 SHARD_NAME = re.compile(r"^(?P<subset>.+)-(?P<index>\d{6})\.tar$", re.IGNORECASE)
 #: a key the `webdataset` library splits back unchanged (no dot, no slash)
@@ -60,18 +60,27 @@ def tar_files(path: Path) -> dict[str, list[Path]]:
     return dict(sorted(found.items(), key=lambda kv: subset_order(kv[0])))
 
 
-class WebDatasetFormat(ImageFilesFormat):
+class WebDatasetOptions(SaveOptions):
+    """webdataset's save options: items per tar shard (images are PNG)."""
+
+    rows_per_shard: int = Field(10_000, ge=1, description="items per tar shard")
+
+    @field_validator("image_ext")
+    @classmethod
+    def _png_only(cls, value: str) -> str:
+        if value != ".png":
+            raise ValueError("images are stored as .png; image_ext must be .png")
+        return value
+
+
+class WebDatasetFormat(Adapter[WebDatasetOptions, LoadOptions]):
     """WebDataset tar shards."""
 
     name = "webdataset"
     description = (
         "WebDataset tar shards <subset>-000000.tar holding <key>.png, <key>.cls and <key>.json"
     )
-    save_defaults: ClassVar[dict[str, Any]] = {**SAVE_OPTIONS, "rows_per_shard": 10_000}
-    options = options_from_defaults(
-        save_defaults,
-        rows_per_shard=ExportOption("rows_per_shard", int, "items per tar shard"),
-    )
+    options = WebDatasetOptions
 
     # -- detection and reading ----------------------------------------------------------------
     def owns(self, entry: Path) -> bool:
@@ -94,7 +103,7 @@ class WebDatasetFormat(ImageFilesFormat):
             raise NotThisFormat("no .tar shard")
         return Detection(self.name, 2.0, evidence)
 
-    def read(self, path: Path, subset: str | None, opts: dict[str, Any]) -> Dataset:
+    def read(self, path: Path, subset: str | None, opts: LoadOptions) -> Dataset:
         groups = tar_files(path)
         if subset is not None:
             groups = {name: files for name, files in groups.items() if name == subset}
@@ -105,7 +114,7 @@ class WebDatasetFormat(ImageFilesFormat):
         root = path if path.is_dir() else path.parent
         return Dataset(subsets, load_categories(root, tuple(str(i) for i in range(top + 1))))
 
-    def _read_subset(self, name: str, files: list[Path], opts: dict[str, Any]) -> Subset:
+    def _read_subset(self, name: str, files: list[Path], opts: LoadOptions) -> Subset:
         labels: list[int] = []
         ids: list[str] = []
         blobs: list[bytes | None] = []
@@ -123,14 +132,15 @@ class WebDatasetFormat(ImageFilesFormat):
         present = [i for i, blob in enumerate(blobs) if blob is not None]
         decoded = decode_pngs(
             [blob for blob in blobs if blob is not None],
-            lambda rest: decode_images(rest, workers=opts["workers"], progress=opts["progress"]),
+            workers=opts.workers,
+            progress=opts.progress,
         )
         images: list[np.ndarray | None] = [None] * len(blobs)
-        for index, image in zip(present, decoded, strict=True):
-            if isinstance(image, str):
+        for index, pixels in zip(present, decoded, strict=True):
+            if isinstance(pixels, str):
                 file, key = where[index]
-                raise FormatError(file, f"item {key!r}: {image}", field="image")
-            images[index] = image
+                raise FormatError(file, f"item {key!r}: {pixels}", field="image")
+            images[index] = pixels
         keys = sorted({k for record in attributes for k in record})
         columns = {k: _column([r.get(k) for r in attributes]) for k in keys}
         default = all(value == str(i) for i, value in enumerate(ids))
@@ -143,15 +153,11 @@ class WebDatasetFormat(ImageFilesFormat):
         )
 
     # -- writing --------------------------------------------------------------------------------
-    def check_save_options(self, opts: dict[str, Any]) -> None:
-        if opts["image_ext"] != ".png":
-            raise ValueError("webdataset: images are stored as .png; image_ext must be .png")
-        if int(opts["rows_per_shard"]) < 1:
-            raise ValueError(
-                f"webdataset: rows_per_shard must be at least 1, not {opts['rows_per_shard']}"
-            )
+    def plan(self, dataset: Dataset, opts: WebDatasetOptions) -> None:
+        self._planned(dataset)
 
-    def write(self, dataset: Dataset, directory: Path, opts: dict[str, Any]) -> None:
+    def _planned(self, dataset: Dataset) -> list[Subset]:
+        """The subsets to write; ValidationError for what the shards cannot hold."""
         subsets = non_empty_subsets(dataset)
         check_relative_names([s.name for s in subsets], "subset names")
         nested = [s.name for s in subsets if "/" in s.name]
@@ -160,13 +166,16 @@ class WebDatasetFormat(ImageFilesFormat):
         check_class_names(dataset.categories)
         for subset in subsets:
             _check_writable(subset)
-        for subset in subsets:
-            per_shard = int(opts["rows_per_shard"])
+        return subsets
+
+    def write(self, dataset: Dataset, directory: Path, opts: WebDatasetOptions) -> None:
+        for subset in self._planned(dataset):
+            per_shard = opts.rows_per_shard
             for shard, start in enumerate(range(0, len(subset), per_shard)):
                 stop = min(len(subset), start + per_shard)
                 target = directory / shard_name(subset.name, shard)
                 _write_shard(target, subset, start, stop, opts)
-        save_categories(directory, dataset.categories, dataset_meta=opts["save_dataset_meta"])
+        save_categories(directory, dataset.categories, dataset_meta=opts.save_dataset_meta)
 
 
 def _column(values: list[Any]) -> np.ndarray:
@@ -200,14 +209,16 @@ def _keys(subset: Subset) -> tuple[list[str], bool]:
     return [f"{row:0{width}d}" for row in range(len(ids))], True
 
 
-def _write_shard(target: Path, subset: Subset, start: int, stop: int, opts: dict[str, Any]) -> None:
+def _write_shard(
+    target: Path, subset: Subset, start: int, stop: int, opts: WebDatasetOptions
+) -> None:
     keys, ids_in_json = _keys(subset)
     ids = subset.id_column()
-    level = int(opts["compresslevel"])
+    level = opts.compresslevel
     with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as tar:
         for row in range(start, stop):
             key = keys[row]
-            image = subset.image_at(row) if opts["save_media"] else None
+            image = subset.image_at(row) if opts.save_media else None
             if image is not None:
                 _add(tar, f"{key}.png", encode_png(image, level))
             label = int(subset.labels[row])

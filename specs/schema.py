@@ -225,10 +225,19 @@ class NpzLayout(_Frozen):
 
 Layout = Annotated[IdxLayout | CsvLayout | NpzLayout, Field(discriminator="codec")]
 
+#: the version of this schema; a spec declaring a newer one needs a newer engine
+SCHEMA_VERSION = 1
+
 
 class DatasetSpec(_Frozen):
     """One dataset format: its files, arrays, classes and published checksums."""
 
+    schema_version: int = Field(
+        SCHEMA_VERSION,
+        ge=1,
+        description="the version of this schema the spec is written for; the engine refuses a "
+        "user spec written for a newer one (as Kaitai's runtime pins its version)",
+    )
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
     layout: Layout

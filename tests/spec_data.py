@@ -7,8 +7,9 @@ import pytest
 
 from engine import Dataset
 from engine.codecs.idx.label_table import is_table, table_columns
+from engine.format import SpecFormat
 from engine.model import Subset
-from engine.registry import SpecFormat, all_formats
+from engine.registry import all_formats
 from engine.registry import catalog as registry
 from specs.schema import DatasetSpec, IdxLayout
 

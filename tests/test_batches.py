@@ -300,7 +300,7 @@ def test_a_list_of_one_shape_is_batched() -> None:
 
 
 def test_numpy_batches_need_no_torch_and_devices_name_the_extra(monkeypatch) -> None:
-    monkeypatch.delitem(sys.modules, "engine.model.adapters.torch_batches", raising=False)
+    monkeypatch.delitem(sys.modules, "engine.interop.torch_batches", raising=False)
     monkeypatch.setitem(sys.modules, "torch", None)
     subset = numbered(5)
     assert len(list(subset.batches(2))) == 3
@@ -355,7 +355,7 @@ def test_cuda_without_cuda_is_a_value_error(monkeypatch) -> None:
 def test_the_device_paths_give_the_host_batches(path, shape) -> None:
     """The GPU code paths (copy kept on the device; pinned chunks) run on the CPU too."""
     torch = pytest.importorskip("torch")
-    from engine.model.adapters import torch_batches
+    from engine.interop import torch_batches
     from engine.model.batching import parse_normalization
 
     subset = numbered(29, shape)
@@ -401,7 +401,7 @@ def test_the_device_paths_give_the_host_batches(path, shape) -> None:
 
 def test_streamed_batches_do_not_share_a_reused_buffer() -> None:
     torch = pytest.importorskip("torch")
-    from engine.model.adapters import torch_batches
+    from engine.interop import torch_batches
 
     subset = numbered(20)
     plan = plan_epoch(20, 2)
@@ -415,7 +415,7 @@ def test_streamed_batches_do_not_share_a_reused_buffer() -> None:
 
 def test_the_device_copy_is_kept_while_the_arrays_live() -> None:
     torch = pytest.importorskip("torch")
-    from engine.model.adapters import torch_batches
+    from engine.interop import torch_batches
 
     torch_batches.forget_device_copies()
     subset = numbered(8)
@@ -446,7 +446,7 @@ cuda = pytest.mark.skipif(
 def test_cuda_batches_equal_cpu_batches(shape, monkeypatch) -> None:
     import torch
 
-    from engine.model.adapters import torch_batches
+    from engine.interop import torch_batches
 
     subset = numbered(300, shape)
     norm = (0.5, 0.25)
@@ -583,7 +583,7 @@ def test_getitems_collates_to_the_same_batch() -> None:
     torch = pytest.importorskip("torch")
     from torch.utils.data import default_collate
 
-    from engine.model.adapters.torch_dataset import GatheredBatch, collate_gathered
+    from engine.interop.torch_dataset import GatheredBatch, collate_gathered
 
     dataset = numbered(10, (3, 2, 3)).to_torch()
     gathered = dataset.__getitems__([7, 2, 2, -1])
@@ -599,7 +599,7 @@ def test_getitems_collates_to_the_same_batch() -> None:
 
 def test_big_endian_pixels_reach_every_device_path() -> None:
     torch = pytest.importorskip("torch")
-    from engine.model.adapters import torch_batches
+    from engine.interop import torch_batches
 
     values = np.arange(60, dtype=">i2").reshape(5, 3, 4) * 500
     subset = Subset("t", np.arange(5, dtype=np.int32), values)

@@ -11,8 +11,8 @@ from cli_helpers import run_main
 
 import engine
 from engine.cli.commands import COMMANDS
-from engine.cli.transform_options import _BUILDERS
 from engine.model import Subset
+from engine.ops.transform_options import _BUILDERS
 from engine.ops.transforms import TRANSFORMS
 
 

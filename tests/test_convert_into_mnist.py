@@ -8,7 +8,7 @@ import pytest
 import engine
 from engine import Dataset
 from engine.model import Subset
-from engine.ops.convert import Conversion, parse_size, to_grayscale
+from engine.ops.pixels import PixelEdit, parse_size, to_grayscale
 
 
 def _rgb_dataset(count=3, shape=(40, 30, 3), seed=0) -> Dataset:
@@ -98,5 +98,5 @@ def test_bad_conversion_options_are_value_errors(tmp_path, options, message):
 
 def test_parse_size_and_empty_conversion():
     assert parse_size("32 x 24") == (32, 24)
-    assert not Conversion.from_options()
-    assert Conversion.from_options(grayscale=True)
+    assert not PixelEdit.from_options()
+    assert PixelEdit.from_options(grayscale=True)

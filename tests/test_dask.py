@@ -15,8 +15,8 @@ pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 import engine  # noqa: E402
+from engine.compute import executors  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
-from engine.io import executors  # noqa: E402
 from engine.model.filearray import file_origin  # noqa: E402
 from tests.cli_helpers import run_main  # noqa: E402
 from tests.conftest import make_dataset  # noqa: E402

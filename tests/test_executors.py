@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.io import executors
-from engine.io.pool import run_chunks
+from engine.compute import executors
+from engine.compute.pool import run_chunks
 from engine.model.filearray import FileArray, file_origin
 from engine.ops import stats
 from engine.ops.stats import subset_pixel_stats

@@ -29,7 +29,7 @@ def mnist_layout_folder(tmp_path: Path, classes_file: bool) -> Path:
 
 def test_shared_layout_without_other_clues_is_mnist(tmp_path: Path) -> None:
     folder = mnist_layout_folder(tmp_path, classes_file=False)
-    found = engine.registry.detect(folder)
+    found = engine.detect(folder, evidence=True)
     assert [d.format for d in found[:3]] == ["mnist", "fashion_mnist", "kmnist"]
     assert found[0].score > found[1].score
     assert any("same layout as mnist" in text for text in found[1].evidence)
@@ -64,7 +64,7 @@ def test_published_checksum_names_the_family_member(tmp_path: Path, sandbox_regi
         }
     )
     engine.register_spec(published)
-    found = engine.registry.detect(folder)
+    found = engine.detect(folder, evidence=True)
     assert found[0].format == "fashion_probe"
     assert any("is the published file" in text for text in found[0].evidence)
 
@@ -73,7 +73,7 @@ def test_qmnist_folder_is_qmnist(tmp_path: Path) -> None:
     qmnist = get_format("qmnist").spec
     engine.save(synthetic_dataset(qmnist), "qmnist", tmp_path / "q")
     (tmp_path / "q" / "labels.txt").unlink()
-    found = engine.registry.detect(tmp_path / "q")
+    found = engine.detect(tmp_path / "q", evidence=True)
     assert found[0].format == "qmnist" and found[0].score > found[1].score
     assert "emnist" not in [d.format for d in found]
 

@@ -132,7 +132,7 @@ def test_python_predicate():
         dataset.filter(lambda item: True, mode="annotations")
 
 
-def test_unlabelled_subsets_and_implicit_ids():
+def test_unlabeled_subsets_and_implicit_ids():
     subset = Subset(
         "train",
         labels=np.array([0, NO_LABEL, 2, 2], np.int32),

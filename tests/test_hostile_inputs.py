@@ -207,7 +207,7 @@ PROJECTS = {
 
 @pytest.mark.parametrize("case", sorted(PROJECTS))
 def test_bad_project_toml_is_a_format_error_and_the_cli_prints_no_traceback(tmp_path, case):
-    from engine.cli.project import Project
+    from engine.project import Project
     from tests.cli_helpers import run_cli
 
     (tmp_path / "project.toml").write_text(PROJECTS[case])

@@ -161,9 +161,7 @@ def test_broken_files_are_format_errors_naming_the_file(tiny_dataset, tmp_path: 
 
 
 def test_missing_pyarrow_names_the_extra(tiny_dataset, tmp_path: Path, monkeypatch) -> None:
-    for name in [
-        m for m in sys.modules if m.startswith(("pyarrow", "engine.model.adapters.arrow"))
-    ]:
+    for name in [m for m in sys.modules if m.startswith(("pyarrow", "engine.interop.arrow"))]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(ImportError, match=r"mnist-engine\[parquet\]"):

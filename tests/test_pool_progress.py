@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
+from engine.compute.pool import chunk_bounds, resolve_workers
+from engine.compute.progress import Progress
 from engine.io.images import decode_images, encode_images
-from engine.io.pool import chunk_bounds, resolve_workers
-from engine.io.progress import Progress
 
 
 def test_encode_decode_in_two_processes_keeps_order():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine.cli.sample import synthetic_dataset
-from engine.cli.toml_writer import dumps
+from engine.io.toml_writer import dumps
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -173,7 +173,7 @@ def test_toml_writer_round_trips(top, tables):
 
 
 def test_two_row_numbered_sources_with_a_filter_merge_without_losing_items(tmp_path):
-    from engine.cli.project import Project
+    from engine.project import Project
     from tests.conftest import make_dataset
 
     project = Project.create(tmp_path / "p")
@@ -187,7 +187,7 @@ def test_two_row_numbered_sources_with_a_filter_merge_without_losing_items(tmp_p
 
 
 def test_a_path_is_imported_once_and_sources_can_be_listed_and_removed(tmp_path):
-    from engine.cli.project import Project, ProjectError
+    from engine.project import Project, ProjectError
     from tests.conftest import make_dataset
 
     project = Project.create(tmp_path / "p")

@@ -83,7 +83,7 @@ def test_dataloader_with_two_workers_matches_a_tensor_dataset(mapped) -> None:
 
 
 def test_missing_torch_names_the_extra(tiny_dataset, monkeypatch) -> None:
-    monkeypatch.delitem(sys.modules, "engine.model.adapters.torch_dataset", raising=False)
+    monkeypatch.delitem(sys.modules, "engine.interop.torch_dataset", raising=False)
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r"mnist-engine\[torch\]"):
         tiny_dataset["train"].to_torch()

@@ -20,8 +20,8 @@ import pytest
 
 import engine
 from engine import OutputError, OutputExistsError
-from engine.cli.project import Project
 from engine.io.output import MARKER, atomic_output_dir, recover
+from engine.project import Project
 from tests.cli_helpers import run_cli
 from tests.conftest import make_dataset
 
@@ -42,7 +42,7 @@ def save(dataset, name: str, out: Path, **kwargs) -> list[str]:
 
 def item_count(name: str, out: Path) -> int:
     fmt = engine.get_format(name)
-    lenient = {"skip_broken": True} if "skip_broken" in getattr(fmt, "load_options", {}) else {}
+    lenient = {"skip_broken": True} if "skip_broken" in fmt.load_options.model_fields else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return len(engine.load(name, out, **save_options(name), **lenient))
@@ -224,7 +224,7 @@ def test_a_live_runs_staging_folder_is_left_alone(tmp_path):
 
 WORKER_SCRIPT = """
 import os, sys, time
-from engine.io.pool import run_chunks
+from engine.compute.pool import run_chunks
 
 def report(index):
     print(os.getpid(), flush=True)

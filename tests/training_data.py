@@ -7,8 +7,9 @@ import numpy as np
 from spec_data import classes_for, options_for, synthetic_dataset
 
 from engine import Dataset
+from engine.format import SpecFormat
 from engine.model import Subset
-from engine.registry import SpecFormat, all_formats
+from engine.registry import all_formats
 from specs.schema import CsvLayout, DatasetSpec
 
 

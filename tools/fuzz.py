@@ -70,7 +70,7 @@ def load_options(name: str) -> dict:
     """Options a format needs to load its seed (a spec's first variant)."""
     import engine
 
-    spec = getattr(engine.get_format(name), "spec", None)
+    spec = engine.get_format(name).spec
     return {spec.variant_option: spec.variants[0].name} if spec and spec.variants else {}
 
 
@@ -375,7 +375,7 @@ def run_one(job: Job, seeds: dict[str, list[Path]], scratch: Path, seed: int) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if job.format == PROJECT:
-                from engine.cli.project import Project
+                from engine.project import Project
 
                 _read_all(Project.open(work).dataset())
             else:
@@ -479,7 +479,7 @@ def fuzz(
 ) -> Table:
     """Runs `inputs` mutated inputs per format; returns the table."""
     import engine.api
-    import engine.cli.project  # noqa: F401 - imported once, before the children fork
+    import engine.project  # noqa: F401 - imported once, before the children fork
 
     workers = workers or max(1, len(os.sched_getaffinity(0)))
     table = Table()

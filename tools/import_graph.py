@@ -1,7 +1,9 @@
 """Checks the import graph of engine/, specs/ and formats/: no circles, arrows point down.
 
 Every `import` and `from ... import` counts, at module level or inside a function. A
-`from package import name` counts as an import of `package.name` when that is a module. Run
+`from package import name` counts as an import of `package.name` when that is a module. A string
+constant that names a module of the checked packages (`"formats.cifar"`, as the registry's table
+of adapters holds) counts too: `importlib.import_module` turns it into an import. Run
 `python tools/import_graph.py` for a report; exit status 1 when a circle or an upward arrow exists.
 The test suite runs it too (tests/test_import_graph.py), so a new circle fails CI.
 """
@@ -22,11 +24,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("specs",),
     ("engine.errors",),
     ("engine.model",),
+    ("engine.compute",),
     ("engine.io",),
+    ("engine.interop",),
     ("engine.codecs",),
     ("engine.ops",),
-    ("engine.registry",),
+    ("engine.format",),
     ("formats",),
+    ("engine.registry",),
+    ("engine.project",),
     ("engine.api", "engine"),
     ("engine.cli", "engine.__main__"),
 )
@@ -61,6 +67,8 @@ def imports_of(name: str, path: Path, modules: Iterable[str]) -> list[Edge]:
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            targets = [node.value] if node.value in known and "." in node.value else []
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(name, is_package, node.module, node.level)
             targets = []

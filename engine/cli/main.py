@@ -15,8 +15,8 @@ from typing import Any
 
 from engine import __version__
 from engine.cli.commands import COMMANDS
+from engine.compute import executors, progress
 from engine.errors import AUDIENCE, EngineError, FormatWarning
-from engine.io import executors, progress
 from engine.io.cache import AUTO_THRESHOLD, CachePolicy, using_policy
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import CacheWarning
 from engine.io.inflate import InflateStream, too_much
 
 AUTO_THRESHOLD = 256 << 20  # declared bytes from which the CLI caches by default
@@ -114,6 +115,7 @@ def cached_content(path: Path, kind: str, size: int, directory: Path | None) -> 
     except OSError as error:
         warnings.warn(
             f"{path.name}: cannot cache in {folder} ({error}); decompressing in memory",
+            CacheWarning,
             stacklevel=3,
         )
         return None

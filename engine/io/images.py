@@ -16,9 +16,9 @@ from typing import cast
 import numpy as np
 from PIL import Image
 
+from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
+from engine.compute.progress import Progress
 from engine.errors import ValidationError
-from engine.io.pool import chunk_bounds, resolve_workers, run_chunks
-from engine.io.progress import Progress
 
 #: file extensions read as images
 IMAGE_EXTENSIONS = frozenset(

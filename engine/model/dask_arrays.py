@@ -4,7 +4,7 @@ Images, labels and attribute columns become dask arrays. Images that are views o
 (raw IDX, or a decompressed cache) become one task per chunk of rows that maps the file at its
 offset where the task runs, so a cluster reads partitions in parallel and the client ships no
 pixels; other columns are wrapped with `dask.array.from_array`. The way back is
-engine.io.dask_spill.subset_from_dask. Imports nothing of the model but the file-array helper.
+engine.compute.dask_spill.subset_from_dask. Imports nothing of the model but the file-array helper.
 """
 
 from __future__ import annotations

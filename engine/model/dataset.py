@@ -65,16 +65,6 @@ class Dataset:
         """The class names (torchvision's name for `categories`)."""
         return self.categories
 
-    def to_hf(self, images: str = "image") -> Any:
-        """The dataset as a `datasets.DatasetDict`, one split per subset (needs `[hf]`).
-
-        `images="image"` gives the Hub's `Image()` feature (PNG-encoded once); `"array"` gives
-        `Array2D`/`Array3D` with the pixels as they are. Labels are `ClassLabel(names)`.
-        """
-        from engine.model.adapters.hf import to_hf
-
-        return to_hf(self.subsets(), self.categories, images)
-
     # -- Datumaro-shaped constructors and verbs ------------------------------------------------
     @classmethod
     def from_iterable(

@@ -12,6 +12,8 @@ import numpy as np
 
 from engine.model.batching import (
     Batches,
+    EpochPlan,
+    Normalization,
     numpy_batches,
     parse_normalization,
     plan_epoch,
@@ -207,27 +209,6 @@ class Subset:
             return np.array(images, dtype=dtype)
         return images if dtype is None else images.astype(dtype, copy=False)
 
-    def to_torch(self, transform: Any = None, target_transform: Any = None) -> Any:
-        """A `torch.utils.data.Dataset` shaped like `torchvision.datasets.MNIST` (needs `[torch]`).
-
-        DataLoader fetches whole batches from it in one gather (`__getitems__`); its
-        `loader(**kwargs)` passes them through uncollated, ~8x faster than per-item fetching,
-        with no workers needed. Use it for samplers and per-item `transform`s; without those,
-        `batches()` is faster still. See engine.model.adapters.torch_dataset."""
-        from engine.model.adapters.torch_dataset import MnistStyleDataset
-
-        if self.images is None:
-            raise ValueError(f"subset {self.name!r} has no images")
-        missing = [self.id_at(i) for i, image in enumerate(self.images) if image is None]
-        if missing:
-            raise ValueError(f"subset {self.name!r}: items without an image: {missing[:10]}")
-        images: np.ndarray | list[np.ndarray] = (
-            self.images
-            if isinstance(self.images, np.ndarray)
-            else [image for image in self.images if image is not None]  # all are: checked above
-        )
-        return MnistStyleDataset(images, self.labels, self.classes, transform, target_transform)
-
     def batches(
         self,
         batch_size: int,
@@ -238,25 +219,37 @@ class Subset:
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
-        device: Any = None,
         normalize: tuple[Any, Any] | None = None,
     ) -> Batches:
-        """One epoch as `(images, labels)` batches, each gathered in one step: the fastest way
-        to feed training, with no DataLoader and no workers (see docs/training.md).
+        """One epoch as numpy `(images, labels)` batches, each gathered in one step; the public
+        `engine.Subset.batches` adds `device=` (torch tensors) and says all (docs/training.md)."""
+        plan, images, normalization = self.plan_batches(
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            epoch=epoch,
+            drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
+            normalize=normalize,
+        )
+        labels = self.labels
+        return Batches(plan, lambda p: numpy_batches(images, labels, p, normalization))
 
-        Without `device`: numpy, images (B, H, W) or (B, H, W, C) as stored, labels int64 (-1
-        for an unlabeled item), for JAX, Keras or numpy loops; a memory-mapped subset is read
-        batch by batch. With `device` (a torch device or its name, "cpu" too; needs `[torch]`):
-        tensors (B, C, H, W) there; on a GPU the subset is copied once and kept (larger than
-        the budget of engine.model.adapters.torch_batches: streamed in pinned chunks), and each
-        batch is gathered on the GPU. `normalize=(mean, std)` gives float32
-        `(x / 255 - mean) / std`, computed where the batch is. `shuffle` follows (seed, epoch):
-        pass `epoch=e` for epoch e. `rank`/`world_size` shard the epoch as DistributedSampler
-        does: without `drop_last` the order is padded by repeating its first items so every
-        rank gets ceil(n / world_size) items; with it, the tail is cut to n // world_size items
-        a rank and a last partial batch is dropped. Every rank gets `len(batches)` batches.
-        Prefer `to_torch()` with a DataLoader only for samplers or per-item `transform`s.
-        """
+    def plan_batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int,
+        epoch: int,
+        drop_last: bool,
+        rank: int,
+        world_size: int,
+        normalize: tuple[Any, Any] | None,
+    ) -> tuple[EpochPlan, np.ndarray, Normalization | None]:
+        """What `batches()` checks and decides before the first batch (ValueErrors naming the
+        argument): this rank's epoch plan, the images as one array, the normalization."""
         plan = plan_epoch(
             len(self),
             batch_size,
@@ -268,14 +261,7 @@ class Subset:
             world_size=world_size,
         )
         images = uniform_images(self.name, self.images, self.id_at)
-        normalization = parse_normalization(normalize, images)
-        labels = self.labels
-        if device is None:
-            return Batches(plan, lambda p: numpy_batches(images, labels, p, normalization))
-        from engine.model.adapters.torch_batches import device_batches, resolve_device
-
-        target = resolve_device(device)
-        return Batches(plan, lambda p: device_batches(images, labels, p, target, normalization))
+        return plan, images, parse_normalization(normalize, images)
 
     def to_dask(self, chunk_rows: int | None = None):
         """Images, labels and attribute columns as dask arrays chunked by rows (needs the [dask]
@@ -307,7 +293,7 @@ class Subset:
                 for old, labels in self.multi_labels.items()
                 if old in position
             }
-        return Subset(
+        return type(self)(
             name=self.name,
             labels=self.labels[rows],
             images=images,

@@ -4,27 +4,31 @@ files against the checksums a spec publishes. Each check returns problems and no
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from engine.codecs.prepare import check_class_names
-from engine.errors import ValidationError
 from engine.model import NO_LABEL, Dataset
 from engine.ops.verify import IDENTICAL, SAME_CONTENT, UNKNOWN, verify_files
+from specs.schema import DatasetSpec
 
 
 class _Target(Protocol):
-    """What these checks use of a format (the registry's `Format` offers it)."""
+    """What these checks use of a format (the `Format` protocol offers it)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The format's name."""
 
-    def save(self, dataset: Dataset, directory: Path, **options: Any) -> None:
-        """Writes `dataset` into `directory`."""
+    @property
+    def spec(self) -> DatasetSpec | None:
+        """The format's spec, None for a hand-written adapter."""
+
+    def check(self, dataset: Dataset) -> list[str]:
+        """What the format cannot hold of `dataset`; writes nothing."""
 
 
 @dataclass
@@ -40,26 +44,8 @@ class Report:
 
 
 def format_constraints(dataset: Dataset, fmt: _Target) -> Report:
-    """Whether `fmt` can hold every item: the format's own preparation, subset by subset."""
-    report = Report()
-    codec = getattr(fmt, "codec", None)
-    if codec is not None and hasattr(codec, "prepare"):
-        try:
-            check_class_names(dataset.categories)
-        except ValidationError as error:
-            report.problems.append(str(error))
-        for name, subset in dataset.subsets().items():
-            try:
-                codec.prepare(subset, save_media=True)
-            except ValidationError as error:
-                report.problems.append(f"subset {name!r}: {error}")
-        return report
-    with tempfile.TemporaryDirectory(prefix="mnist-engine-check-") as scratch:
-        try:
-            fmt.save(dataset, Path(scratch))
-        except ValidationError as error:
-            report.problems.append(str(error))
-    return report
+    """Whether `fmt` can hold every item, as the format itself says (nothing is written)."""
+    return Report(problems=fmt.check(dataset))
 
 
 def dataset_consistency(dataset: Dataset) -> Report:
@@ -110,8 +96,7 @@ def published_checksums(root: Path, fmt: _Target, *, required: bool) -> Report:
     `required`, which also asks for every published file to be present.
     """
     report = Report()
-    spec = getattr(fmt, "spec", None)
-    known = getattr(spec, "known_files", ()) if spec is not None else ()
+    known = fmt.spec.known_files if fmt.spec is not None else ()
     if not known:
         if required:
             report.problems.append(f"{fmt.name} publishes no checksums to compare with")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ValidationError
+from engine.errors import IdsRenumberedWarning, LabelsDisagreeWarning, ValidationError
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.model.filearray import concat_rows
 
@@ -150,14 +150,6 @@ def _check_unique_ids(name, ids: np.ndarray, parts, offsets) -> None:
         repeated.tolist(),
         hint="give the sources distinct ids, or export them separately",
     )
-
-
-class IdsRenumberedWarning(UserWarning):
-    """Items of a merged dataset got new ids because their ids were taken by an earlier source."""
-
-
-class LabelsDisagreeWarning(UserWarning):
-    """Items of an intersect merge lost their label because the sources label them differently."""
 
 
 def merge_intersect(sources: Sequence[tuple[str, Dataset]]) -> Dataset:

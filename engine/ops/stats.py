@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.io.pool import resolve_workers, run_chunks
-from engine.io.progress import Progress
+from engine.compute.pool import resolve_workers, run_chunks
+from engine.compute.progress import Progress
 from engine.model import Subset
 
 _CHUNK = 8192

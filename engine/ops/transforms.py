@@ -16,15 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from engine.errors import NoImagePathWarning
 from engine.model import NO_LABEL, Dataset, Subset, subset_order
 from engine.ops.merge import join_subsets, relabel, unique_ids
 
 #: how far the ratios of a split may sum from 1 (they are then scaled to sum to 1 exactly)
 RATIO_TOLERANCE = 1e-3
-
-
-class NoImagePathWarning(UserWarning):
-    """`id_from_image_name` met items whose image has no file name; their ids were kept."""
 
 
 def random_split(

@@ -7,15 +7,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from engine.io.checksums import compare, stem_of
-from specs.schema import KnownFile
+from specs.schema import DatasetSpec, KnownFile
 
 IDENTICAL = "identical"
 SAME_CONTENT = "same_content"
 DIFFERS = "differs"
 UNVERIFIABLE = "unverifiable"
 UNKNOWN = "unknown"
+
+
+class Published(Protocol):
+    """What verifying uses of a format: its name and its spec (None: nothing published)."""
+
+    @property
+    def name(self) -> str:
+        """The format's name."""
+
+    @property
+    def spec(self) -> DatasetSpec | None:
+        """The format's spec, None for a hand-written adapter."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ class FileCheck:
         return f"{self.path.name}: {self.status}{where}{' - ' + self.detail if self.detail else ''}"
 
 
-def verify_files(path: str | Path, formats: Sequence[object]) -> list[FileCheck]:
+def verify_files(path: str | Path, formats: Sequence[Published]) -> list[FileCheck]:
     """Checks a file, or every file in a folder, against the published files of `formats`
     (registry formats; those without a spec or published files are ignored)."""
     path = Path(path)
@@ -50,13 +63,13 @@ def verify_files(path: str | Path, formats: Sequence[object]) -> list[FileCheck]
     return [_check(file, published.get(stem_of(file.name), [])) for file in files]
 
 
-def published_files(formats: Sequence[object]) -> dict[str, list[tuple[str, KnownFile]]]:
+def published_files(formats: Sequence[Published]) -> dict[str, list[tuple[str, KnownFile]]]:
     """Published files by uncompressed name stem: (format name, known file) pairs."""
     table: dict[str, list[tuple[str, KnownFile]]] = {}
     for fmt in formats:
-        spec = getattr(fmt, "spec", None)
-        for known in getattr(spec, "known_files", ()):
-            table.setdefault(stem_of(known.name), []).append((getattr(fmt, "name", ""), known))
+        known_files = fmt.spec.known_files if fmt.spec is not None else ()
+        for known in known_files:
+            table.setdefault(stem_of(known.name), []).append((fmt.name, known))
     return table
 
 

@@ -11,20 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import NoReturn
 
-from engine.errors import EngineError
-
-
-class FilterError(EngineError, ValueError):
-    """A malformed filter expression: says where (1-based column) and why."""
-
-    def __init__(self, expression: str, column: int, reason: str) -> None:
-        self.expression = expression
-        self.column = column
-        self.reason = reason
-        caret = " " * (column - 1) + "^"
-        super().__init__(
-            f"bad filter expression, column {column}: {reason}\n  {expression}\n  {caret}"
-        )
+from engine.errors import FilterError
 
 
 class Unsupported(Exception):

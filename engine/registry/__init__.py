@@ -1,11 +1,12 @@
-"""Finding formats: the registry of specs and adapters, detection, exporter options.
+"""Finding formats by name: the registry of specs and adapters, and detection.
 
-Imports engine.model, io, codecs and ops; adapters in `formats/` are found by name at first use.
+Above `formats/`, whose adapters it names in `ADAPTERS` and imports on first use.
 """
 
 from engine.registry.catalog import (
+    ADAPTERS,
     all_formats,
-    detect,
+    detections,
     formats,
     get_format,
     register_format,
@@ -13,16 +14,11 @@ from engine.registry.catalog import (
     register_specs,
     reload_user_specs,
 )
-from engine.registry.format import Detection, Format
-from engine.registry.spec_format import CODECS, SpecFormat
 
 __all__ = [
-    "CODECS",
-    "Detection",
-    "Format",
-    "SpecFormat",
+    "ADAPTERS",
     "all_formats",
-    "detect",
+    "detections",
     "formats",
     "get_format",
     "register_format",

@@ -1,5 +1,6 @@
 """The registry of formats: specs from the `specs` package (or registered by users), each wrapped
-as a SpecFormat by the codec its layout names, plus hand-written adapters from `formats`.
+as a SpecFormat by the codec its layout names, plus hand-written adapters from `formats/`, named in
+`ADAPTERS` and imported when first needed.
 """
 
 from __future__ import annotations
@@ -10,11 +11,21 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
-from engine.errors import NotThisFormat, UnknownFormatError
+from engine.errors import NotThisFormat, SpecError, UnknownFormatError
+from engine.format import Detection, Format, SpecFormat
 from engine.registry import spec_sources
-from engine.registry.format import Detection, Format
-from engine.registry.spec_format import SpecFormat
 from specs.schema import DatasetSpec
+
+#: the hand-written adapters shipped: format name -> the module whose `FORMAT` it is
+ADAPTERS: dict[str, str] = {
+    "cifar": "formats.cifar",
+    "image_dir": "formats.image_dir",
+    "image_zip": "formats.image_zip",
+    "imagenet": "formats.imagenet",
+    "imagenet_txt": "formats.imagenet_txt",
+    "parquet": "formats.parquet",
+    "webdataset": "formats.webdataset",
+}
 
 _FORMATS: dict[str, Format] = {}
 _LOADED = False
@@ -27,10 +38,12 @@ def register_spec(spec: DatasetSpec | ModuleType | str | Path) -> Format:
     """
     if isinstance(spec, str | Path):
         found = spec_sources.load_spec_file(spec)
+    elif isinstance(spec, ModuleType):
+        found = spec_sources.specs_in(spec, spec.__name__)
     else:
-        found = spec_sources.specs_in(spec, getattr(spec, "__name__", ""))
+        found = spec_sources.specs_in(spec)
     if len(found) != 1:
-        raise spec_sources.SpecError(f"{spec}: defines {len(found)} specs; use register_specs")
+        raise SpecError(f"{spec}: defines {len(found)} specs; use register_specs")
     _ensure_loaded()
     fmt = SpecFormat(found[0])
     _FORMATS[fmt.name] = fmt
@@ -50,34 +63,43 @@ def register_specs(source: ModuleType | str | Path) -> list[Format]:
 
 
 def register_format(fmt: Format) -> Format:
-    """Adds a hand-written format adapter to the registry."""
+    """Adds a hand-written format (an `engine.Adapter`, or any object offering the `Format`
+    protocol) to the registry; TypeError names what an incomplete one lacks."""
+    if not isinstance(fmt, Format):
+        raise TypeError(
+            f"{type(fmt).__name__} does not offer the Format protocol (name, description, "
+            "options, load_options, spec, detect, load, save, check, owns); subclass "
+            "engine.Adapter to get them"
+        )
+    _ensure_loaded()
     _FORMATS[fmt.name] = fmt
     return fmt
 
 
-def _load_package(package_name: str, attribute: str) -> None:
-    package = importlib.import_module(package_name)
+def _load_specs() -> None:
+    package = importlib.import_module("specs")
     for info in pkgutil.iter_modules(package.__path__):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{package_name}.{info.name}")
-        entry = getattr(module, attribute, None)
-        if isinstance(entry, DatasetSpec):
-            register_spec(entry)
-        elif entry is not None:
-            register_format(entry)
-        for spec in getattr(module, "SPECS", ()):
-            register_spec(spec)
+        module = importlib.import_module(f"specs.{info.name}")
+        for spec in spec_sources.specs_in_module(module):
+            _FORMATS[spec.name] = SpecFormat(spec)
+
+
+def _adapter(name: str) -> Format:
+    """The shipped adapter `name`, imported now (and registered unless replaced meanwhile)."""
+    fmt: Format = importlib.import_module(ADAPTERS[name]).FORMAT
+    _FORMATS.setdefault(name, fmt)
+    return _FORMATS[name]
 
 
 def _ensure_loaded() -> None:
     global _LOADED
     if not _LOADED:
         _LOADED = True
-        _load_package("specs", "SPEC")
-        _load_package("formats", "FORMAT")
+        _load_specs()
         for spec in spec_sources.user_specs():
-            register_spec(spec)
+            _FORMATS[spec.name] = SpecFormat(spec)
 
 
 def reload_user_specs() -> list[str]:
@@ -89,29 +111,28 @@ def reload_user_specs() -> list[str]:
 def formats() -> list[str]:
     """Names of every registered format."""
     _ensure_loaded()
-    return sorted(_FORMATS)
+    return sorted({*_FORMATS, *ADAPTERS})
 
 
 def get_format(name: str) -> Format:
     """The format registered under `name`."""
     _ensure_loaded()
-    try:
+    if name in _FORMATS:
         return _FORMATS[name]
-    except KeyError:
-        known = ", ".join(sorted(_FORMATS))
-        close = difflib.get_close_matches(str(name), list(_FORMATS), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UnknownFormatError(
-            f"unknown format {name!r}{hint} (known formats: {known})"
-        ) from None
+    if name in ADAPTERS:
+        return _adapter(name)
+    known = formats()
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UnknownFormatError(f"unknown format {name!r}{hint} (known formats: {', '.join(known)})")
 
 
 def all_formats() -> list[Format]:
-    _ensure_loaded()
-    return [_FORMATS[name] for name in sorted(_FORMATS)]
+    """Every registered format, by name (imports every adapter)."""
+    return [get_format(name) for name in formats()]
 
 
-def detect(path: str | Path) -> list[Detection]:
+def detections(path: str | Path) -> list[Detection]:
     """Every format that recognises `path`, best first."""
     path = Path(path)
     found = []

@@ -6,6 +6,7 @@ variable and the `mnist_engine.specs` entry-point group of installed plugin pack
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from collections.abc import Iterable
@@ -15,26 +16,29 @@ from types import ModuleType
 
 from pydantic import ValidationError as PydanticValidationError
 
-from engine.errors import EngineError
-from specs.schema import DatasetSpec
+from engine.errors import SpecError
+from specs.schema import SCHEMA_VERSION, DatasetSpec
 
 ENV_VAR = "MNIST_ENGINE_SPEC_PATH"
 ENTRY_POINT_GROUP = "mnist_engine.specs"
 SPEC_SUFFIXES = (".py", ".json")
 
 
-class SpecError(EngineError):
-    """A user's spec file or plugin that cannot be read or does not declare a valid spec."""
+def specs_in_module(module: ModuleType) -> list[DatasetSpec]:
+    """The specs a module of the `specs` package declares (`SPEC`, `SPECS`); none is fine."""
+    found = [module.SPEC] if isinstance(module.__dict__.get("SPEC"), DatasetSpec) else []
+    return [*found, *module.__dict__.get("SPECS", ())]
 
 
 def specs_in(source: object, origin: str = "") -> list[DatasetSpec]:
-    """The specs a spec, a module (`SPEC` and/or `SPECS`) or a sequence of specs holds."""
+    """The specs a spec, a module (`SPEC` and/or `SPECS`) or a sequence of specs holds, each
+    checked to be written for a schema version this engine reads."""
     if isinstance(source, DatasetSpec):
-        return [source]
+        return [checked_version(source, origin)]
     if isinstance(source, ModuleType):
         found = []
         if isinstance(getattr(source, "SPEC", None), DatasetSpec):
-            found.append(source.SPEC)
+            found.append(checked_version(source.SPEC, origin or source.__name__))
         found.extend(specs_in(getattr(source, "SPECS", ()), origin))
         if not found:
             raise SpecError(f"{origin or source.__name__}: defines neither SPEC nor SPECS")
@@ -43,16 +47,28 @@ def specs_in(source: object, origin: str = "") -> list[DatasetSpec]:
         bad = [entry for entry in source if not isinstance(entry, DatasetSpec)]
         if bad:
             raise SpecError(f"{origin}: SPECS holds {type(bad[0]).__name__}, not DatasetSpec")
-        return list(source)
+        return [checked_version(spec, origin) for spec in source]
     raise SpecError(f"{origin}: {type(source).__name__} is not a DatasetSpec or a spec module")
+
+
+def checked_version(spec: DatasetSpec, origin: str = "") -> DatasetSpec:
+    """`spec`, or SpecError when it is written for a newer schema than this engine reads."""
+    if spec.schema_version > SCHEMA_VERSION:
+        where = f"{origin}: " if origin else ""
+        raise SpecError(
+            f"{where}spec {spec.name!r} is written for schema version {spec.schema_version}; "
+            f"this mnist-engine reads versions up to {SCHEMA_VERSION} (upgrade mnist-engine)"
+        )
+    return spec
 
 
 def load_spec_file(path: str | Path) -> list[DatasetSpec]:
     """The specs in one file: a `.py` module defining SPEC/SPECS or a `.json` DatasetSpec."""
     path = Path(path)
     if path.suffix == ".json":
+        _check_declared_version(path)
         try:
-            return [DatasetSpec.model_validate_json(path.read_bytes())]
+            return [checked_version(DatasetSpec.model_validate_json(path.read_bytes()), str(path))]
         except PydanticValidationError as error:
             raise SpecError(f"{path}: not a valid spec: {_first_problem(error)}") from None
     if path.suffix != ".py":
@@ -84,6 +100,20 @@ def load_spec_dir(path: str | Path) -> list[DatasetSpec]:
         if file.suffix in SPEC_SUFFIXES and not file.name.startswith(("_", ".")):
             found.extend(load_spec_file(file))
     return found
+
+
+def _check_declared_version(path: Path) -> None:
+    """A JSON spec for a newer schema is refused by its version before its fields are read (a
+    newer schema may have fields this one does not know)."""
+    try:
+        declared = json.loads(path.read_bytes()).get("schema_version", SCHEMA_VERSION)
+    except (ValueError, AttributeError):
+        return  # not a JSON object: validation says what is wrong
+    if isinstance(declared, int) and declared > SCHEMA_VERSION:
+        raise SpecError(
+            f"{path}: written for spec schema version {declared}; this mnist-engine reads "
+            f"versions up to {SCHEMA_VERSION} (upgrade mnist-engine)"
+        )
 
 
 def env_spec_dirs(environ: dict[str, str] | None = None) -> list[Path]:

@@ -8,13 +8,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.api import detect_best, load, save
-from engine.cli.project import CONFIG_NAME, Project
-from engine.io import executors, progress
+from engine.api import load, save
+from engine.cli.exporter_options import describe_options, parse_export_options
+from engine.compute import executors, progress
+from engine.errors import UsageError
 from engine.model import Dataset
 from engine.ops.filters import MODES, filter_dataset
+from engine.project import CONFIG_NAME, Project
 from engine.registry import formats, get_format
-from engine.registry.export_options import UsageError, describe_options, parse_export_options
+from engine.registry.loading import detect_best
 
 PROJECT = "project"
 
@@ -105,13 +107,13 @@ def read_input(
         best = detect_best(path)
         input_format, options = best.format, dict(best.options)  # e.g. a detected split
     if skip_broken:
-        if "skip_broken" not in getattr(get_format(input_format), "load_options", {}):
+        if "skip_broken" not in get_format(input_format).load_options.model_fields:
             raise UsageError(
                 f"--skip-broken applies to formats made of image files, not {input_format}"
             )
         options["skip_broken"] = True
     if follow_symlinks:
-        if "follow_symlinks" not in getattr(get_format(input_format), "load_options", {}):
+        if "follow_symlinks" not in get_format(input_format).load_options.model_fields:
             raise UsageError(f"--follow-symlinks applies to image folders, not {input_format}")
         options["follow_symlinks"] = True
     with progress.task(f"reading {input_format} from {path}"):
@@ -138,7 +140,7 @@ def exporter_options(format_name: str, extra: list[str]) -> dict:
 
 def formats_help() -> str:
     """The registered formats, one per line, for --help texts."""
-    lines = [f"  {name:15} {getattr(get_format(name), 'description', '')}" for name in formats()]
+    lines = [f"  {name:15} {get_format(name).description}" for name in formats()]
     return "formats (`mnist-engine formats --options` lists their exporter options):\n" + "\n".join(
         lines
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.cli.commands._common import no_extra
 from engine.errors import UnknownFormatError
-from engine.registry import detect
+from engine.registry import detections
 
 NAME = "detect"
 ALIASES = ["detect-format"]
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
-    found = detect(path)
+    found = detections(path)
     if not found:
         raise UnknownFormatError(f"{path}: no known format recognises it")
     best = found[0].score

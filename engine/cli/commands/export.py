@@ -15,7 +15,7 @@ from engine.cli.commands._common import (
     summary,
     write_output,
 )
-from engine.cli.project import Project
+from engine.project import Project
 
 NAME = "export"
 HELP = "export a project: its sources merged subset by subset, optionally filtered"

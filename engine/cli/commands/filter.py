@@ -15,9 +15,9 @@ from engine.cli.commands._common import (
     summary,
     write_output,
 )
-from engine.cli.project import Project
+from engine.errors import UsageError
 from engine.ops.filters import MODES, Filter
-from engine.registry.export_options import UsageError
+from engine.project import Project
 
 NAME = "filter"
 HELP = (
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _entry(args):
-    from engine.cli.project import ProjectFilter
+    from engine.project import ProjectFilter
 
     return ProjectFilter(args.filter, MODES[args.filter_mode], args.target or "")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.commands._common import no_extra
+from engine.cli.exporter_options import describe_options
 from engine.registry import all_formats
-from engine.registry.export_options import describe_options
 
 NAME = "formats"
 HELP = "list the formats this installation reads and writes"

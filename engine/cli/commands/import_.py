@@ -6,7 +6,7 @@ import argparse
 
 from engine.api import detect_one
 from engine.cli.commands._common import no_extra
-from engine.cli.project import Project
+from engine.project import Project
 
 NAME = "import"
 HELP = "add a dataset to a project as a source (name, format, path)"

@@ -14,10 +14,10 @@ from engine.cli.commands._common import (
     summary,
     write_output,
 )
-from engine.cli.project import Project
-from engine.io import progress
+from engine.compute import progress
+from engine.errors import UsageError
 from engine.ops.merge import MERGE_POLICIES, merge_by_policy
-from engine.registry.export_options import UsageError
+from engine.project import Project
 
 NAME = "merge"
 HELP = "merge datasets or projects into one (exporter options after --)"

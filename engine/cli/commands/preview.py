@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from engine.cli.commands._common import add_input_format, no_extra, read_input_of
-from engine.io import progress
+from engine.compute import progress
+from engine.errors import UsageError
 from engine.ops.preview import contact_sheet
-from engine.registry.export_options import UsageError
 
 NAME = "preview"
 HELP = "draw a contact sheet (PNG): one labelled row of sample images per class"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.commands._common import no_extra
-from engine.cli.project import Project
+from engine.project import Project
 
 NAME = "sources"
 HELP = "list a project's sources (name, format, path), or remove one with --remove"

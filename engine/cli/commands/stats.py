@@ -13,7 +13,7 @@ from engine.cli.commands._common import (
     no_extra,
     read_input_of,
 )
-from engine.io.progress import Progress
+from engine.compute.progress import Progress
 from engine.ops.stats import PixelStats, size_histogram, subset_pixel_stats
 
 NAME = "stats"

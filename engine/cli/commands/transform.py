@@ -15,15 +15,15 @@ from engine.cli.commands._common import (
     summary,
     write_output,
 )
-from engine.cli.project import CONFIG_NAME, Project
-from engine.cli.transform_options import (
+from engine.compute import progress
+from engine.errors import UsageError
+from engine.ops.transform_options import (
     check_transform_name,
     describe_transforms,
     parse_transform_options,
 )
-from engine.io import progress
 from engine.ops.transforms import transform
-from engine.registry.export_options import UsageError
+from engine.project import CONFIG_NAME, Project
 
 NAME = "transform"
 HELP = "split, remap labels, rename subsets, reindex ... a dataset or a project (options after --)"

@@ -8,13 +8,13 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.api import detect_best, load
+from engine.api import load
 from engine.cli.commands._common import add_input_format, no_extra, summary
-from engine.errors import FormatError
-from engine.io import progress
+from engine.compute import progress
+from engine.errors import FormatError, UsageError
 from engine.ops.checks import Report, dataset_consistency, format_constraints, published_checksums
 from engine.registry import formats, get_format
-from engine.registry.export_options import UsageError
+from engine.registry.loading import detect_best
 
 NAME = "validate"
 HELP = "check a dataset against its format (and others), its classes and published checksums"

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue, chosen_layout
+from engine.codecs.base import Clue, SubsetFiles, chosen_layout
 from engine.codecs.csv.rows import RowFormatter
 from engine.codecs.csv.scan import Block, CsvScanner, looks_like_header
 from engine.codecs.prepare import PreparedSubset, prepare_subset
@@ -28,20 +28,6 @@ from engine.io.compression import open_writer, read_head
 from engine.model import NO_LABEL, Subset, subset_order
 from engine.model.filearray import RowSpill
 from specs.schema import CsvLayout, DatasetSpec
-
-
-@dataclass(frozen=True)
-class SubsetFile:
-    """The CSV file a subset is stored in."""
-
-    subset: str
-    path: Path
-    variant: str | None = None  # CSV layouts have no variants
-
-    @property
-    def labels(self) -> Path:
-        """The file holding the subset's labels: the CSV itself (detection hashes it)."""
-        return self.path
 
 
 class CsvCodec:
@@ -60,11 +46,11 @@ class CsvCodec:
         self.label_range = (low, high)
 
     # -- finding files ----------------------------------------------------------------------------
-    def subset_files(self, path: Path) -> tuple[Path, list[SubsetFile]]:
+    def subset_files(self, path: Path) -> tuple[Path, list[SubsetFiles]]:
         """(dataset root, the subsets found); `path` is the folder or one subset's file."""
         root = path if path.is_dir() else path.parent
         candidates = [path] if path.is_file() else sorted(p for p in root.iterdir() if p.is_file())
-        found: dict[str, SubsetFile] = {}
+        found: dict[str, SubsetFiles] = {}
         for candidate in candidates:
             prefix = self._prefix_of(candidate.name)
             subset = None if prefix is None else self.spec.subset_of(prefix)
@@ -76,7 +62,7 @@ class CsvCodec:
                     f"both {found[subset].path.name} and {candidate.name} hold subset "
                     f"{subset!r}; load one of them by its path",
                 )
-            found[subset] = SubsetFile(subset, candidate)
+            found[subset] = SubsetFiles(subset, candidate, candidate)
         return root, sorted(found.values(), key=lambda f: subset_order(f.subset))
 
     def _prefix_of(self, name: str) -> str | None:
@@ -99,7 +85,7 @@ class CsvCodec:
             found = [files for files in found if files.subset == subset]
         return root, [self.read_subset(root, files) for files in found], None
 
-    def read_subset(self, root: Path, files: SubsetFile) -> Subset:
+    def read_subset(self, root: Path, files: SubsetFiles) -> Subset:
         """Reads one subset's CSV file (and its side file, if any)."""
         side = self._read_side(root, files.subset)
         sizes = None if side is None else side.sizes
@@ -315,13 +301,13 @@ class CsvCodec:
                 hint="rename the subset",
             )
         layout = self.layout
-        unlabelled = (
+        unlabeled = (
             layout.label_column == "optional"
             and len(subset) > 0
             and bool((subset.labels == NO_LABEL).all())
             and not subset.multi_labels
         )
-        if unlabelled:
+        if unlabeled:
             subset = replace(subset, labels=np.zeros(len(subset), np.int32))
         prepared = prepare_subset(
             subset,
@@ -335,7 +321,7 @@ class CsvCodec:
         )
         # a row holding only its label already says "no image": the side file keeps ids only
         prepared.side = SideRows(ids=prepared.side.ids)
-        if unlabelled:
+        if unlabeled:
             if save_media and not prepared.has_image.all():
                 raise ValidationError(
                     "unlabeled items without an image cannot be stored in a file without labels",
@@ -392,7 +378,7 @@ class CsvCodec:
         return self.layout.delimiter.join([label, *names] if labelled else names) + "\n"
 
     # -- detection --------------------------------------------------------------------------------
-    def probe(self, path: Path) -> tuple[list[Clue], list[SubsetFile]]:
+    def probe(self, path: Path) -> tuple[list[Clue], list[SubsetFiles]]:
         """Evidence that `path` holds this layout, and the files seen; raises NotThisFormat."""
         try:
             _, found = self.subset_files(path)

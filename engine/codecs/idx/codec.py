@@ -4,12 +4,11 @@ the columnar model, and writes prepared subsets back. Driven entirely by the spe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue, chosen_layout
+from engine.codecs.base import Clue, SubsetFiles, chosen_layout
 from engine.codecs.idx.container import (
     check_against,
     read_header,
@@ -19,29 +18,13 @@ from engine.codecs.idx.container import (
 )
 from engine.codecs.idx.label_table import is_table, join_table, split_table
 from engine.codecs.idx.streamed import read_idx_spilled
-from engine.codecs.layout import NamePattern, find_variant_files
+from engine.codecs.names import NamePattern, find_variant_files
 from engine.codecs.prepare import PreparedSubset, prepare_subset
 from engine.codecs.sidefile import SideRows, read_side_file, side_path, write_side_file
 from engine.errors import FormatError, NotThisFormat
 from engine.io.compression import read_head
 from engine.model import NO_LABEL, Subset, subset_order
-from specs.schema import DatasetSpec, IdxLayout, RowRange, Tensor
-
-
-@dataclass(frozen=True)
-class SubsetFiles:
-    """The files a subset is stored in; either may be missing (labels-only, images-only).
-
-    `labels_tensor` is the kind of labels file found (the layout's main one or an alternative);
-    `variant` is the variant named in the file names, for specs that have variants.
-    """
-
-    subset: str
-    labels: Path | None
-    images: Path | None
-    labels_tensor: Tensor | None = None
-    variant: str | None = None
-    prefix: str = ""
+from specs.schema import DatasetSpec, IdxLayout, RowRange
 
 
 class IdxCodec:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.codecs.idx.container import DIMS_OFFSET, check_against, items_held, read_header
+from engine.compute.progress import Progress
 from engine.errors import FormatError
 from engine.io.compression import compression_of, read_head, stream_reader
-from engine.io.progress import Progress
 from engine.model import filearray
 from engine.model.filearray import RowSpill
 from specs.schema import Tensor

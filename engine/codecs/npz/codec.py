@@ -5,13 +5,12 @@ holding one array, `arr_0` for KMNIST), found by the spec's name patterns. Drive
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.codecs.base import Clue, chosen_layout
-from engine.codecs.layout import NamePattern, find_files
+from engine.codecs.base import Clue, SubsetFiles, chosen_layout
+from engine.codecs.names import NamePattern, find_files
 from engine.codecs.npz.container import read_npz_array, write_npz_array
 from engine.codecs.prepare import PreparedSubset, prepare_subset
 from engine.errors import FormatError, NotThisFormat
@@ -20,16 +19,6 @@ from specs.schema import DatasetSpec, NpzLayout, Tensor
 
 #: .npz archives are zip files: compression is inside them, never a suffix
 NO_SUFFIX = ("",)
-
-
-@dataclass(frozen=True)
-class SubsetFiles:
-    """The archives a subset is stored in; either may be missing (labels-only, images-only)."""
-
-    subset: str
-    labels: Path | None
-    images: Path | None
-    variant: str | None = None
 
 
 class NpzCodec:

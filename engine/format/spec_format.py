@@ -1,31 +1,42 @@
 """A format declared by a spec: the codec its layout names reads and writes it (a spec with
-`other_layouts` has one codec per layout; loading uses the first whose files are present)."""
+`other_layouts` has one codec per layout; loading uses the first whose files are present). Its
+options models are generated from the spec (engine.format.spec_options)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from engine.codecs.base import Codec
 from engine.codecs.csv.codec import CsvCodec
 from engine.codecs.idx.codec import IdxCodec
-from engine.codecs.layout import NamePattern
+from engine.codecs.names import NamePattern
 from engine.codecs.npz.codec import NpzCodec
 from engine.codecs.prepare import check_class_names, check_label_range
-from engine.errors import NotThisFormat, UnknownFormatError, hint
+from engine.errors import NotThisFormat, UnknownFormatError, ValidationError, hint
+from engine.format import spec_detection
+from engine.format.options import Options, SaveOptions
+from engine.format.protocol import Detection
+from engine.format.spec_options import (
+    SpecOptions,
+    layout_compressions,
+    options_models,
+)
 from engine.io.categories import LABELS_FILE, META_FILE, load_categories, save_categories
 from engine.io.paths import check_dataset_names
 from engine.model import Dataset, Subset
-from engine.ops.convert import Conversion, convert_dataset
-from engine.registry import spec_detection
-from engine.registry.format import Detection
-from specs.schema import CsvLayout, DatasetSpec, IdxLayout, Layout
+from engine.ops.pixels import edit_pixels
+from specs.schema import CsvLayout, DatasetSpec, IdxLayout, Layout, SideFile
 
 #: codec name (a spec layout's `codec`) -> codec class
-CODECS: dict[str, type] = {"idx": IdxCodec, "csv": CsvCodec, "npz": NpzCodec}
+CODECS: dict[str, type[IdxCodec] | type[CsvCodec] | type[NpzCodec]] = {
+    "idx": IdxCodec,
+    "csv": CsvCodec,
+    "npz": NpzCodec,
+}
 
 
 class SpecFormat:
@@ -36,12 +47,15 @@ class SpecFormat:
         for layout in layouts:
             if layout.codec not in CODECS:
                 raise UnknownFormatError(f"{spec.name}: no codec {layout.codec!r}")
-        self.spec = spec
+        self.spec: DatasetSpec = spec
         self.name = spec.name
         self.description = spec.description
         #: one codec per layout, the spec's main layout first
-        self.codecs = {layout.codec: CODECS[layout.codec](spec, layout) for layout in layouts}
-        self.codec = self.codecs[spec.layout.codec]
+        self.codecs: dict[str, Codec] = {}
+        for layout in layouts:
+            self.codecs[layout.codec] = CODECS[layout.codec](spec, layout)  # type: ignore[arg-type]
+        self.codec: Codec = self.codecs[spec.layout.codec]
+        self.options, self.load_options = options_models(spec)
 
     def detect(self, path: Path) -> Detection:
         best = None
@@ -57,54 +71,32 @@ class SpecFormat:
         score, evidence, options = best
         return Detection(self.name, score, evidence, options)
 
-    def _codec(self, options: dict[str, Any], path: Path | None = None) -> Any:
+    def _codec(self, options: Options, path: Path | None = None) -> Codec:
         """The codec `layout=` names, else (loading `path`) the first whose files are present."""
-        if not self.spec.other_layouts:
-            return self.codec
-        chosen = options.pop("layout", None)
+        chosen = _choice(options, "layout")
         if chosen is not None:
-            if chosen not in self.codecs:
-                raise ValueError(f"{self.name}: layout must be one of {list(self.codecs)}")
             return self.codecs[chosen]
-        if path is not None:
+        if path is not None and len(self.codecs) > 1:
             for codec in self.codecs.values():
                 if codec.subset_files(path)[1]:
                     return codec
         return self.codec
 
-    def load(self, path: Path, *, subset: str | None = None, **options: Any) -> Dataset:
+    def load(self, path: Path, options: Options, *, subset: str | None = None) -> Dataset:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory")
-        stored = self._stored_orientation(options)
         codec = self._codec(options, path)
-        variant = self._variant(options, required=False)
+        variant = _choice(options, self.spec.variant_option) if self.spec.variants else None
         root, subsets, variant = codec.load_subsets(path, subset=subset, variant=variant)
         if not subsets:
             wanted = f" of subset {subset!r}" if subset else ""
             raise UnknownFormatError(f"{path}: no {self.name} files{wanted} found")
         classes = self.spec.variant(variant).classes if variant else self.spec.classes
         info = {self.spec.variant_option: variant} if variant else None  # saved back unasked
-        if stored:
+        if _choice(options, "orientation") == "stored":
             subsets = [_transposed(subset) for subset in subsets]
         return Dataset(subsets, load_categories(root, classes), info)
-
-    def _stored_orientation(self, options: dict[str, Any]) -> bool:
-        """Pops `orientation=` ("upright", the default, or "stored": the on-disk transposed
-        orientation torchvision and TFDS return), accepted by specs storing images transposed."""
-        if "orientation" not in options or not _images_transposed(self.spec):
-            return False
-        value = options.pop("orientation")
-        if value not in ("upright", "stored"):
-            raise ValueError(
-                f"{self.name}: orientation must be 'upright' or 'stored', not {value!r}"
-            )
-        return value == "stored"
-
-    def _default_compression(self, codec: Any, subset: str) -> str:
-        if codec is not self.codec:
-            return _compressions(codec)[0]
-        return self.spec.subset_compressions.get(subset, _compressions(codec)[0])
 
     def owns(self, entry: Path) -> bool:
         """Files named by any of the spec's layouts (any subset, any compression), their side
@@ -117,11 +109,13 @@ class SpecFormat:
         return any(self._layout_owns(layout, entry.name) for layout in layouts)
 
     def _layout_owns(self, layout: Layout, name: str) -> bool:
-        compressions = tuple(getattr(layout, "compressions", ("",)))
+        compressions = layout_compressions(layout)
         variants = [v.name for v in self.spec.variants]
+        side_file: SideFile | None = None
         if isinstance(layout, CsvLayout):
             patterns = list(layout.file_names)
             name_regex = re.compile(layout.name_regex)
+            side_file = layout.side_file
             for suffix in compressions:
                 stem = name[: -len(suffix)] if suffix else name
                 if name.endswith(suffix) and name_regex.match(stem):
@@ -130,72 +124,65 @@ class SpecFormat:
             patterns = [*layout.images_names, *layout.labels_names]
             if isinstance(layout, IdxLayout):
                 patterns += [n for alt in layout.labels_alternatives for n in alt.names]
+                side_file = layout.side_file
         if any(NamePattern(p, compressions, variants).match_fields(name) for p in patterns):
             return True
-        side_file = getattr(layout, "side_file", None)
         if side_file is not None:
             side = re.escape(side_file.name).replace(re.escape("{subset}"), ".+")
             return re.fullmatch(side, name) is not None
         return False
 
-    def _variant(self, options: dict[str, Any], *, required: bool) -> str | None:
-        """The variant the options select (validated); options the spec does not take fail."""
-        key = self.spec.variant_option
-        unknown = sorted(set(options) - ({key} if self.spec.variants else set()))
-        if unknown:
-            raise TypeError(f"{self.name}: unexpected option(s) {', '.join(unknown)}")
-        chosen = options.get(key)
-        if chosen is None:
-            if required and self.spec.variants:
-                choices = ", ".join(v.name for v in self.spec.variants)
-                option = hint(f"{key}=...", f"-- --{key.replace('_', '-')} NAME")
-                raise ValueError(f"{self.name}: pass {option} (one of {choices})")
+    def _variant(self, options: SaveOptions, dataset: Dataset) -> str | None:
+        """The variant to write: the option, else the one the dataset was loaded from; a spec
+        with variants needs one."""
+        if not self.spec.variants:
             return None
+        key = self.spec.variant_option
+        chosen = _choice(options, key) or dataset.info.get(key)
+        if chosen is None:
+            choices = ", ".join(v.name for v in self.spec.variants)
+            option = hint(f"{key}=...", f"-- --{key.replace('_', '-')} NAME")
+            raise ValueError(f"{self.name}: pass {option} (one of {choices})")
         return self.spec.variant(chosen).name
 
-    def save(
-        self,
-        dataset: Dataset,
-        directory: Path,
-        *,
-        save_media: bool = True,
-        save_dataset_meta: bool = False,
-        image_ext: str | None = None,
-        compression: str | None = None,
-        compresslevel: int = 6,
-        grayscale: bool = False,
-        resize: str | int | tuple[int, int] | None = None,
-        mnistify: bool = False,
-        invert: bool = False,
-        workers: int | None = None,
-        progress: bool | None = None,
-        **options: Any,
-    ) -> None:
-        key = self.spec.variant_option
-        if self.spec.variants and options.get(key) is None and dataset.info.get(key):
-            options = {**options, key: dataset.info[key]}  # the variant it was loaded from
-        if self._stored_orientation(options):
+    def check(self, dataset: Dataset, options: SaveOptions | None = None) -> list[str]:
+        """What the spec's layout cannot hold: its class names, and each subset's rows as the
+        codec prepares them for writing (nothing is written)."""
+        codec = self._codec(options or self.options())
+        problems = []
+        try:
+            check_class_names(dataset.categories)
+        except ValidationError as error:
+            problems.append(str(error))
+        for name, subset in dataset.subsets().items():
+            try:
+                codec.prepare(subset, save_media=True)
+            except ValidationError as error:
+                problems.append(f"subset {name!r}: {error}")
+        return problems
+
+    def save(self, dataset: Dataset, directory: Path, options: SaveOptions) -> None:
+        if _choice(options, "orientation") == "stored":
             dataset = Dataset(
                 [_transposed(s) for s in dataset.subsets().values()], dataset.categories
             )
         codec = self._codec(options)
-        variant = self._variant(options, required=True)
-        conversion = Conversion.from_options(
-            grayscale=grayscale, resize=resize, mnistify=mnistify, invert=invert
-        )
-        if compression is not None and compression not in _compressions(codec):
+        variant = self._variant(options, dataset)
+        compression = _choice(options, "compression")
+        accepted = layout_compressions(codec.layout)
+        if compression is not None and compression not in accepted:
             raise ValueError(
-                f"{self.name}: compression {compression!r} is not one of "
-                f"{list(_compressions(codec))}"
+                f"{self.name}: compression {compression!r} is not one of {list(accepted)}"
             )
-        if not 0 <= compresslevel <= 9:
-            raise ValueError(f"compresslevel must be 0..9, not {compresslevel}")
         check_class_names(dataset.categories)
         check_dataset_names(dataset)
         check_label_range(dataset)
-        dataset = convert_dataset(dataset, conversion, workers=workers, progress=progress)
+        dataset = edit_pixels(
+            dataset, options.pixel_edit(), workers=options.workers, progress=options.progress
+        )
         prepared = [
-            codec.prepare(subset, save_media=save_media) for subset in dataset.subsets().values()
+            codec.prepare(subset, save_media=options.save_media)
+            for subset in dataset.subsets().values()
         ]
         for part in prepared:
             codec.write_subset(
@@ -204,15 +191,21 @@ class SpecFormat:
                 compression=self._default_compression(codec, part.name)
                 if compression is None
                 else compression,
-                compresslevel=compresslevel,
+                compresslevel=options.compresslevel,
                 variant=variant,
             )
-        save_categories(directory, dataset.categories, dataset_meta=save_dataset_meta)
+        save_categories(directory, dataset.categories, dataset_meta=options.save_dataset_meta)
+
+    def _default_compression(self, codec: Codec, subset: str) -> str:
+        first = layout_compressions(codec.layout)[0]
+        if codec is not self.codec:
+            return first
+        return self.spec.subset_compressions.get(subset, first)
 
 
-def _images_transposed(spec: DatasetSpec) -> bool:
-    images = getattr(spec.layout, "images", None)
-    return bool(getattr(images, "transposed", False))
+def _choice(options: Options, name: str) -> str | None:
+    """A spec-generated option's value (None when the model has no such option or it is unset)."""
+    return options.choice(name) if isinstance(options, SpecOptions) else None
 
 
 def _transposed(subset: Subset) -> Subset:
@@ -223,8 +216,3 @@ def _transposed(subset: Subset) -> Subset:
     elif isinstance(images, list):
         images = [None if i is None else np.asarray(i).swapaxes(0, 1) for i in images]
     return replace(subset, images=images)
-
-
-def _compressions(codec: Any) -> tuple[str, ...]:
-    """The compression suffixes a codec's layout accepts ("" only: no outer compression)."""
-    return tuple(getattr(codec.layout, "compressions", ("",)))

@@ -2,7 +2,7 @@
 
 Encoding or decoding tens of thousands of small images is CPU-bound Python/C work that threads
 cannot spread; processes can. Small jobs run inline: starting workers would cost more. Where the
-chunks run is decided by engine.io.executors (local processes, or a Dask cluster when named).
+chunks run is decided by engine.compute.executors (local processes, or a Dask cluster when named).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from engine.io import executors
-from engine.io.progress import Progress
+from engine.compute import executors
+from engine.compute.progress import Progress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,7 +32,7 @@ def available_cpus() -> int:
 def resolve_workers(workers: int | None, items: int) -> int:
     """How many processes to use: `workers` when given, else all CPUs for jobs big enough.
 
-    With a Dask cluster named for the work (engine.io.executors.using), its thread count.
+    With a Dask cluster named for the work (engine.compute.executors.using), its thread count.
     """
     if workers is None:
         executor = executors.current()

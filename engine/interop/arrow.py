@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from engine.errors import FormatError, ValidationError
-from engine.model.adapters import require
-from engine.model.adapters.png import encode_png, encode_pngs
+from engine.interop import require
+from engine.io.png import decode_pngs, encode_png, encode_pngs
 from engine.model.items import NO_LABEL
 from engine.model.subset import Subset, stack_images
 
@@ -291,13 +291,13 @@ def _raw_shape(ours: dict, width: int, path: Any) -> tuple[tuple[int, ...], str]
 class SubsetBuilder:
     """Collects record batches of one subset (one or several files) and makes the Subset.
 
-    `decode(blobs)` turns encoded images into arrays, or into a message (a str) for a bad one.
+    Encoded images are decoded with `engine.io.png.decode_pngs` on `workers` processes.
     """
 
-    def __init__(self, name: str, info: TableInfo, decode: Callable[[list], list]) -> None:
+    def __init__(self, name: str, info: TableInfo, *, workers: int | None = None) -> None:
         self.name = name
         self.info = info
-        self.decode = decode
+        self.workers = workers
         self.labels: list[np.ndarray] = []
         self.images: list[Any] = []
         self.ids: list[Any] = []
@@ -352,7 +352,8 @@ class SubsetBuilder:
                 )
             if ok and blob is not None:
                 wanted.append(row)
-        decoded = self.decode([values[row] for row in wanted]) if wanted else []
+        blobs = [values[row] for row in wanted]
+        decoded = decode_pngs(blobs, workers=self.workers) if wanted else []
         out: list[np.ndarray | None] = [None] * len(values)
         for row, image in zip(wanted, decoded, strict=True):
             if isinstance(image, str):

@@ -55,9 +55,18 @@ def encode_pngs(images: np.ndarray, level: int = 6) -> list[bytes]:
     return [head + _chunk(b"IDAT", compress(row, level)) + _END for row in rows]
 
 
-def decode_pngs(blobs: Sequence[bytes], fallback: Callable[[list], list]) -> list:
+def decode_pngs(
+    blobs: Sequence[bytes], *, workers: int | None = None, progress: bool | None = False
+) -> list[np.ndarray | str]:
     """Decodes a batch of image files: 8-bit grey PNGs (the MNIST family's) all at once with numpy,
-    any other file through `fallback(list_of_bytes)`, which returns arrays (or messages, str).
+    any other file with Pillow in the image pool (`workers`); a bad file gives its message (str)."""
+    from engine.io.images import decode_images
+
+    return _decode_pngs(blobs, lambda rest: decode_images(rest, workers=workers, progress=progress))
+
+
+def _decode_pngs(blobs: Sequence[bytes], fallback: Callable[[list], list]) -> list:
+    """Decodes the grey PNGs of a batch with numpy and the rest through `fallback`.
 
     Inflating is one zlib call per image; undoing the PNG row filters runs across the whole
     batch row by row, so the cost per image is a few microseconds instead of a Pillow decode.

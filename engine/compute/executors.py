@@ -1,8 +1,8 @@
 """The one seam for per-chunk work: inline, a local process pool, or a Dask cluster.
 
 An executor runs `function(*chunk)` for every chunk and returns the results in chunk order, so the
-output is the same whichever runs it. Callers go through `engine.io.pool.run_chunks`, which uses
-the executor made current by `using(...)` (`engine.save(..., executor=client)`, the CLI's
+output is the same whichever runs it. Callers go through `engine.compute.pool.run_chunks`, which
+uses the executor made current by `using(...)` (`engine.save(..., executor=client)`, the CLI's
 `--scheduler`) and otherwise the local pool as before. Arrays that are views of plain files travel
 as (path, offset, shape) and are memory-mapped where the work runs, never copied through a pipe.
 """
@@ -20,9 +20,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.compute.orphans import exit_with_parent
+from engine.compute.progress import Progress
 from engine.errors import EngineError
-from engine.io.orphans import exit_with_parent
-from engine.io.progress import Progress
 from engine.model.filearray import FileArray, file_origin
 
 #: environment variable naming a Dask scheduler for the command line (like `--scheduler`)

@@ -25,7 +25,7 @@ def subset_from_dask(
 ) -> Subset:
     """A subset from dask (or numpy) arrays: images are computed chunk by chunk into a
     memory-mapped spill file in `spill_dir` (the system's temporary folder by default), removed
-    from the folder at once and freed with the subset; labels (None: unlabelled) and attribute
+    from the folder at once and freed with the subset; labels (None: unlabeled) and attribute
     columns are computed whole."""
     if images is None and labels is None:
         raise ValueError("subset_from_dask needs images or labels")

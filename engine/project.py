@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import load
-from engine.cli.toml_writer import dumps
-from engine.cli.transform_options import parse_transform_options
-from engine.errors import EngineError, FormatError
+from engine.errors import FormatError, ProjectError
+from engine.io.toml_writer import dumps
 from engine.model import Dataset
 from engine.ops.filters import Filter, filter_dataset, normalize_mode
 from engine.ops.merge import merge_datasets
+from engine.ops.transform_options import parse_transform_options
 from engine.ops.transforms import transform
 from engine.registry import get_format
+from engine.registry.loading import load_dataset
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,10 +30,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 CONFIG_NAME = "project.toml"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-class ProjectError(EngineError):
-    """A missing or malformed project, or a request the project cannot honour."""
 
 
 @dataclass
@@ -150,7 +146,7 @@ class Project:
                 "a source is imported once"
             )
         source = Source(name, format, str(path.resolve()))
-        dataset = load(format, path)
+        dataset = load_dataset(format, Path(path))
         merge_datasets([*self._loaded(), (name, dataset)])
         self.sources.append(source)
         self.save()
@@ -178,7 +174,7 @@ class Project:
     def _loaded(self) -> list[tuple[str, Dataset]]:
         loaded: list[tuple[str, Dataset]] = []
         for source in self.sources:
-            dataset: Dataset = load(source.format, self._resolve(source.path))
+            dataset: Dataset = load_dataset(source.format, self._resolve(source.path))
             for entry in self.filters:
                 if entry.source in ("", source.name):
                     dataset = filter_dataset(dataset, entry.expression, entry.mode)

@@ -1,6 +1,7 @@
-"""Bridges from the columnar model to the libraries people train with (numpy, torch, Arrow,
-Hugging Face datasets). Each module needs only the model and its third-party library, which is
-imported when the bridge is used; a missing one is an error naming the extra that installs it.
+"""The interop layer: bridges from the columnar model to the libraries people train with (torch,
+Arrow, Hugging Face datasets). Above io (PNG bytes), below codecs and formats (parquet uses the
+Arrow bridge). Each third-party library is imported when its bridge is used; a missing one is a
+MissingExtraError naming the extra that installs it.
 """
 
 from __future__ import annotations
@@ -8,9 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-
-class MissingExtraError(ImportError):
-    """An optional library is not installed; the message names the extra that installs it."""
+from engine.errors import MissingExtraError
 
 
 def require(module: str, extra: str) -> ModuleType:

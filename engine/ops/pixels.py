@@ -1,6 +1,7 @@
-"""Explicit image conversions asked for when saving: grayscale, resize, LeCun's mnistify.
+"""Pixel edits asked for when saving: grayscale, resize, LeCun's mnistify (named "edits" so that
+"convert" keeps its one meaning: a dataset from one format to another).
 
-They let images that do not fit a target (28x28 single-channel, say) be converted on purpose,
+They let images that do not fit a target (28x28 single-channel, say) be edited on purpose,
 never silently. Each returns a new subset; labels, ids and attributes are shared, not copied.
 """
 
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from engine.io.pool import chunk_bounds, resolve_workers, run_chunks
-from engine.io.progress import Progress
+from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
+from engine.compute.progress import Progress
 from engine.model import Dataset, Subset, stack_images
 from engine.ops.normalize import mnistify as mnistify_image
 
@@ -45,7 +46,7 @@ def parse_size(value: str | int | Sequence[int]) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Conversion:
+class PixelEdit:
     """What to do to every image before writing; the default does nothing."""
 
     grayscale: bool = False
@@ -61,7 +62,7 @@ class Conversion:
         resize: str | int | Sequence[int] | None = None,
         mnistify: bool = False,
         invert: bool = False,
-    ) -> Conversion:
+    ) -> PixelEdit:
         """Checks and builds the options as users pass them (resize as '28x28' or (28, 28))."""
         size = None if resize in (None, "") else parse_size(resize)
         if invert and not mnistify:
@@ -111,7 +112,7 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out.astype(image.dtype)
 
 
-def convert_image(image: np.ndarray, conversion: Conversion) -> np.ndarray:
+def edit_image(image: np.ndarray, conversion: PixelEdit) -> np.ndarray:
     """One image converted as asked: mnistify (which includes grey and size), else grey, resize."""
     if conversion.mnistify:
         field = conversion.resize[0] if conversion.resize else 28
@@ -124,16 +125,16 @@ def convert_image(image: np.ndarray, conversion: Conversion) -> np.ndarray:
     return image
 
 
-def _convert_chunk(images: Sequence[np.ndarray | None], conversion: Conversion) -> list:
+def _edit_chunk(images: Sequence[np.ndarray | None], conversion: PixelEdit) -> list:
     """Worker: converts one chunk of images (None stays None)."""
     return [
-        None if image is None else convert_image(np.asarray(image), conversion) for image in images
+        None if image is None else edit_image(np.asarray(image), conversion) for image in images
     ]
 
 
 def convert_subset(
     subset: Subset,
-    conversion: Conversion,
+    conversion: PixelEdit,
     *,
     workers: int | None = None,
     progress: bool | None = None,
@@ -148,7 +149,7 @@ def convert_subset(
     chunks = [(images[a:b], conversion) for a, b in bounds]
     with Progress(count, f"converting {subset.name}", enabled=progress) as bar:
         results = run_chunks(
-            _convert_chunk,
+            _edit_chunk,
             chunks,
             workers=processes,
             sizes=[b - a for a, b in bounds],
@@ -158,9 +159,9 @@ def convert_subset(
     return dataclasses.replace(subset, images=stack_images(converted))
 
 
-def convert_dataset(
+def edit_pixels(
     dataset: Dataset,
-    conversion: Conversion,
+    conversion: PixelEdit,
     *,
     workers: int | None = None,
     progress: bool | None = None,

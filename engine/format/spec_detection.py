@@ -5,10 +5,8 @@ clues that tell formats sharing one layout apart (published checksums, labels.tx
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from engine.codecs.base import Clue
-from engine.codecs.idx.codec import SubsetFiles
+from engine.codecs.base import Clue, Codec, SubsetFiles
 from engine.errors import EngineError
 from engine.io.categories import load_categories
 from engine.io.checksums import compare, stem_of
@@ -23,7 +21,7 @@ DEFER_PENALTY = 0.5
 MAX_HASHED_BYTES = 4 << 20
 
 
-def score(spec: DatasetSpec, codec: Any, path: Path) -> tuple[float, list[str], dict]:
+def score(spec: DatasetSpec, codec: Codec, path: Path) -> tuple[float, list[str], dict]:
     """(score, evidence, load options) for `path`; raises NotThisFormat when it does not fit."""
     clues, found = codec.probe(path)
     root = path if path.is_dir() else path.parent

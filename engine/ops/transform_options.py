@@ -12,8 +12,8 @@ import difflib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine.errors import UsageError
 from engine.ops.transforms import TRANSFORMS
-from engine.registry.export_options import UsageError
 
 
 class _Parser(argparse.ArgumentParser):

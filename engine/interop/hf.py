@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ValidationError
-from engine.model.adapters import require
+from engine.interop import require
 from engine.model.subset import Subset
 
 BATCH_ROWS = 10_000
@@ -25,7 +25,7 @@ def to_hf(subsets: dict[str, Subset], categories: tuple[str, ...], images: str =
     datasets = require("datasets", "hf")
     from datasets.table import InMemoryTable
 
-    from engine.model.adapters.arrow import pa, plan_table
+    from engine.interop.arrow import pa, plan_table
 
     if images not in IMAGE_KINDS:
         raise ValueError(f"images must be one of {IMAGE_KINDS}, not {images!r}")
@@ -72,15 +72,17 @@ def _as_array_feature(table: Any, features: Any, plan: Any, datasets: Any, pa: A
     return table, features
 
 
-def from_hf(dataset_dict: Any, decode: Any) -> tuple[list[Subset], tuple[str, ...]]:
+def from_hf(
+    dataset_dict: Any, *, workers: int | None = None
+) -> tuple[list[Subset], tuple[str, ...]]:
     """(subsets, class names) of a `datasets.DatasetDict` (or one `datasets.Dataset`).
 
     The image column is the first `Image()` (or `Array2D`/`Array3D`) feature, the label column
     the first `ClassLabel` (or an integer column named `label`); `id` and other columns become ids
-    and attributes. `decode(blobs)` decodes encoded images (a str for a bad one).
+    and attributes; encoded images are decoded on `workers` processes.
     """
     datasets = require("datasets", "hf")
-    from engine.model.adapters.arrow import (
+    from engine.interop.arrow import (
         ID,
         SubsetBuilder,
         TableInfo,
@@ -118,7 +120,7 @@ def from_hf(dataset_dict: Any, decode: Any) -> tuple[list[Subset], tuple[str, ..
         renamed = table.rename_columns(
             ["image" if n == image else "label" if n == label else n for n in table.column_names]
         )
-        builder = SubsetBuilder(str(split), info, decode)
+        builder = SubsetBuilder(str(split), info, workers=workers)
         for batch in renamed.to_batches(max_chunksize=BATCH_ROWS):
             builder.add(batch, f"split {split!r}")
         subset = builder.subset()

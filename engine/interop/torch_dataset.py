@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.model.adapters import require
+from engine.interop import require
 from engine.model.batching import native
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.model.adapters import require
+from engine.interop import require
 from engine.model.batching import EpochPlan, Normalization, numpy_batches
 
 if TYPE_CHECKING:
