@@ -3,11 +3,11 @@
 - `"cpu"`: one numpy gather per batch from the images (a memory map reads only the batch),
   normalized and made channels-first by numpy, shared with torch without a copy.
 - another device (CUDA): the subset is copied there once, through a pinned staging buffer of
-  `CHUNK_BYTES` (never a whole host copy), and kept while its arrays live, so later epochs copy
-  nothing; each epoch moves only its order (8 bytes an item) and gathers every batch on the
-  device. A subset whose pixels exceed the budget (`MNIST_ENGINE_DEVICE_BYTES`, default 4 GiB, and
-  at most half the device's free memory) is streamed instead: each chunk of the epoch order is
-  gathered on the host into one of two pinned buffers and copied asynchronously.
+  `CHUNK_BYTES` (never a whole host copy), and kept while its images array lives, so later
+  epochs copy nothing; each epoch moves only its order (8 bytes an item) and gathers every batch
+  on the device. A subset whose pixels exceed the budget (`MNIST_ENGINE_DEVICE_BYTES`, default
+  4 GiB, and at most half the device's free memory) is streamed instead: each chunk of the
+  epoch order is gathered on the host into one of two pinned buffers and copied asynchronously.
 
 `normalize=(mean, std)` gives float32 `(x / 255 - mean) / std` computed where the batch is.
 """
@@ -30,8 +30,21 @@ if TYPE_CHECKING:
 else:
     torch = require("torch", "torch")
 
+
+def _device_bytes() -> int:
+    text = os.environ.get("MNIST_ENGINE_DEVICE_BYTES", "").strip()
+    if not text:
+        return 4 << 30
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(
+            f"MNIST_ENGINE_DEVICE_BYTES={text!r} is not a number of bytes (e.g. 2147483648)"
+        ) from None
+
+
 #: pixels of one subset kept on a device at most (bytes); larger subsets stream in chunks
-DEVICE_BYTES = int(os.environ.get("MNIST_ENGINE_DEVICE_BYTES", 4 << 30))
+DEVICE_BYTES = _device_bytes()
 #: one pinned staging buffer (bytes): how much is copied to the device in one transfer
 CHUNK_BYTES = 64 << 20
 
