@@ -613,3 +613,22 @@ def test_big_endian_pixels_reach_every_device_path() -> None:
     ):
         assert torch.equal(torch.cat([x for x, _ in batches]), expected)
     torch_batches.forget_device_copies()
+
+
+def test_a_custom_collate_gets_a_sequence_of_items() -> None:
+    torch = pytest.importorskip("torch")
+    import pickle
+
+    from torch.utils.data import DataLoader
+
+    subset = numbered(7, (3, 2))
+    dataset = subset.to_torch()
+    batches = list(DataLoader(dataset, batch_size=3, collate_fn=lambda items: items))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    for batch, start in zip(batches, (0, 3, 6), strict=True):
+        items = list(batch)
+        again = pickle.loads(pickle.dumps(batch))  # what a worker sends back
+        for offset, (image, label) in enumerate(items):
+            expected, target = dataset[start + offset]
+            assert torch.equal(image, expected) and label == target
+            assert torch.equal(again[offset][0], expected) and again[offset][1] == target
