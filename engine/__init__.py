@@ -2,7 +2,8 @@
 
 `engine.load('mnist', path)` reads a dataset, `engine.save(ds, 'mnist_csv', out)` writes one; the
 Datumaro-shaped names (`Dataset.from_iterable`, `DatasetItem`, `Label`, `Dataset.import_from`,
-`dataset.export`) let `import engine as dm` replace `import datumaro as dm`.
+`dataset.export`, `HLOps`, `AnnotationType`, `LabelCategories`; verbs that change the dataset in
+place, as Datumaro 1.x's do) let `import engine as dm` replace `import datumaro as dm`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
     CacheWarning,
+    EmptyFilterWarning,
     EngineError,
     FilterError,
     FormatError,
@@ -21,11 +23,13 @@ from engine.errors import (
     LabelsNotStoredWarning,
     MissingExtraError,
     NoImagePathWarning,
+    NotSupportedError,
     OptionError,
     OutputError,
     OutputExistsError,
     ProjectError,
     SpecError,
+    SpecWarning,
     UnknownFormatError,
     UsageError,
     ValidationError,
@@ -43,6 +47,11 @@ _LAZY = {
     "merge": "engine.api",
     "load": "engine.api",
     "save": "engine.api",
+    "sample_path": "engine.api",
+    "HLOps": "engine.hl_ops",
+    "AnnotationType": "engine.model.categories",
+    "LabelCategories": "engine.model.categories",
+    "LabelCategory": "engine.model.categories",
     "verify": "engine.api",
     "read_idx": "engine.codecs.idx.container",
     "write_idx": "engine.codecs.idx.container",
@@ -79,6 +88,7 @@ if TYPE_CHECKING:
         from_hf,
         load,
         merge,
+        sample_path,
         save,
         verify,
     )
@@ -93,7 +103,9 @@ if TYPE_CHECKING:
         Options,
         SaveOptions,
     )
+    from engine.hl_ops import HLOps
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
+    from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
     from engine.ops.verify import FileCheck
     from engine.project import Project
@@ -109,6 +121,7 @@ _SUBMODULES = frozenset(
         "compute",
         "errors",
         "format",
+        "hl_ops",
         "interop",
         "io",
         "model",
@@ -137,11 +150,13 @@ def __dir__() -> list[str]:
 __all__ = [
     "NO_LABEL",
     "Adapter",
+    "AnnotationType",
     "CacheWarning",
     "Comparison",
     "Dataset",
     "DatasetItem",
     "Detection",
+    "EmptyFilterWarning",
     "EngineError",
     "FileCheck",
     "FilterError",
@@ -149,15 +164,19 @@ __all__ = [
     "Format",
     "FormatError",
     "FormatWarning",
+    "HLOps",
     "IdsRenumberedWarning",
     "Image",
     "ItemView",
     "Label",
+    "LabelCategories",
+    "LabelCategory",
     "LabelsDisagreeWarning",
     "LabelsNotStoredWarning",
     "LoadOptions",
     "MissingExtraError",
     "NoImagePathWarning",
+    "NotSupportedError",
     "OptionError",
     "Options",
     "OutputError",
@@ -166,6 +185,7 @@ __all__ = [
     "ProjectError",
     "SaveOptions",
     "SpecError",
+    "SpecWarning",
     "Subset",
     "UnknownFormatError",
     "UsageError",
@@ -182,6 +202,7 @@ __all__ = [
     "register_format",
     "register_spec",
     "register_specs",
+    "sample_path",
     "save",
     "subset_from_dask",
     "verify",

@@ -6,7 +6,8 @@ Thin: they pick a format from the registry and hand the work to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -16,15 +17,17 @@ import numpy as np
 from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
+from engine.errors import EngineError, NotSupportedError, OutputExistsError, warn_caller
 from engine.format import Detection
-from engine.io.output import atomic_output_dir
+from engine.io.output import atomic_output_dir, recover
 from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.model.batching import Batches
+from engine.model.categories import AnnotationType
 from engine.ops.compare import Comparison, compare_datasets
 from engine.ops.filters import filter_dataset
 from engine.ops.merge import merge_by_policy
-from engine.ops.transforms import random_split
+from engine.ops.transforms import TRANSFORMS, random_split
 from engine.ops.transforms import remap_labels as _remap_labels
 from engine.ops.transforms import transform as _transform
 from engine.ops.verify import FileCheck, verify_files
@@ -62,6 +65,11 @@ def load(
         loaded = Dataset.adopt(project.dataset())
         loaded.sources = (path, *project.source_paths())
         return loaded
+    if format is None:  # detected here, so the dataset knows its format (Datumaro's `format`)
+        if not path.is_file():
+            recover(path)  # a save killed mid-swap leaves its leftovers beside the folder
+        best = detect_best(path)
+        format, options = best.format, {**best.options, **options}
     found = load_dataset(
         format,
         path,
@@ -73,6 +81,11 @@ def load(
     )
     loaded = Dataset.adopt(found)
     loaded.sources = (path,)
+    loaded.partial = subset is not None or path.is_file()
+    for part in loaded.subsets().values():
+        if isinstance(part, Subset):  # a dataset built from this subset remembers its folder
+            part.sources, part.partial = (path,), True  # one subset: part of the folder
+    loaded.data_path, loaded.format = str(path), get_format(format).name
     return loaded
 
 
@@ -108,6 +121,8 @@ def save(
     check_label_range(dataset)
     kept: list[str] = []
     protected = [*inputs, *(dataset.sources if isinstance(dataset, Dataset) else ())]
+    if isinstance(dataset, Dataset) and dataset.partial:
+        _refuse_partial_in_place(dataset, Path(path))
     with (
         executors.using(executor) as running,
         atomic_output_dir(
@@ -118,6 +133,19 @@ def save(
             running.check_paths([staging], what="output folder")
         fmt.save(dataset, staging, checked)
     return kept
+
+
+def _refuse_partial_in_place(dataset: Dataset, output: Path) -> None:
+    """A dataset read from part of a folder (one subset, one file) never replaces that folder's
+    dataset: the swap would drop the parts it was not read with."""
+    target = output.resolve()
+    for source in dataset.sources:
+        folder = source.parent if source.is_file() else source
+        if folder.resolve() == target:
+            raise OutputExistsError(
+                f"{output}: the dataset was read from part of this folder (one subset or file); "
+                "writing it here would replace the rest: read the whole folder to edit it in place"
+            )
 
 
 @overload
@@ -140,6 +168,20 @@ def detect_one(path: str | Path, *, evidence: bool = False) -> str | Detection:
     UnknownFormatError when none recognises it or several tie."""
     best = detect_best(path)
     return best if evidence else best.format
+
+
+#: the samples shipped inside the package (engine/samples/NAME)
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def sample_path(name: str = "mnist") -> Path:
+    """The folder of a sample shipped with the package (`mnist`: 700 synthetic digits made by
+    this project's own code), wherever the package is installed."""
+    folder = SAMPLES / name
+    if not folder.is_dir() or name.startswith((".", "_")) or "/" in name:
+        known = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir()) if SAMPLES.is_dir() else []
+        raise EngineError(f"no sample {name!r} is shipped; the samples are {known}")
+    return folder
 
 
 def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
@@ -177,7 +219,13 @@ def merge(
     for entry in datasets:  # datasets, or one list of them
         given.extend([entry] if isinstance(entry, model.Dataset) else entry)
     sources = [(f"#{number + 1}", dataset) for number, dataset in enumerate(given)]
-    return Dataset.adopt(merge_by_policy(sources, merge_policy, renumber=renumber))
+    merged = Dataset.adopt(merge_by_policy(sources, merge_policy, renumber=renumber))
+    if any(merged is dataset for dataset in given):  # one dataset: a dataset of its own
+        merged = merged.clone()
+    # the merged dataset comes from every input's folders: a save never writes over them
+    merged.sources = tuple(dict.fromkeys(p for d in given for p in getattr(d, "sources", ())))
+    merged.partial = any(getattr(d, "partial", False) for d in given)
+    return merged
 
 
 def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
@@ -186,9 +234,33 @@ def compare(a: model.Dataset, b: model.Dataset) -> Comparison:
     return compare_datasets(a, b)
 
 
+def _holds_export_of(folder: Path, fmt: Any) -> bool:
+    """Whether `folder` holds files of `fmt` (an earlier export, which an export replaces)."""
+    try:
+        return folder.is_dir() and any(fmt.owns(entry) for entry in folder.iterdir())
+    except OSError:
+        return False
+
+
+#: Datumaro `Dataset` names this engine does not offer, with what to use instead
+_NOT_OFFERED = {
+    "run_model": "model inference is not part of this engine",
+    "get_patch": "datasets are not patched; export again (Dataset.export replaces its files)",
+    "env": "plugin environments are not supported; use engine.register_format / register_spec",
+    "load": "Datumaro's own project format is not supported; use Dataset.import_from(path, fmt)",
+    "get_datasetitem_by_path": "items are found by id: dataset.get(id, subset)",
+    "update": "use engine.merge(a, b) (or HLOps.merge) to add the items of another dataset",
+}
+
+
 class Subset(model.Subset):
     """One subset's columns (see `engine.model.Subset`) plus the bridges to torch (`to_torch`,
     `batches(device=...)`), which live here because they sit above the model (engine.interop)."""
+
+    #: the folders its items were read from (set by `engine.load`; see `Dataset.sources`)
+    sources: tuple[Path, ...] = ()
+    #: whether it is part of what its source folder holds (then never written over the folder)
+    partial = False
 
     @classmethod
     def adopt(cls, subset: model.Subset) -> Subset:
@@ -196,6 +268,27 @@ class Subset(model.Subset):
         if isinstance(subset, cls):
             return subset
         return cls(**{f.name: subset.__dict__[f.name] for f in fields(subset) if f.init})
+
+    def as_dataset(self) -> Dataset:
+        """A dataset holding this subset alone, with its classes (Datumaro's
+        `get_subset(name).as_dataset()`); a copy of the object, not of the arrays."""
+        dataset = Dataset([dataclasses.replace(self)], self.categories)
+        dataset.sources, dataset.partial = self.sources, bool(self.sources)
+        return dataset
+
+    def get(self, id: str | int, subset: str | None = None) -> ItemView | None:
+        """The item with this id, or None (Datumaro's `DatasetSubset.get`)."""
+        if subset not in (None, self.name):
+            raise ValueError(f"this is subset {self.name!r}, not {subset!r}")
+        return self.as_dataset().get(id, self.name)
+
+    def get_annotated_items(self) -> int:
+        """How many items hold a label."""
+        return int((np.asarray(self.labels) != model.NO_LABEL).sum())
+
+    def get_annotations(self) -> int:
+        """How many labels the items hold in all."""
+        return self.get_annotated_items() + sum(len(v) - 1 for v in self.multi_labels.values())
 
     def to_torch(self, transform: Any = None, target_transform: Any = None) -> Any:
         """A `torch.utils.data.Dataset` shaped like `torchvision.datasets.MNIST` (needs `[torch]`).
@@ -267,23 +360,37 @@ class Subset(model.Subset):
 
 
 class Dataset(model.Dataset):
-    """The dataset users hold: the columnar model plus Datumaro's verbs (`import_from`, `export`,
-    `filter`, `transform`), `split` / `remap_labels` and the training bridges (`to_hf`, and
-    `to_torch` on its subsets), which live here because they reach the registry, the
-    operations and engine.interop.
+    """The dataset users hold: the columnar model plus Datumaro 1.x's verbs and the training
+    bridges (`to_hf`, and `to_torch` on its subsets), which live here because they reach the
+    registry, the operations and engine.interop.
 
-    `sources` are the paths it was loaded from: a save never writes over them."""
+    As in Datumaro, `filter`, `transform`, `select`, `remap_labels`, `split`, `put` and `remove`
+    change the dataset **in place** and return it (so `ds = ds.filter(...)` and plain
+    `ds.filter(...)` both work); `clone()` first, or `HLOps`, leaves the original unchanged.
 
-    sources: tuple[Path, ...] = ()
+    `sources` are the folders it was read from (kept through verbs and `engine.merge`): a save
+    never writes inside them, nor into a folder holding one, and writes over one only when asked
+    (`overwrite=True`: an in-place edit, done by the atomic swap)."""
 
     def __init__(
         self,
         subsets: Mapping[str, model.Subset] | Iterable[model.Subset] = (),
-        categories: Iterable = (),
+        categories: Any = None,
         info: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(subsets, categories, info)
+        parts = list(subsets.values() if isinstance(subsets, Mapping) else subsets)
+        super().__init__(subsets if isinstance(subsets, Mapping) else parts, categories, info)
         self._subsets = {name: Subset.adopt(part) for name, part in self._subsets.items()}
+        # the folders the subsets were read from: a save never writes over them either
+        found = (p for part in parts for p in getattr(part, "sources", ()))
+        self.sources: tuple[Path, ...] = tuple(dict.fromkeys(found))
+        #: read from part of its source folder (one subset or one file): never written over it
+        self.partial = any(getattr(part, "partial", False) for part in parts)
+        #: where it was read from or last exported to, and in which format (Datumaro's)
+        self.data_path: str | None = None
+        self.format: str | None = None
+        self._bound_options: dict[str, Any] = {}
+        self._modified = False
 
     def to_hf(self, images: str = "image") -> Any:
         """The dataset as a `datasets.DatasetDict`, one split per subset (needs `[hf]`).
@@ -302,37 +409,227 @@ class Dataset(model.Dataset):
             return dataset
         return cls(dataset.subsets(), dataset.categories, dataset.info)
 
+    # -- Datumaro's constructors -----------------------------------------------------------------
     @classmethod
     def import_from(cls, path: str | Path, format: str | None = None, **options: Any) -> Dataset:
+        """Reads a dataset (Datumaro's name for `engine.load`; `format=None` detects it)."""
+        for name in ("env", "progress_reporter", "error_policy"):
+            if options.get(name) is not None:
+                raise NotSupportedError(
+                    f"import_from({name}=...): not supported; errors raise FormatError, "
+                    "`skip_broken=True` skips unreadable image files"
+                )
+            options.pop(name, None)
         return load(format, path, **options)
 
-    def export(self, path: str | Path, format: str, **options: Any) -> list[str]:
-        return save(self, format, path, **options)
+    @classmethod
+    def from_extractors(cls, *sources: model.Dataset, merge_policy: str = "union", env: Any = None):
+        """One source: a copy of it; several: merged with Datumaro's `merge_policy` (as
+        `engine.merge`). Sources are datasets of this engine (there are no extractors)."""
+        if env is not None:
+            raise NotSupportedError(
+                "from_extractors(env=...): plugin environments are not supported"
+            )
+        foreign = [type(s).__name__ for s in sources if not isinstance(s, model.Dataset)]
+        if foreign:
+            raise NotSupportedError(
+                f"from_extractors: {foreign[0]} is not a dataset of this engine; read it with "
+                "Dataset.import_from or build one with Dataset.from_iterable"
+            )
+        if len(sources) == 1:
+            return (
+                cls.adopt(sources[0]).clone()
+                if isinstance(sources[0], Dataset)
+                else cls.adopt(sources[0])
+            )
+        return merge(*sources, merge_policy=merge_policy)
 
+    @staticmethod
+    def detect(path: str | Path, *, env: Any = None, depth: int = 2) -> str:
+        """The one format of `path` (Datumaro's `Dataset.detect`): UnknownFormatError when no
+        format, or several equally, recognise it. `depth` is accepted for Datumaro scripts:
+        detection looks at the folder and the layouts formats define below it."""
+        if env is not None:
+            raise NotSupportedError("detect(env=...): plugin environments are not supported")
+        if depth < 0:
+            raise ValueError("depth cannot be less than zero")
+        if depth != 2:
+            warn_caller(
+                f"Dataset.detect(depth={depth}): the depth is not used; each format looks where "
+                "its layout says (the folder, and its class or subset folders)",
+                UserWarning,
+            )
+        return detect_one(path)
+
+    # -- reading, as Datumaro -----------------------------------------------------------------
+    def media_type(self) -> type:
+        """The media of the items: always images."""
+        return model.Image
+
+    def ann_types(self) -> set[AnnotationType]:
+        """The annotation kinds present: labels, when any item has one."""
+        labelled = any((s.labels != model.NO_LABEL).any() for s in self.subsets().values())
+        return {AnnotationType.label} if labelled else set()
+
+    def get_label_cat_names(self) -> list[str]:
+        return list(self.categories)
+
+    def get_annotated_items(self) -> int:
+        """How many items hold at least one label."""
+        return sum(Subset.adopt(s).get_annotated_items() for s in self.subsets().values())
+
+    def get_annotations(self) -> int:
+        """How many labels the items hold in all."""
+        return sum(Subset.adopt(s).get_annotations() for s in self.subsets().values())
+
+    def get_subset_info(self) -> Iterator[str]:
+        """One line per subset, sorted: items, annotated items, annotations (Datumaro's)."""
+        for name in sorted(self.subsets()):
+            part = Subset.adopt(self.subsets()[name])
+            yield (
+                f"{name}: # of items={len(part)}, # of annotated items="
+                f"{part.get_annotated_items()}, # of annotations={part.get_annotations()}\n"
+            )
+
+    def get_infos(self) -> Iterator[str]:
+        """One line per dataset-level fact (Datumaro's)."""
+        yield from (f"{key}: {value}\n" for key, value in self.infos().items())
+
+    def get_categories_info(self) -> Iterator[str]:
+        """The class names, as Datumaro lists them."""
+        yield f"label: {list(self.categories)}\n"
+
+    def define_categories(self, categories: Any) -> None:
+        """Sets the class names (names, `LabelCategories` or `{AnnotationType.label: ...}`)."""
+        self.categories = categories
+
+    def define_infos(self, infos: Mapping[str, Any]) -> None:
+        self.info = dict(infos)
+
+    def init_cache(self) -> None:
+        """Nothing to do: a loaded dataset is already held (or memory-mapped) whole."""
+
+    def flush_changes(self) -> None:
+        """Nothing to do: changes are applied when made."""
+
+    is_eager = True
+    is_stream = False
+    is_cache_initialized = True
+
+    @property
+    def is_bound(self) -> bool:
+        return bool(self.data_path) and bool(self.format)
+
+    @property
+    def is_modified(self) -> bool:
+        return self._modified
+
+    def bind(self, path: str | Path, format: str | None = None, *, options: Any = None) -> None:
+        """Sets the folder and format a later `save()` writes to (Datumaro's `bind`)."""
+        self.data_path, self.format = str(path), format
+        self._bound_options = dict(options or {})
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self._bound_options)
+
+    def __getitem__(self, key: Any) -> Any:
+        """`ds["train"]`: a subset; `ds[5]`: the item at that position over all subsets
+        (Datumaro's `dataset[idx]`)."""
+        if isinstance(key, int | np.integer) and not isinstance(key, bool):
+            index = int(key)
+            total = len(self)
+            if not -total <= index < total:
+                raise IndexError(f"the dataset has {total} items")
+            index %= total
+            for subset in self.subsets().values():
+                if index < len(subset):
+                    return subset[index]
+                index -= len(subset)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        """A subset name; or, as in Datumaro, an item, `(id, subset)` or an id."""
+        if isinstance(key, str) and key in self.subsets():
+            return True
+        if isinstance(key, model.DatasetItem | ItemView):
+            key = (key.id, key.subset)
+        if isinstance(key, tuple | list) and len(key) == 2:
+            return self.get(str(key[0]), str(key[1])) is not None
+        if isinstance(key, str | int):
+            try:
+                return self.get(key) is not None
+            except ValueError:  # held by several subsets
+                return True
+        return False
+
+    # -- writing ---------------------------------------------------------------------------------
+    def export(self, save_dir: str | Path, format: str, **options: Any) -> list[str]:
+        """Writes the dataset (Datumaro's `export`). Running it again replaces the earlier export
+        of `format` there: the format's own files are replaced (atomically), other files in the
+        folder are kept, and a folder the dataset was read from is written only as an in-place
+        edit. A non-empty folder holding no file of `format` is refused unless
+        `overwrite=True`; `overwrite=False` refuses any non-empty folder."""
+        for name in ("progress_reporter", "error_policy"):
+            if options.pop(name, None) is not None:
+                raise NotSupportedError(f"export({name}=...): not supported")
+        if "overwrite" not in options:
+            options["overwrite"] = _holds_export_of(Path(save_dir), get_format(format))
+        kept = save(self, format, save_dir, **options)
+        bound = {key: value for key, value in options.items() if key != "overwrite"}
+        self.bind(save_dir, get_format(format).name, options=bound)
+        self._modified = False
+        return kept
+
+    def save(self, save_dir: str | Path | None = None, **options: Any) -> list[str]:
+        """Exports again to the folder and format of the last `export`/`import_from`
+        (Datumaro's `save`)."""
+        target = save_dir or self.data_path
+        if not target or not self.format:
+            raise EngineError(
+                "save(): the dataset is bound to no folder and format; call "
+                "export(path, format) first (or import it with Dataset.import_from)"
+            )
+        return self.export(target, self.format, **{**self._bound_options, **options})
+
+    # -- verbs: in place, as in Datumaro ---------------------------------------------------------
     def filter(
         self,
-        expr: str | Callable[[ItemView], bool],
-        mode: str = "items",
+        expr: str | Callable[..., bool],
+        mode: str | bool = "items",
         *,
         filter_annotations: bool = False,
         remove_empty: bool = False,
     ) -> Dataset:
-        """A new dataset filtered by an XPath expression (see engine.ops.filters) or an item
-        predicate.
+        """Keeps what an XPath expression (see engine.ops.filters) or a predicate selects, in
+        place; returns this dataset.
 
         `mode` is items, annotations or items+annotations; Datumaro's `filter_annotations` and
-        `remove_empty` flags are accepted too.
+        `remove_empty` flags are accepted too. A predicate takes the item (items mode) or the
+        item and a `Label` (annotation modes), as in Datumaro.
         """
+        if isinstance(mode, bool):  # Datumaro 0.x: filter(expr, filter_annotations, remove_empty)
+            filter_annotations, mode = mode, "items"
         if filter_annotations:
             mode = "items+annotations" if remove_empty else "annotations"
-        return self._derived(filter_dataset(self, expr, mode))
+        return self._become(filter_dataset(self, expr, str(mode)))
+
+    def select(self, pred: Callable[[ItemView], bool]) -> Dataset:
+        """Keeps the items for which `pred(item)` is true, in place (Datumaro's `select`)."""
+        return self._become(filter_dataset(self, pred, "items"))
 
     def transform(self, method: str, **options: Any) -> Dataset:
-        """A new dataset made by the transform named `method`, with Datumaro's names and options:
-        `random_split` (`splits=[("train", 0.8), ("val", 0.2)]`, `seed=`, `stratified=True`),
-        `remap_labels` (`mapping={"src": "dst"}`, `default="keep"|"delete"`), `map_subsets`
-        (`mapping=`), `reindex` (`start=0`), `id_from_image_name`."""
-        return self._derived(_transform(self, method, **options))
+        """Applies the transform named `method` in place and returns this dataset, with
+        Datumaro's names and options: `random_split` (`splits=[("train", 0.8), ("val", 0.2)]`,
+        `seed=`, `stratified=True`), `remap_labels` (`mapping={"src": "dst"}`,
+        `default="keep"|"delete"`), `map_subsets` (`mapping=`), `reindex` (`start=0`),
+        `id_from_image_name`."""
+        if not isinstance(method, str):
+            raise NotSupportedError(
+                f"transform({getattr(method, '__name__', method)!r}): Transform classes are not "
+                f"supported; name one of this engine's transforms: {', '.join(TRANSFORMS)}"
+            )
+        return self._become(_transform(self, method, **options))
 
     def split(
         self,
@@ -342,20 +639,76 @@ class Dataset(model.Dataset):
         stratified: bool = True,
         **ratios: float,
     ) -> Dataset:
-        """The items dealt into new subsets: `dataset.split(train=0.8, val=0.2, seed=0)` or
-        `dataset.split([("train", 0.8), ("val", 0.2)])`; stratified by label by default."""
+        """Deals the items into new subsets, in place: `dataset.split(train=0.8, val=0.2,
+        seed=0)` or `dataset.split([("train", 0.8), ("val", 0.2)])`; stratified by label by
+        default; ids are kept."""
         if splits is not None and ratios:
             raise TypeError("give the splits either as a list or as keywords, not both")
         chosen = splits if splits is not None else ratios
-        return self._derived(random_split(self, chosen, seed=seed, stratified=stratified))
+        return self._become(random_split(self, chosen, seed=seed, stratified=stratified))
 
     def remap_labels(self, mapping: Mapping[str, str | None], default: str = "keep") -> Dataset:
-        """Classes renamed, merged or deleted by name (see engine.ops.transforms.remap_labels)."""
-        return self._derived(_remap_labels(self, mapping, default))
+        """Renames, merges or deletes classes by name, in place (see
+        engine.ops.transforms.remap_labels)."""
+        return self._become(_remap_labels(self, mapping, default))
 
-    def _derived(self, result: model.Dataset) -> Dataset:
-        """`result` as a public Dataset that remembers this one's sources (saves never overwrite
-        the files a derived dataset still comes from)."""
-        derived = Dataset.adopt(result)
-        derived.sources = self.sources
-        return derived
+    def put(
+        self, item: model.DatasetItem, id: str | int | None = None, subset: str | None = None
+    ) -> None:
+        """Adds an item, or replaces the one with its id in its subset (Datumaro's `put`)."""
+        if id is not None or subset is not None:
+            item = model.DatasetItem(
+                id=item.id if id is None else id,
+                subset=item.subset if subset is None else subset,
+                image=item.image,
+                annotations=item.annotations,
+                attributes=item.attributes,
+            )
+        if self.get(item.id, item.subset) is not None:
+            self.remove(item.id, item.subset)
+        added = model.Dataset.from_iterable([item], categories=self.categories)
+        merged = merge_by_policy([("dataset", self), ("item", added)], "exact")
+        self._become(merged)
+
+    def remove(self, id: str | int, subset: str | None = None) -> None:
+        """Removes the item with this id (in `subset`, or the only subset holding it)."""
+        found = self.get(id, subset)
+        if found is None:
+            return
+        part = self.subsets()[found.subset]
+        keep = np.ones(len(part), dtype=bool)
+        keep[found.index] = False
+        subsets = self.subsets()
+        subsets[found.subset] = part.take(keep)
+        self._become(type(self)(subsets, self.categories, self.info))
+
+    # -- copies ----------------------------------------------------------------------------------
+    def clone(self) -> Dataset:
+        """A dataset of its own with the same items (the arrays are shared, not copied: no verb
+        changes an array in place), so verbs on either leave the other unchanged."""
+        twin = type(self)(
+            [dataclasses.replace(part) for part in self.subsets().values()],
+            self.categories,
+            self.info,
+        )
+        twin.sources, twin.data_path, twin.format = self.sources, self.data_path, self.format
+        twin.partial = self.partial
+        twin._bound_options = dict(self._bound_options)
+        return twin
+
+    def __copy__(self) -> Dataset:
+        return self.clone()
+
+    def _become(self, result: model.Dataset) -> Dataset:
+        """Takes the subsets, classes and facts of `result` (a verb's output) as its own."""
+        self._subsets = {name: Subset.adopt(part) for name, part in result.subsets().items()}
+        self.categories = result.categories
+        self.info = dict(result.info)
+        self._modified = True
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        reason = _NOT_OFFERED.get(name)
+        if reason:
+            raise NotSupportedError(f"Dataset.{name}: not supported by this engine; {reason}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -108,6 +108,20 @@ class OutputError(EngineError, OSError):
     folder and the reason; the old output, if any, is intact."""
 
 
+class NotSupportedError(EngineError, NotImplementedError):
+    """A Datumaro name or option this engine does not offer (it holds images with class labels);
+    says what is not supported and, where there is one, what to use instead."""
+
+
+class SpecWarning(UserWarning):
+    """A user's spec (MNIST_ENGINE_SPEC_PATH, an entry point) failed to load: named once, and
+    the other formats work on; asking for that format raises its SpecError."""
+
+
+class EmptyFilterWarning(UserWarning):
+    """A filter kept none of the items (the result, or the output written, is empty)."""
+
+
 class SpecError(EngineError):
     """A user's spec file or plugin that cannot be read or does not declare a valid spec."""
 

@@ -1,13 +1,15 @@
 """`imagenet`: one folder per class, `<class>/<id><ext>`; unlabeled items in `no_label/`.
 
 Reading: the classes are the folder names, sorted (or the order of `dataset_meta.json` when
-present); ids keep their relative path, class folder included (`3/17`), as Datumaro's are. Writing
-follows Datumaro: an id already starting with its class folder is not nested again. With several
-subsets each gets a folder (`<subset>/<class>/<id><ext>`, torchvision's ImageFolder per split); a
-tree whose images all lie three levels down is read that way. Empty class folders are written, so
-classes without items survive. An item with several labels is written once into each class folder.
-A class name that cannot be a folder name (`T-shirt/top`) gets a safe distinct folder
-(`T-shirt_top`) and `dataset_meta.json` keeps the exact names, so they read back unchanged.
+present); ids are `<class folder>:<path below it>` (`3:17`), as Datumaro 1.x makes them, so ids
+compare and merge across the two tools. Writing follows Datumaro: a `<class>:` before an id is
+dropped (the folder says it) and other `:` become `_`; an id in the older spelling `<class>/<id>`
+whose first part is its class folder is not nested again either. With several subsets each gets
+a folder (`<subset>/<class>/<id><ext>`, torchvision's ImageFolder per split); a tree whose images
+all lie three levels down is read that way. Empty class folders are written, so classes without
+items survive. An item with several labels is written once into each class folder. A class name
+that cannot be a folder name (`T-shirt/top`) gets a safe distinct folder (`T-shirt_top`) and
+`dataset_meta.json` keeps the exact names, so they read back unchanged.
 """
 
 from __future__ import annotations
@@ -66,20 +68,29 @@ def plan_subset(subset: Subset, classes: Sequence[str], prefix: str, ext: str):
     """(paths, item ids, images) to write: one entry per (item, label) pair; `classes` are the
     class folders."""
     ids = subset.id_column()
-    check_relative_names(ids)
+    known = {*classes, NO_LABEL_DIR}
+    stems = [without_class(item_id, known) for item_id in ids]
+    check_relative_names(stems)
+    stems = [stem.replace(":", "_") for stem in stems]  # ':' is not allowed in Windows names
     images = image_list(subset)
     paths, names, pixels = [], [], []
-    for index, item_id in enumerate(ids):
+    for index, (item_id, name) in enumerate(zip(ids, stems, strict=True)):
         labels = subset.labels_at(index)
         if any(label >= len(classes) or label < 0 for label in labels):
             raise ValidationError(f"label indices beyond the {len(classes)} class names", [item_id])
         folders = [classes[label] for label in labels] or [NO_LABEL_DIR]
         for folder in folders:
-            nested = item_id.split("/", 1)[0] == folder and "/" in item_id
-            paths.append(relative_path(prefix, "" if nested else folder, item_id, suffix=ext))
+            nested = name.split("/", 1)[0] == folder and "/" in name
+            paths.append(relative_path(prefix, "" if nested else folder, name, suffix=ext))
             names.append(item_id)
             pixels.append(images[index])
     return paths, names, pixels
+
+
+def without_class(item_id: str, folders: set[str]) -> str:
+    """The id without the `<class>:` part Datumaro 1.x ids start with (the folder says it)."""
+    head, colon, rest = item_id.partition(":")
+    return rest if colon and head in folders and rest else item_id
 
 
 class ImagenetFormat(Adapter[SaveOptions, FolderLoadOptions]):
@@ -91,6 +102,8 @@ class ImagenetFormat(Adapter[SaveOptions, FolderLoadOptions]):
     class_names: ClassVar[NameUse] = (
         "text"  # written as safe folder names (engine.io.paths.folder_names)
     )
+    #: `<class>:` dropped and ':' replaced first, then checked as paths (plan_subset)
+    id_names: ClassVar[NameUse] = "text"
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -210,7 +223,8 @@ def _check_stray(stray: list[str], base: Path, opts) -> None:
 
 
 def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Subset:
-    """One subset: files `<class>/<rest>` below `base`; the id is the path sans extension."""
+    """One subset: files `<class>/<rest>` below `base`; the id is `<class>:<rest sans extension>`
+    (Datumaro 1.x's ids)."""
     _check_stray([m for m in members if "/" not in m], base, opts)
     members = [m for m in members if "/" in m]
     found = read_files(members, [str(base / m) for m in members], base, opts)
@@ -230,7 +244,7 @@ def _read_group(base: Path, name: str, members: list[str], classes, opts) -> Sub
                     actual=folder,
                 )
             labels[row] = index[folder]
-        ids.append(strip_image_ext(member))
+        ids.append(f"{folder}:{strip_image_ext(member.split('/', 1)[1])}")
     return Subset(
         name=name,
         labels=labels,

@@ -60,7 +60,7 @@ def test_fashion_mnist_to_imagenet_and_back_keeps_class_names(tmp_path):
     assert back.categories == FASHION
     assert sorted(back["default"].labels.tolist()) == sorted(labels.tolist())
     first = next(item for item in back if item.label == 0)
-    assert first.id.startswith("T-shirt_top/")
+    assert first.id.startswith("T-shirt_top:")
     # and on to Fashion-MNIST again, through the CLI as well
     engine.save(back, "fashion_mnist", tmp_path / "fm2")
     assert engine.load("fashion_mnist", tmp_path / "fm2").categories == FASHION

@@ -119,8 +119,11 @@ def test_load_opens_a_project_folder(tmp_path):
         "val": 3,
     }
     assert Path(tmp_path / "a").resolve() in [Path(p).resolve() for p in loaded.sources]
-    with pytest.raises(engine.OutputExistsError, match="input"):
-        engine.save(loaded, "mnist", tmp_path / "a", overwrite=True)  # a source is never written
+    # a source is written only as an asked-for in-place edit, never inside (the one rule)
+    with pytest.raises(engine.OutputExistsError, match="is the input"):
+        engine.save(loaded, "mnist", tmp_path / "a")
+    with pytest.raises(engine.OutputExistsError, match="lies inside the input"):
+        engine.save(loaded, "mnist", tmp_path / "a" / "x", overwrite=True)
 
 
 def test_detect_and_detect_one_give_names_or_evidence(tmp_path):

@@ -24,6 +24,11 @@ EMNIST = get_format("emnist").spec
 QMNIST = get_format("qmnist").spec
 
 
+def beside(folder: Path, name: str) -> Path:
+    """A folder next to `folder` (an output is never written inside the input it was read from)."""
+    return folder.with_name(f"{folder.name}-{name}")
+
+
 # --- EMNIST -----------------------------------------------------------------------------------
 
 
@@ -127,8 +132,8 @@ def test_qmnist_label_table_round_trips_byte_exact(tmp_path: Path) -> None:
     np.testing.assert_array_equal(subset.labels, table[:, 0])
     np.testing.assert_array_equal(subset.attributes["writer_id"], table[:, 2])
     assert subset[3].attributes["nist_index"] == table[3, 5]
-    engine.save(loaded, "qmnist", tmp_path / "out", compression="")
-    written = (tmp_path / "out" / "qmnist-train-labels-idx2-int").read_bytes()
+    engine.save(loaded, "qmnist", beside(tmp_path, "out"), compression="")
+    written = (beside(tmp_path, "out") / "qmnist-train-labels-idx2-int").read_bytes()
     assert written == (tmp_path / "qmnist-train-labels-idx2-int").read_bytes()
 
 
@@ -174,13 +179,13 @@ def test_qmnist_nist_subset_is_xz_both_ways(tmp_path: Path) -> None:
     write_idx_file(tmp_path / "xnist-images-idx3-ubyte.xz", images, "uint8")
     loaded = engine.load("qmnist", tmp_path)
     np.testing.assert_array_equal(loaded["nist"].images, images)
-    engine.save(loaded, "qmnist", tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    engine.save(loaded, "qmnist", beside(tmp_path, "out"))
+    assert sorted(p.name for p in (beside(tmp_path, "out")).iterdir()) == [
         "labels.txt",
         "xnist-images-idx3-ubyte.xz",
         "xnist-labels-idx2-int.xz",
     ]
-    raw = lzma.decompress((tmp_path / "out" / "xnist-labels-idx2-int.xz").read_bytes())
+    raw = lzma.decompress((beside(tmp_path, "out") / "xnist-labels-idx2-int.xz").read_bytes())
     assert raw == lzma.decompress((tmp_path / "xnist-labels-idx2-int.xz").read_bytes())
 
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from engine import Dataset
-from engine.errors import EngineError
 from engine.model import NO_LABEL, DatasetItem, Label, Subset
 from engine.ops.filters import Annotations, Filter, filter_dataset
 from engine.ops.xpath import FilterError
@@ -87,7 +86,7 @@ def test_vectorised_agrees_with_lxml(expression):
 
 def test_item_filter_keeps_the_selected_items():
     dataset = mixed_dataset()
-    kept = dataset.filter('/item[annotation/label="three"]')
+    kept = dataset.clone().filter('/item[annotation/label="three"]')
     ids = [item.id for item in kept]
     expected = [item.id for item in dataset if 3 in [a.label for a in item.annotations]]
     assert ids == expected and ids
@@ -95,7 +94,7 @@ def test_item_filter_keeps_the_selected_items():
 
 def test_annotation_mode_keeps_items_and_drops_other_annotations():
     dataset = mixed_dataset()
-    kept = dataset.filter('/item/annotation[label="three"]', mode="annotations")
+    kept = dataset.clone().filter('/item/annotation[label="three"]', mode="annotations")
     assert len(kept) == len(dataset)
     for before, after in zip(dataset, kept, strict=True):
         assert before.id == after.id
@@ -106,7 +105,7 @@ def test_annotation_mode_keeps_items_and_drops_other_annotations():
 
 def test_items_and_annotations_mode_drops_items_left_empty():
     dataset = mixed_dataset()
-    kept = dataset.filter("/item/annotation[label_id >= 4]", mode="i+a")
+    kept = dataset.clone().filter("/item/annotation[label_id >= 4]", mode="i+a")
     assert len(kept) > 0
     for item in kept:
         assert item.annotations and all(a.label >= 4 for a in item.annotations)
@@ -115,21 +114,30 @@ def test_items_and_annotations_mode_drops_items_left_empty():
 
 def test_datumaro_flags_match_the_modes():
     dataset = mixed_dataset()
-    by_flag = dataset.filter(
+    by_flag = dataset.clone().filter(
         "/item/annotation[label_id=0]", filter_annotations=True, remove_empty=True
     )
-    by_mode = dataset.filter("/item/annotation[label_id=0]", mode="items+annotations")
+    by_mode = dataset.clone().filter("/item/annotation[label_id=0]", mode="items+annotations")
     assert [i.id for i in by_flag] == [i.id for i in by_mode]
 
 
 def test_python_predicate():
     dataset = mixed_dataset()
-    kept = dataset.filter(lambda item: item.subset == "test" and item.label is not None)
+    kept = dataset.clone().filter(lambda item: item.subset == "test" and item.label is not None)
     assert [i.id for i in kept] == [
         i.id for i in dataset if i.subset == "test" and i.label is not None
     ]
-    with pytest.raises(EngineError):
-        dataset.filter(lambda item: True, mode="annotations")
+    # Datumaro's annotation predicates take the item and the annotation
+    threes = dataset.clone().filter(
+        lambda item, ann: dataset.categories[ann.label] == "three", filter_annotations=True
+    )
+    want = dataset.clone().filter('/item/annotation[label="three"]', mode="annotations")
+    assert [i.label for i in threes] == [i.label for i in want]
+    assert len(threes) == len(dataset)  # items are all kept; remove_empty drops the bare ones
+    bare = dataset.clone().filter(
+        lambda item, ann: ann.label == 0, filter_annotations=True, remove_empty=True
+    )
+    assert {i.label for i in bare} == {0}
 
 
 def test_unlabeled_subsets_and_implicit_ids():
@@ -139,19 +147,21 @@ def test_unlabeled_subsets_and_implicit_ids():
         images=np.zeros((4, 28, 28), np.uint8),
     )
     dataset = Dataset([subset], ["a", "b", "c"])
-    assert [i.id for i in dataset.filter("/item[id >= 2]")] == ["2", "3"]
-    assert [i.id for i in dataset.filter('/item[id = "02"]')] == []
-    assert [i.id for i in dataset.filter("/item[not(annotation)]")] == ["1"]
-    assert [i.id for i in dataset.filter('/item[annotation/label = "c"]')] == ["2", "3"]
+    assert [i.id for i in dataset.clone().filter("/item[id >= 2]")] == ["2", "3"]
+    assert [i.id for i in dataset.clone().filter('/item[id = "02"]')] == []
+    assert [i.id for i in dataset.clone().filter("/item[not(annotation)]")] == ["1"]
+    assert [i.id for i in dataset.clone().filter('/item[annotation/label = "c"]')] == ["2", "3"]
 
 
 def test_expressions_outside_the_subset_use_lxml():
     dataset = mixed_dataset()
     compiled = Filter('//item[annotation/label="3"]')
     assert not compiled.vectorised
-    kept = dataset.filter('//item[annotation/label="3"]')
-    assert [i.id for i in kept] == [i.id for i in dataset.filter('/item[annotation/label="3"]')]
-    lengths = dataset.filter("/item[string-length(id) > 2]")
+    kept = dataset.clone().filter('//item[annotation/label="3"]')
+    assert [i.id for i in kept] == [
+        i.id for i in dataset.clone().filter('/item[annotation/label="3"]')
+    ]
+    lengths = dataset.clone().filter("/item[string-length(id) > 2]")
     assert [i.id for i in lengths] == [i.id for i in dataset if len(i.id) > 2]
 
 

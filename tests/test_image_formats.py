@@ -59,7 +59,7 @@ def test_exact_round_trip_keeps_ids_labels_pixels_and_order(tmp_path, fmt):
             np.testing.assert_array_equal(got.images, subset.images)
 
 
-def test_imagenet_ids_gain_the_class_folder(tmp_path):
+def test_imagenet_ids_are_class_colon_id_as_datumaro_1x(tmp_path):
     original = make_dataset()
     middle, back = _via(tmp_path, "imagenet", original, workers=2)
     assert set(middle.subsets()) == {"train", "test"}
@@ -68,13 +68,36 @@ def test_imagenet_ids_gain_the_class_folder(tmp_path):
             got = {item.id: item for item in loaded[name]}
             assert len(got) == len(subset)
             for item in subset:
-                twin = got[f"{item.label}/{item.id}"]
+                twin = got[f"{item.label}:{item.id}"]
                 assert twin.label == item.label
                 np.testing.assert_array_equal(twin.image, item.image)
-    # a second pass keeps the ids: ids that start with their class folder are not nested again
+    # a second pass keeps the ids: the class part of `class:id` is the folder, not nested again
     engine.save(middle, "imagenet", tmp_path / "again")
     again = engine.load("imagenet", tmp_path / "again")
     assert sorted(again["test"].id_column()) == sorted(middle["test"].id_column())
+    assert sorted(p.name for p in (tmp_path / "again" / "test" / "3").iterdir()) == sorted(
+        f"{i.split(':', 1)[1]}.png" for i in middle["test"].id_column() if i.startswith("3:")
+    )
+
+
+def test_imagenet_reads_both_id_spellings_and_relabels_by_folder(tmp_path):
+    """`class/id` (older spelling) and `class:id` (Datumaro 1.x) are written to the same file;
+    a `class:id` item given another label goes to that label's folder; other ':' become '_'."""
+    image = np.zeros((2, 2), np.uint8)
+    items = [
+        engine.DatasetItem(id="a/1", image=image, annotations=[engine.Label(0)]),
+        engine.DatasetItem(id="a:2", image=image + 1, annotations=[engine.Label(0)]),
+        engine.DatasetItem(id="a:3", image=image + 2, annotations=[engine.Label(1)]),
+        engine.DatasetItem(id="12:30", image=image + 3, annotations=[engine.Label(1)]),
+        engine.DatasetItem(id="no_label:4", image=image + 4),
+    ]
+    engine.save(
+        engine.Dataset.from_iterable(items, categories=["a", "b"]), "imagenet", tmp_path / "o"
+    )
+    files = sorted(str(p.relative_to(tmp_path / "o")) for p in (tmp_path / "o").rglob("*.png"))
+    assert files == ["a/1.png", "a/2.png", "b/12_30.png", "b/3.png", "no_label/4.png"]
+    back = {item.id: item.label for item in engine.load("imagenet", tmp_path / "o")}
+    assert back == {"a:1": 0, "a:2": 0, "b:3": 1, "b:12_30": 1, "no_label:4": None}
 
 
 @pytest.mark.parametrize("fmt", ["image_dir", "image_zip"])

@@ -13,6 +13,11 @@ import engine
 from engine.codecs.npz.container import read_npz_array
 
 
+def beside(folder: Path, name: str) -> Path:
+    """A folder next to `folder` (an output is never written inside the input it was read from)."""
+    return folder.with_name(f"{folder.name}-{name}")
+
+
 def _npz(path: Path, **arrays: np.ndarray) -> Path:
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
@@ -30,16 +35,16 @@ def test_kmnist_reads_and_writes_its_published_npz(tiny_dataset, tmp_path: Path)
     assert ds.categories[:2] == ("o", "ki")
     np.testing.assert_array_equal(ds["test"].images, images)
     assert ds["test"].labels.tolist() == labels.tolist()
-    engine.save(ds, "kmnist", tmp_path / "out", layout="npz")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    engine.save(ds, "kmnist", beside(tmp_path, "out"), layout="npz")
+    assert sorted(p.name for p in (beside(tmp_path, "out")).iterdir()) == [
         "kmnist-test-imgs.npz",
         "kmnist-test-labels.npz",
         "labels.txt",
     ]
-    with np.load(tmp_path / "out" / "kmnist-test-imgs.npz", allow_pickle=False) as archive:
+    with np.load(beside(tmp_path, "out") / "kmnist-test-imgs.npz", allow_pickle=False) as archive:
         np.testing.assert_array_equal(archive["arr_0"], images)
-    engine.save(ds, "kmnist", tmp_path / "idx")
-    assert (tmp_path / "idx" / "t10k-images-idx3-ubyte.gz").is_file()
+    engine.save(ds, "kmnist", beside(tmp_path, "idx"))
+    assert (beside(tmp_path, "idx") / "t10k-images-idx3-ubyte.gz").is_file()
 
 
 def test_k49_round_trip_and_classes(tiny_dataset, tmp_path: Path) -> None:
@@ -117,11 +122,11 @@ def test_kaggle_files_read_write_and_detect(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ds["train"].images, train)
     assert ds["test"].labels.tolist() == [-1, -1]
     np.testing.assert_array_equal(ds["test"].images, test)
-    engine.save(ds, "kaggle_digits", tmp_path / "out")
+    engine.save(ds, "kaggle_digits", beside(tmp_path, "out"))
     for name in ("train.csv", "test.csv"):
-        assert (tmp_path / "out" / name).read_text() == (tmp_path / name).read_text()
-    engine.save(ds, "mnist_csv", tmp_path / "mnist_csv")
-    assert engine.detect(tmp_path / "mnist_csv")[0] == "mnist_csv"
+        assert (beside(tmp_path, "out") / name).read_text() == (tmp_path / name).read_text()
+    engine.save(ds, "mnist_csv", beside(tmp_path, "mnist_csv"))
+    assert engine.detect(beside(tmp_path, "mnist_csv"))[0] == "mnist_csv"
 
 
 def test_kaggle_refuses_what_it_cannot_hold_and_bad_rows(tmp_path: Path) -> None:
@@ -146,9 +151,9 @@ def test_emnist_stored_orientation_is_the_transposed_view(tmp_path: Path) -> Non
     stored = engine.load("emnist", tmp_path, orientation="stored")
     np.testing.assert_array_equal(stored["train"].images, upright.swapaxes(1, 2))
     np.testing.assert_array_equal(engine.load("emnist", tmp_path)["train"].images, upright)
-    engine.save(stored, "emnist", tmp_path / "again", split="digits", orientation="stored")
+    engine.save(stored, "emnist", beside(tmp_path, "again"), split="digits", orientation="stored")
     np.testing.assert_array_equal(
-        engine.load("emnist", tmp_path / "again")["train"].images, upright
+        engine.load("emnist", beside(tmp_path, "again"))["train"].images, upright
     )
     with pytest.raises(ValueError, match="orientation"):
         engine.load("emnist", tmp_path, orientation="sideways")

@@ -41,7 +41,7 @@ def _pixels(dataset: Dataset) -> list[bytes]:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_random_split_is_stratified_and_loses_nothing(seed):
     dataset = _labelled({"train": 203, "test": 58}, seed=seed, unlabeled=9)
-    split = dataset.transform(
+    split = dataset.clone().transform(
         "random_split", splits=[("train", 0.7), ("val", 0.2), ("test", 0.1)], seed=seed
     )
     assert list(split.subsets()) == ["train", "val", "test"]
@@ -55,9 +55,15 @@ def test_random_split_is_stratified_and_loses_nothing(seed):
             assert abs(got - ratio * size) < 1, (value, name, got, ratio * size)
     for name, ratio in (("train", 0.7), ("val", 0.2), ("test", 0.1)):
         assert abs(len(split[name]) - ratio * len(dataset)) <= 2
-    # row-number ids stay row numbers; the same seed gives the same split
-    assert all(s.ids is None for s in split.subsets().values())
-    again = dataset.split(train=0.7, val=0.2, test=0.1, seed=seed)
+    # row numbers are kept as ids (Datumaro keeps ids), prefixed by the subset they clash in
+    pooled = {f"{s.name}/{i}" for s in dataset.subsets().values() for i in range(len(s))}
+    assert sorted(i.id for i in split) == sorted(pooled)
+    one = _labelled({"all": 50}, seed=seed)
+    dealt = one.clone().split(train=0.5, val=0.5, seed=seed)
+    assert sorted(int(i.id) for i in dealt) == list(range(50))  # the original row numbers
+    for item in dealt:
+        np.testing.assert_array_equal(item.image, one["all"].images[int(item.id)])
+    again = dataset.clone().split(train=0.7, val=0.2, test=0.1, seed=seed)
     for name in split.subsets():
         np.testing.assert_array_equal(again[name].images, split[name].images)
 
@@ -73,32 +79,32 @@ def test_random_split_keeps_unique_ids_and_prefixes_clashing_ones():
         for i in range(10)
     ]
     dataset = Dataset.from_iterable(items, categories=["p", "q"])
-    split = dataset.split([("train", 0.5), ("test", 0.5)], seed=3)
+    split = dataset.clone().split([("train", 0.5), ("test", 0.5)], seed=3)
     assert sorted(i.id for i in split) == sorted(f"x{i}" for i in range(10))
-    clashing = engine.merge(dataset, dataset.transform("map_subsets", mapping={"a": "b"}))
-    split = clashing.split({"train": 0.5, "test": 0.5}, seed=0)
+    clashing = engine.merge(dataset, dataset.clone().transform("map_subsets", mapping={"a": "b"}))
+    split = clashing.clone().split({"train": 0.5, "test": 0.5}, seed=0)
     ids = sorted(i.id for i in split)
     assert len(set(ids)) == 20 and "a/x0" in ids and "b/x0" in ids
 
 
 def test_random_split_unstratified_and_bad_ratios():
     dataset = _labelled({"train": 100})
-    split = dataset.split(train=0.67, test=0.33, stratified=False, seed=0)
+    split = dataset.clone().split(train=0.67, test=0.33, stratified=False, seed=0)
     assert (len(split["train"]), len(split["test"])) == (67, 33)
     with pytest.raises(ValueError, match=r"sum to 0\.9"):
-        dataset.split(train=0.6, test=0.3)
+        dataset.clone().split(train=0.6, test=0.3)
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        dataset.split(train=1.2, test=-0.2)
+        dataset.clone().split(train=1.2, test=-0.2)
     with pytest.raises(ValueError, match="named twice"):
-        dataset.split([("a", 0.5), ("a", 0.5)])
+        dataset.clone().split([("a", 0.5), ("a", 0.5)])
     # sums within the tolerance are scaled
-    assert len(dataset.split(train=0.3333, val=0.3333, test=0.3333, seed=1)) == 100
+    assert len(dataset.clone().split(train=0.3333, val=0.3333, test=0.3333, seed=1)) == 100
 
 
 def test_remap_labels_renames_merges_and_deletes():
     dataset = _labelled({"train": 50}, unlabeled=3)
     before = dataset["train"].labels.copy()
-    remapped = dataset.remap_labels({"a": "x", "c": "b", "e": ""})
+    remapped = dataset.clone().remap_labels({"a": "x", "c": "b", "e": ""})
     assert remapped.categories == ("x", "b", "d")  # old order; merged name once; e deleted
     names = ["x", "b", "b", "d", None]
     expected = [
@@ -107,14 +113,16 @@ def test_remap_labels_renames_merges_and_deletes():
     ]
     np.testing.assert_array_equal(remapped["train"].labels, expected)
     np.testing.assert_array_equal(dataset["train"].labels, before)  # input unchanged
-    only = dataset.transform("remap_labels", mapping={"b": "b", "d": "dee"}, default="delete")
+    only = dataset.clone().transform(
+        "remap_labels", mapping={"b": "b", "d": "dee"}, default="delete"
+    )
     assert only.categories == ("b", "dee")
     assert set(np.unique(only["train"].labels)) <= {NO_LABEL, 0, 1}
     assert int(np.count_nonzero(only["train"].labels == 1)) == int(np.count_nonzero(before == 3))
     with pytest.raises(ValueError, match="no class 'zz'"):
-        dataset.remap_labels({"zz": "a"})
+        dataset.clone().remap_labels({"zz": "a"})
     with pytest.raises(ValueError, match="keep' or 'delete"):
-        dataset.remap_labels({}, default="drop")
+        dataset.clone().remap_labels({}, default="drop")
 
 
 def test_remap_labels_merges_multi_labels_once():
@@ -124,34 +132,34 @@ def test_remap_labels_merges_multi_labels_once():
         annotations=[engine.Label(0), engine.Label(1), engine.Label(2)],
     )
     dataset = Dataset.from_iterable([item], categories=["a", "b", "c"])
-    remapped = dataset.remap_labels({"b": "a", "c": None})
+    remapped = dataset.clone().remap_labels({"b": "a", "c": None})
     assert [a.label for a in next(iter(remapped)).annotations] == [0]
 
 
 def test_map_subsets_and_reindex():
     dataset = _labelled({"train": 5, "val": 3, "test": 4})
     with pytest.warns(engine.IdsRenumberedWarning, match="3 items of source 'val'"):
-        mapped = dataset.transform("map_subsets", mapping={"val": "train"})
+        mapped = dataset.clone().transform("map_subsets", mapping={"val": "train"})
     assert list(mapped.subsets()) == ["train", "test"]
     assert len(mapped["train"]) == 8 and mapped["train"].default_ids
     np.testing.assert_array_equal(mapped["train"].labels[5:], dataset["val"].labels)
     with pytest.raises(ValueError, match="no subset 'nope'"):
-        dataset.transform("map_subsets", mapping={"nope": "x"})
-    reindexed = dataset.transform("reindex", start=10)
+        dataset.clone().transform("map_subsets", mapping={"nope": "x"})
+    reindexed = dataset.clone().transform("reindex", start=10)
     assert [i.id for i in reindexed] == [str(n) for n in range(10, 22)]
     with pytest.raises(ValueError, match="unknown transform 'shuffle'"):
-        dataset.transform("shuffle")
+        dataset.clone().transform("shuffle")
 
 
 def test_id_from_image_name(tmp_path):
     dataset = _labelled({"default": 4})
     engine.save(dataset, "imagenet", tmp_path / "inet")
     loaded = engine.load("imagenet", tmp_path / "inet")
-    assert all("/" in item.id for item in loaded)
-    renamed = loaded.transform("id_from_image_name")
-    assert sorted(i.id for i in renamed) == sorted(i.id.split("/")[-1] for i in loaded)
+    assert all(":" in item.id for item in loaded)
+    renamed = loaded.clone().transform("id_from_image_name")
+    assert sorted(i.id for i in renamed) == sorted(i.id.split(":")[-1] for i in loaded)
     with pytest.warns(NoImagePathWarning, match="4 items"):
-        same = dataset.transform("id_from_image_name")
+        same = dataset.clone().transform("id_from_image_name")
     assert [i.id for i in same] == [i.id for i in dataset]
 
 
@@ -200,7 +208,7 @@ def test_merge_unites_classes_and_renumbers_clashes():
 
 def test_compare_lists_every_kind_of_difference():
     base = _labelled({"train": 6, "test": 2})
-    other = base.remap_labels({})  # a copy with the same classes
+    other = base.clone().remap_labels({})  # a copy with the same classes
     assert engine.compare(base, other).equal
     train = other["train"]
     images = train.images.copy()
@@ -220,7 +228,7 @@ def test_compare_lists_every_kind_of_difference():
     data = result.to_dict()
     assert data["equal"] is False and data["label_differences"][0]["id"] == "4"
     # labels compare by class name: another class order is no difference
-    reordered = base.remap_labels({"a": "a"})
+    reordered = base.clone().remap_labels({"a": "a"})
     assert engine.compare(base, reordered).equal
 
 
@@ -252,7 +260,7 @@ def test_random_split_invariants(labels, weights, seed):
     pixels = np.arange(len(values), dtype=np.int32).reshape(-1, 1, 1)
     dataset = Dataset([Subset("all", values, pixels)], [str(k) for k in range(7)])
     splits = [(f"s{k}", ratio) for k, ratio in enumerate(ratios)]
-    split = dataset.split(splits, seed=seed)
+    split = dataset.clone().split(splits, seed=seed)
     rows = np.sort(np.concatenate([s.images.ravel() for s in split.subsets().values()] or [[]]))
     np.testing.assert_array_equal(rows, np.arange(len(values)))
     for value in np.unique(values):

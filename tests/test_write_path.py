@@ -79,19 +79,21 @@ def test_output_that_contains_the_input_is_refused_by_the_cli(tmp_path):
     code, _, err = run_cli(
         "convert", "-i", "in", "-f", "mnist_csv", "-o", ".", "--overwrite", cwd=tmp_path
     )
-    assert code == 2 and "contains the input" in err and "Traceback" not in err
+    assert code == 2 and "holds the input" in err and "Traceback" not in err
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     assert sorted(p.name for p in (tmp_path / "in").iterdir()) == before
 
 
-def test_output_that_is_the_input_is_refused_by_the_api(tmp_path):
+def test_output_that_is_the_input_needs_overwrite_and_one_holding_it_is_refused(tmp_path):
     out = tmp_path / "data"
     engine.save(make_dataset(), "mnist", out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(OutputExistsError, match="is the input"):
-        engine.save(engine.load("mnist", out), "mnist", out, overwrite=True)
-    with pytest.raises(OutputExistsError, match="contains the input"):
+        engine.save(engine.load("mnist", out), "mnist", out)
+    with pytest.raises(OutputExistsError, match="holds the input"):
         engine.save(make_dataset(), "mnist", tmp_path, overwrite=True, inputs=[out])
+    with pytest.raises(OutputExistsError, match="lies inside the input"):
+        engine.save(engine.load("mnist", out), "mnist", out / "sub", overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
@@ -110,7 +112,7 @@ def test_project_export_never_writes_over_a_source(tmp_path):
         tmp_path / "project",
         "--overwrite",
     )
-    assert code == 2 and "contains the input" in err
+    assert code == 2 and "holds the input" in err
     assert item_count("mnist", source) == 12
 
 

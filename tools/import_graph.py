@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("formats",),
     ("engine.registry",),
     ("engine.project",),
-    ("engine.api", "engine"),
+    ("engine.api", "engine.hl_ops", "engine"),
     ("engine.cli", "engine.__main__"),
 )
 

@@ -68,8 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in argv:
         cut = argv.index("--")
         argv, extra = argv[:cut], argv[cut + 1 :]
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    with warnings.catch_warnings():  # building the help texts loads the formats (user specs)
+        warnings.showwarning = _show_warning
+        parser = build_parser()
+        args = parser.parse_args(argv)
     if extra and not args.takes_extra:
         parser.error(f"{args.command} takes no exporter options after '--'")
     args.extra = extra

@@ -37,11 +37,10 @@ def check_class_names(names: Sequence[str]) -> None:
 
 
 def check_label_range(dataset: Dataset) -> None:
-    """Every writer's check: a label outside the class list is a ValidationError naming the items
-    (a dataset without class names is not checked: its labels are plain numbers)."""
+    """Every writer's check: a label outside the class list is a ValidationError naming the items.
+    A dataset without class names has no label in its list: its labelled items are refused too
+    (they would be written with an empty class list, and read back as other classes)."""
     classes = len(dataset.categories)
-    if not classes:
-        return
     bad: list[str] = []
     for subset in dataset.subsets().values():
         labels = np.asarray(subset.labels)
@@ -53,7 +52,9 @@ def check_label_range(dataset: Dataset) -> None:
         bad += [f"{subset.name}:{ids[r]}" for r in sorted({*rows.tolist(), *multi})]
     if bad:
         raise ValidationError(
-            f"labels outside the {classes} classes (0..{classes - 1})",
+            f"labels outside the {classes} classes (0..{classes - 1})"
+            if classes
+            else "labelled items in a dataset without class names",
             bad,
             hint="add the missing class names to the categories, or fix the labels",
         )

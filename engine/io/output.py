@@ -2,8 +2,10 @@
 
 The design, so that a `kill -9` at any moment leaves the old or the new dataset at the output path:
 
-1. Before anything is written, an output that is, or contains, an input of the job is refused,
-   and leftovers of killed runs beside the target are recovered (see step 5).
+1. Before anything is written, an output inside an input, or holding one, is refused; an output
+   that is an input is an in-place edit, allowed only with `overwrite` (it is then replaced by
+   steps 2-4, so a crash leaves the old or the new dataset). Leftovers of killed runs beside the
+   target are recovered (see step 5).
 2. The new dataset is written into a staging folder `.NAME.TOKEN.tmp` beside the target, held
    under an exclusive `flock` while the run is alive (so no other run takes it for a leftover).
 3. A new output is renamed into place with `renameat2(RENAME_NOREPLACE)` (Linux; elsewhere a
@@ -69,16 +71,40 @@ def check_output_dir(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
-def check_not_input(output: str | Path, inputs: Iterable[str | Path]) -> None:
-    """Refuses an output folder that is, or contains, one of the job's inputs."""
+def check_not_input(
+    output: str | Path, inputs: Iterable[str | Path], *, overwrite: bool = False
+) -> None:
+    """The one rule for outputs and inputs (every verb, `engine.save`): an output inside an input,
+    or holding an input, is refused; an output that *is* an input's folder is an in-place edit,
+    allowed only with `overwrite` (then done by the atomic swap, like any overwrite)."""
     target = Path(output).resolve()
     for given in inputs:
         source = Path(given).resolve()
-        if source == target or target in source.parents:
+        folder = source.parent if source.is_file() else source  # one file of a subset
+        if folder == target and folder != source:
             raise OutputExistsError(
-                f"{output}: the output folder {'is' if source == target else 'contains'} the "
-                f"input {given}; choose another output folder (an input is never overwritten)"
+                f"{output}: the output folder holds the input file {given}, one part of the "
+                "dataset there: writing the folder would replace the rest; to edit it in place, "
+                "read the whole folder"
             )
+        if folder == target:
+            if overwrite:
+                continue
+            raise OutputExistsError(
+                f"{output}: the output folder is the input {given}; pass "
+                f"{hint('overwrite=True', '--overwrite')} to edit it in place (the dataset is "
+                "replaced in one step; files that are not the format's stay)"
+            )
+        if target in source.parents:
+            where = "holds"
+        elif folder in target.parents:
+            where = "lies inside"
+        else:
+            continue
+        raise OutputExistsError(
+            f"{output}: the output folder {where} the input {given}; choose a folder outside "
+            "the inputs (an input is only ever edited in place, as a whole)"
+        )
 
 
 @contextmanager
@@ -97,7 +123,7 @@ def atomic_output_dir(
     are appended to `kept`. OS failures (disk full, read-only) raise OutputError naming `path`.
     """
     target = Path(os.path.abspath(path))
-    check_not_input(target, inputs)
+    check_not_input(target, inputs, overwrite=overwrite)
     try:
         recover(target)
         check_output_dir(target, overwrite)

@@ -7,11 +7,14 @@ The Datumaro-shaped verbs (`import_from`, `export`, `filter`) are added by the p
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from engine.errors import NotSupportedError
+from engine.model.categories import ClassNames, class_names
 from engine.model.items import NO_LABEL, DatasetItem, Label
 from engine.model.subset import ItemView, Subset, stack_images
 
@@ -26,9 +29,12 @@ class Dataset:
     def __init__(
         self,
         subsets: Mapping[str, Subset] | Iterable[Subset] = (),
-        categories: Iterable = (),
+        categories: Any = None,
         info: Mapping[str, Any] | None = None,
     ) -> None:
+        """`categories`: names, Datumaro's `LabelCategories` or `{AnnotationType.label: ...}`;
+        when not given, the class names the subsets carry (from the dataset they were taken
+        from), so `Dataset({"train": ds["train"], "val": part})` keeps the classes."""
         if isinstance(subsets, Mapping):  # the keys name the subsets
             subsets = [
                 part if part.name == key else dataclasses.replace(part, name=str(key))
@@ -42,7 +48,9 @@ class Dataset:
                     "(pass a mapping {name: subset} to name them)"
                 )
             self._subsets[part.name] = part
-        self.categories = _category_names(categories)
+        self.categories = (
+            _classes_of(self._subsets.values()) if categories is None else class_names(categories)
+        )
         self.info: dict[str, Any] = dict(info or {})
 
     def infos(self) -> dict[str, Any]:
@@ -50,15 +58,23 @@ class Dataset:
         return dict(self.info)
 
     @property
-    def categories(self) -> tuple[str, ...]:
-        """The class names in label order."""
+    def categories(self) -> ClassNames:
+        """The class names in label order: a tuple, also callable as Datumaro's `categories()`
+        (`{AnnotationType.label: LabelCategories}`)."""
+        if self._categories._owner is None:  # unpickled or copied: bind the names to this dataset
+            self._categories.owned_by(weakref.ref(self))
         return self._categories
 
     @categories.setter
-    def categories(self, names: Iterable) -> None:
-        self._categories: tuple[str, ...] = _category_names(names)
-        for subset in self._subsets.values():
-            subset.categories = self._categories
+    def categories(self, names: Any) -> None:
+        self._categories: ClassNames = class_names(names).owned_by(weakref.ref(self))
+        # each subset learns the names; one held by another dataset too is replaced, not changed
+        self._subsets = {
+            name: part
+            if part.categories == self._categories
+            else dataclasses.replace(part, categories=self._categories)
+            for name, part in self._subsets.items()
+        }
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -68,15 +84,35 @@ class Dataset:
     # -- Datumaro-shaped constructors and verbs ------------------------------------------------
     @classmethod
     def from_iterable(
-        cls, items: Iterable[DatasetItem], categories: Iterable | None = None
+        cls,
+        items: Iterable[DatasetItem],
+        infos: Mapping[str, Any] | None = None,
+        categories: Any = None,
+        *,
+        media_type: Any = None,
+        ann_types: Iterable[Any] | None = None,
+        env: Any = None,
     ) -> Dataset:
-        """Builds a dataset from items, grouping them into columnar subsets."""
+        """Builds a dataset from items, grouping them into columnar subsets (Datumaro 1.x's
+        signature: `infos`, then `categories` as names or `LabelCategories`)."""
+        _check_datumaro_options(media_type, ann_types, env)
+        if infos is not None and not isinstance(infos, Mapping):
+            raise TypeError(
+                "from_iterable(items, infos, categories): infos is a mapping of dataset facts, "
+                "as in Datumaro 1.x; pass the class names as categories=[...]"
+            )
         grouped: dict[str, list[DatasetItem]] = {}
         for item in items:
             grouped.setdefault(item.subset, []).append(item)
         return cls(
-            [_subset_from_items(name, group) for name, group in grouped.items()], categories or ()
+            [_subset_from_items(name, group) for name, group in grouped.items()],
+            categories if categories is not None else (),
+            infos,
         )
+
+    def get_subset(self, name: str) -> Subset:
+        """The subset called `name` (Datumaro's spelling of `dataset[name]`)."""
+        return self[name]
 
     def subsets(self) -> dict[str, Subset]:
         return dict(self._subsets)
@@ -131,11 +167,38 @@ class Dataset:
         return f"Dataset({parts}; {len(self.categories)} classes)"
 
 
-def _category_names(categories: Iterable) -> tuple[str, ...]:
-    names = []
-    for entry in categories:
-        names.append(str(getattr(entry, "name", entry)))
-    return tuple(names)
+def _check_datumaro_options(media_type: Any, ann_types: Iterable[Any] | None, env: Any) -> None:
+    """Refuses Datumaro options this engine cannot honour (it holds images and class labels)."""
+    if media_type is not None and getattr(media_type, "__name__", "") != "Image":
+        raise NotSupportedError(
+            f"media_type={getattr(media_type, '__name__', media_type)}: this engine holds images "
+            "only (media_type=Image)"
+        )
+    other = [
+        str(getattr(t, "name", t))
+        for t in ann_types or ()
+        if str(getattr(t, "name", t)) not in ("label", "1")
+    ]
+    if other:
+        raise NotSupportedError(f"ann_types {other}: this engine holds class labels only")
+    if env is not None:
+        raise NotSupportedError(
+            "env=: plugin environments are not supported; formats are "
+            "registered with engine.register_format / register_spec"
+        )
+
+
+def _classes_of(subsets: Iterable[Subset]) -> ClassNames:
+    """The class names the subsets carry; subsets that disagree are a ValueError (their labels
+    would mean different classes)."""
+    found = {tuple(part.categories): part.name for part in subsets if part.categories}
+    if len(found) > 1:
+        (first, a), (second, b) = list(found.items())[:2]
+        raise ValueError(
+            f"subsets {a!r} and {b!r} have different classes ({list(first)[:5]} vs "
+            f"{list(second)[:5]}); pass categories=... (or merge them with engine.merge)"
+        )
+    return class_names(next(iter(found), ()))
 
 
 def _subset_from_items(name: str, items: list[DatasetItem]) -> Subset:

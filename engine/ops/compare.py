@@ -41,8 +41,10 @@ class Comparison:
             or self.classes_differ
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The comparison as plain data (for `--json`)."""
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """The comparison as plain data (for `--json`); with `limit`, each list holds its first
+        `limit` entries and `counts` gives every list's full length."""
+        shown = slice(limit)
         return {
             "equal": self.equal,
             "matched": self.matched,
@@ -51,13 +53,20 @@ class Comparison:
                 "b": list(self.classes_b),
                 "differ": self.classes_differ,
             },
-            "only_in_a": [{"subset": s, "id": i} for s, i in self.only_in_a],
-            "only_in_b": [{"subset": s, "id": i} for s, i in self.only_in_b],
+            "counts": {
+                "only_in_a": len(self.only_in_a),
+                "only_in_b": len(self.only_in_b),
+                "label_differences": len(self.label_differences),
+                "image_differences": len(self.image_differences),
+            },
+            "only_in_a": [{"subset": s, "id": i} for s, i in self.only_in_a[shown]],
+            "only_in_b": [{"subset": s, "id": i} for s, i in self.only_in_b[shown]],
             "label_differences": [
-                {"subset": s, "id": i, "a": a, "b": b} for s, i, a, b in self.label_differences
+                {"subset": s, "id": i, "a": a, "b": b}
+                for s, i, a, b in self.label_differences[shown]
             ],
             "image_differences": [
-                {"subset": s, "id": i, "difference": d} for s, i, d in self.image_differences
+                {"subset": s, "id": i, "difference": d} for s, i, d in self.image_differences[shown]
             ],
         }
 

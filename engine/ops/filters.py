@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import EngineError
-from engine.model import NO_LABEL, Dataset, ItemView, Subset
+from engine.model import NO_LABEL, Dataset, ItemView, Label, Subset
 from engine.ops.xpath import (
     BoolOp,
     Call,
@@ -461,6 +461,20 @@ def filter_subset(subset: Subset, categories: Sequence[str], flt: Filter, mode: 
     return kept
 
 
+def _annotations_by_predicate(subset: Subset, keep: Callable[..., Any]) -> Subset:
+    """The subset keeping the annotations for which `keep(item, Label)` is true."""
+    annotations = Annotations.of(subset)
+    rows = np.fromiter(
+        (
+            bool(keep(ItemView(subset, int(owner)), Label(int(code))))
+            for owner, code in zip(annotations.owner, annotations.codes, strict=True)
+        ),
+        bool,
+        len(annotations),
+    )
+    return with_annotations(subset, rows)
+
+
 def with_annotations(subset: Subset, rows: np.ndarray) -> Subset:
     """The subset keeping only the annotation rows marked in `rows` (items are all kept)."""
     annotations = Annotations.of(subset)
@@ -483,15 +497,21 @@ def filter_dataset(
     *,
     progress=None,
 ) -> Dataset:
-    """A new dataset filtered by an XPath expression or a predicate on items."""
+    """A new dataset filtered by an XPath expression or a Python predicate: `item -> bool` in
+    items mode, `(item, annotation) -> bool` in the annotation modes (Datumaro's two kinds)."""
     if callable(expression):
-        if normalize_mode(mode) != "items":
-            raise EngineError("a Python predicate filters items; use an XPath for annotations")
+        mode = normalize_mode(mode)
         kept = []
         for subset in dataset.subsets().values():
-            mask = np.fromiter((bool(expression(item)) for item in subset), bool, len(subset))
-            if mask.any():
-                kept.append(subset.take(mask))
+            if mode == "items":
+                mask = np.fromiter((bool(expression(item)) for item in subset), bool, len(subset))
+                part = subset.take(mask)
+            else:
+                part = _annotations_by_predicate(subset, expression)
+                if mode == "items+annotations":
+                    part = part.take(np.asarray(part.labels) != NO_LABEL)
+            if len(part):
+                kept.append(part)
         return type(dataset)(kept, dataset.categories, dataset.info)
     compiled = Filter(expression)
     kept = [

@@ -330,7 +330,7 @@ def _refuse_shared_ids(sources: Sequence[tuple[str, Dataset]]) -> None:
             if shared:
                 raise ValidationError(
                     f"exact merge: subset {name!r} of two sources holds the same ids",
-                    [f"{name}:{i}" for i in shared[:20]],
+                    [f"{name}:{i}" for i in shared],  # all: the message counts the rest
                     hint="merge with the union policy to renumber them",
                 )
             seen[name] |= ids

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -162,8 +164,13 @@ def parse_transform_options(name: str, words: Sequence[str]) -> dict[str, Any]:
 
 
 def describe_transforms() -> list[str]:
-    """One line per transform, for help texts."""
-    return [
-        f"{name:20} {(function.__doc__ or '').strip().splitlines()[0]}"
-        for name, function in TRANSFORMS.items()
-    ]
+    """Per transform, the first sentence of its description, wrapped (never cut), for help
+    texts."""
+    lines = []
+    for name, function in TRANSFORMS.items():
+        paragraph = " ".join((function.__doc__ or "").strip().split("\n\n")[0].split())
+        sentence = re.split(r"(?<=[.;])\s+(?=[A-Z])", paragraph, maxsplit=1)[0].rstrip(";")
+        wrapped = textwrap.wrap(sentence, width=76) or [""]
+        lines.append(f"{name:20} {wrapped[0]}")
+        lines += [f"{'':20} {more}" for more in wrapped[1:]]
+    return lines

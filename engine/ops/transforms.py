@@ -1,7 +1,8 @@
 """Dataset transforms under Datumaro's names: random_split, remap_labels, map_subsets, reindex,
 id_from_image_name. One implementation serves `dataset.transform(...)` and the `transform` command.
 
-Each returns a new dataset; the input is never changed. Class lists follow a remap in the order
+Each returns a new dataset; the input is never changed (the public `engine.Dataset` verbs then
+take the result in place, as Datumaro's do). Class lists follow a remap in the order
 documented on `remap_labels`.
 """
 
@@ -36,8 +37,9 @@ def random_split(
     Every item lands in exactly one subset. `stratified` (the default) splits each class (and the
     unlabeled items as one more group) on its own, so each subset holds within one item of its
     exact share of every class; the subset sizes stay within a few items of their shares too.
-    Items keep their order. Ids are kept when unique across the pool; subsets that all number
-    their rows get row numbers again; otherwise ids become `<former subset>/<id>`.
+    Items keep their order and their ids, as in Datumaro (MNIST's row numbers too: a format
+    writes them, e.g. in `<subset>-meta.gz`, so each item's origin is known); ids that clash
+    across the pooled subsets become `<former subset>/<id>`.
     """
     names, ratios = _check_splits(splits)
     pool = _pool(dataset)
@@ -57,8 +59,6 @@ def random_split(
         shuffled = rng.permutation(rows)
         target[shuffled] = np.repeat(np.arange(len(names)), counts)
     parts = [_rename(pool.take(target == k), name) for k, name in enumerate(names)]
-    if pool.ids is None:
-        parts = [_rename(part, part.name, row_ids=True) for part in parts]
     return _like(dataset, parts, dataset.categories)
 
 
@@ -98,9 +98,8 @@ def _counts(size: int, ratios: np.ndarray, assigned: np.ndarray, seen: int) -> n
 def _pool(dataset: Dataset) -> Subset:
     """Every subset's rows in one subset (ids as `random_split` documents)."""
     subsets = sorted(dataset.subsets().values(), key=lambda s: subset_order(s.name))
-    if all(s.default_ids for s in subsets):
-        pooled = join_subsets("pool", subsets)
-        return _rename(pooled, "pool", row_ids=True) if len(subsets) > 1 else pooled
+    if len(subsets) == 1:
+        return subsets[0]  # its rows keep their ids (row numbers too) when taken
     ids = np.concatenate([s.id_column() for s in subsets] or [np.zeros(0, dtype=object)])
     if len(set(ids.tolist())) < len(ids):
         ids = np.array(
@@ -109,9 +108,9 @@ def _pool(dataset: Dataset) -> Subset:
     return join_subsets("pool", subsets, ids)
 
 
-def _rename(subset: Subset, name: str, *, row_ids: bool = False) -> Subset:
-    """The subset under another name (with `row_ids`, ids become the row numbers)."""
-    return replace(subset, name=name, ids=None if row_ids else subset.ids)
+def _rename(subset: Subset, name: str) -> Subset:
+    """The subset under another name."""
+    return replace(subset, name=name)
 
 
 def remap_labels(

@@ -8,10 +8,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+import warnings
 from pathlib import Path
 from types import ModuleType
 
-from engine.errors import NotThisFormat, SpecError, UnknownFormatError
+from engine.errors import NotThisFormat, SpecError, SpecWarning, UnknownFormatError
 from engine.format import Detection, Format, SpecFormat
 from engine.registry import spec_sources
 from specs.schema import DatasetSpec
@@ -29,6 +30,8 @@ ADAPTERS: dict[str, str] = {
 
 _FORMATS: dict[str, Format] = {}
 _LOADED = False
+#: format name (the spec file's stem, or the entry point's name) -> why its user spec failed
+_BROKEN_SPECS: dict[str, SpecError] = {}
 
 
 def register_spec(spec: DatasetSpec | ModuleType | str | Path) -> Format:
@@ -98,8 +101,16 @@ def _ensure_loaded() -> None:
     if not _LOADED:
         _LOADED = True
         _load_specs()
-        for spec in spec_sources.user_specs():
+        problems: list[tuple[str, SpecError]] = []
+        for spec in spec_sources.user_specs(problems):
             _FORMATS[spec.name] = SpecFormat(spec)
+        for name, error in problems:  # warned once; the other specs and formats work on
+            _BROKEN_SPECS[name.casefold()] = error
+            warnings.warn(
+                f"{error}; its format {name!r} is not available, the other formats are",
+                SpecWarning,
+                stacklevel=3,
+            )
 
 
 def reload_user_specs() -> list[str]:
@@ -115,12 +126,20 @@ def formats() -> list[str]:
 
 
 def get_format(name: str) -> Format:
-    """The format registered under `name`."""
+    """The format registered under `name` (any letter case: `MNIST` is `mnist`). A name whose
+    user spec file failed to load raises that file's SpecError."""
     _ensure_loaded()
     if name in _FORMATS:
         return _FORMATS[name]
     if name in ADAPTERS:
         return _adapter(name)
+    folded = str(name).casefold()  # any letter case: `MNIST` is `mnist`
+    for known_name in formats():
+        if known_name.casefold() == folded:
+            return get_format(known_name)
+    broken = _BROKEN_SPECS.get(folded)
+    if broken is not None:
+        raise broken
     known = formats()
     close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""

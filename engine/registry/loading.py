@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.compute import executors
-from engine.errors import UnknownFormatError
+from engine.errors import EngineError, FormatError, UnknownFormatError
 from engine.format import Detection
 from engine.io.cache import caching
+from engine.io.categories import LABELS_FILE, META_FILE
 from engine.io.output import recover
 from engine.model import Dataset
-from engine.registry.catalog import detections, get_format
+from engine.registry.catalog import all_formats, detections, get_format
 
 
 def load_dataset(
@@ -48,8 +49,52 @@ def detect_best(path: str | Path) -> Detection:
     UnknownFormatError when no format recognises it or several tie."""
     found = detections(path)
     if not found:
+        _explain_undetected(Path(path))
         raise UnknownFormatError(f"{path}: no known format recognises it")
     if len(found) > 1 and found[0].score == found[1].score:
         tied = [d.format for d in found if d.score == found[0].score]
         raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
     return found[0]
+
+
+#: files that name classes, which many formats keep beside their data
+CLASS_NAME_FILES = (LABELS_FILE, META_FILE)
+
+
+def _explain_undetected(path: Path) -> None:
+    """When no format recognises `path` but its file names are a format's, reads it as that
+    format to raise why its files failed (the FormatError naming the file and byte)."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+    except OSError:
+        return
+    if path.is_file():
+        entries = [path]
+    claims = {}
+    for fmt in all_formats():
+        owned = [e for e in entries if e.is_file() and fmt.owns(e)]
+        # a class-name file alone (labels.txt) points to no format in particular
+        if any(e.name not in CLASS_NAME_FILES for e in owned):
+            claims[fmt.name] = len(owned)
+    if not claims:
+        return
+    ranked = sorted(claims, key=lambda name: (-claims[name], len(name), name))
+    try:
+        fmt = get_format(ranked[0])
+        fmt.load(path, fmt.load_options.of(fmt.name, {}))
+    except FormatError as error:
+        others = f" (also the names of {', '.join(ranked[1:])})" if ranked[1:] else ""
+        raise FormatError(
+            error.path,
+            f"{error.reason} [{path} is not recognised as any format: its file names are "
+            f"{ranked[0]}'s{others}, and this file fails to read]",
+            offset=error.offset,
+            line=error.line,
+            column=error.column,
+            field=error.field,
+            expected=error.expected,
+            actual=error.actual,
+        ) from error
+    except EngineError:
+        return

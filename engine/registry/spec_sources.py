@@ -137,11 +137,48 @@ def entry_point_specs() -> list[DatasetSpec]:
     return found
 
 
-def user_specs() -> Iterable[DatasetSpec]:
-    """Specs from the environment variable's folders, then from entry points."""
+def user_specs(problems: list[tuple[str, SpecError]] | None = None) -> Iterable[DatasetSpec]:
+    """Specs from the environment variable's folders, then from entry points.
+
+    Without `problems` the first broken file raises its SpecError; with it, each broken file
+    (or entry point) is recorded there as (the format name it stands for, error) and the others
+    are still read.
+    """
+    if problems is None:
+        for folder in env_spec_dirs():
+            yield from load_spec_dir(folder)
+        yield from entry_point_specs()
+        return
     for folder in env_spec_dirs():
-        yield from load_spec_dir(folder)
-    yield from entry_point_specs()
+        if not folder.is_dir():
+            problems.append((folder.stem, SpecError(f"{folder} (in {ENV_VAR}): not a folder")))
+            continue
+        for file in sorted(folder.iterdir()):
+            if file.suffix not in SPEC_SUFFIXES or file.name.startswith(("_", ".")):
+                continue
+            try:
+                yield from load_spec_file(file)
+            except SpecError as error:
+                problems.append((file.stem, error))
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            target = point.load()
+            found = specs_in(target, f"entry point {point.name!r} ({point.value})")
+        except SpecError as error:
+            problems.append((point.name, error))
+            continue
+        except Exception as error:
+            problems.append(
+                (
+                    point.name,
+                    SpecError(
+                        f"entry point {point.name!r} ({point.value}) failed to load: "
+                        f"{type(error).__name__}: {error}"
+                    ),
+                )
+            )
+            continue
+        yield from found
 
 
 def _first_problem(error: PydanticValidationError) -> str:

@@ -5,13 +5,15 @@ filtering and saving with exporter options, each step with progress on long work
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.api import load, save
+from engine.api import load, sample_path, save
 from engine.cli.exporter_options import describe_options, parse_export_options
 from engine.compute import executors, progress
-from engine.errors import UsageError
+from engine.errors import EmptyFilterWarning, EngineError, UsageError
 from engine.model import Dataset
 from engine.ops.filters import MODES, filter_dataset
 from engine.project import CONFIG_NAME, Project
@@ -74,6 +76,28 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def existing_path(path: str | Path) -> Path:
+    """`path`, which must exist; `samples/NAME` (the examples of --help) that does not exist
+    here is the sample shipped with the package, read with a note naming its folder."""
+    path = Path(path)
+    if path.exists():
+        return path
+    parts = path.parts
+    if len(parts) == 2 and parts[0] == "samples":
+        try:
+            shipped = sample_path(parts[1])
+        except EngineError:
+            pass
+        else:
+            print(
+                f"mnist-engine: note: {path} is not here; reading the sample shipped with "
+                f"mnist-engine: {shipped}",
+                file=sys.stderr,
+            )
+            return shipped
+    raise FileNotFoundError(f"{path}: no such file or directory")
+
+
 def read_input_of(args: argparse.Namespace, path: str | Path) -> tuple[Dataset, str]:
     """`read_input` of `path` with the command's input flags (-if, --skip-broken,
     --follow-symlinks)."""
@@ -92,10 +116,13 @@ def read_input(
     skip_broken: bool = False,
     follow_symlinks: bool = False,
 ) -> tuple[Dataset, str]:
-    """(dataset, format name) for a dataset path or a project directory."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    """(dataset, format name) for a dataset path (`PATH` or Datumaro's `PATH:FORMAT`) or a
+    project directory. Format names are matched in any letter case (`MNIST`)."""
+    if input_format is None:
+        path, input_format = split_target(str(path))
+    path = existing_path(path)
+    if input_format is not None:
+        input_format = get_format(input_format).name  # the registered spelling
     running = executors.current()
     if running is not None:
         running.check_paths([path])
@@ -120,11 +147,55 @@ def read_input(
         return load(input_format, path, **options), input_format
 
 
+def input_paths(target: str | Path) -> list[Path]:
+    """The folders a target (`PATH`, `PATH:FORMAT` or a project) reads: an output is never
+    inside them, nor holds them, and is one of them only as an in-place edit."""
+    path = Path(split_target(str(target))[0])
+    if (path / CONFIG_NAME).is_file():
+        return [path, *Project.open(path).source_paths()]
+    return [path]
+
+
+def in_place_target(target: str | Path) -> Path:
+    """The folder an in-place edit of `target` (`PATH` or `PATH:FORMAT`) writes: the dataset's
+    folder (the folder of one file of a subset)."""
+    path = Path(split_target(str(target))[0])
+    if not path.exists():  # never the shipped sample (existing_path): that is the package's
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    return path.parent if path.is_file() else path
+
+
+def in_place_output(args: argparse.Namespace, target: str | None = None) -> Path:
+    """The output of a verb given no -o: its input, in place, as Datumaro does; like Datumaro,
+    only with --overwrite (the dataset is then replaced in one step, see engine.io.output)."""
+    given = target or args.target
+    folder = in_place_target(given)
+    if not args.overwrite:
+        raise UsageError(
+            f"{args.command} without -o changes {given} in place: pass --overwrite to do so "
+            "(or -o DIR to write elsewhere)"
+        )
+    return folder
+
+
+def is_project(target: str | Path) -> bool:
+    return (Path(split_target(str(target))[0]) / CONFIG_NAME).is_file()
+
+
 def apply_filter(dataset: Dataset, expression: str | None, mode: str) -> Dataset:
+    """The dataset filtered by `expression` (unchanged without one); a filter that keeps no
+    item is warned about (the output would be an empty dataset)."""
     if not expression:
         return dataset
     with progress.task("filtering", total=len(dataset)) as task:
-        return filter_dataset(dataset, expression, mode, progress=task)
+        kept = filter_dataset(dataset, expression, mode, progress=task)
+    if len(dataset) and not len(kept):
+        warnings.warn(
+            f"the filter {expression} keeps none of the {len(dataset)} items",
+            EmptyFilterWarning,
+            stacklevel=2,
+        )
+    return kept
 
 
 def exporter_options(format_name: str, extra: list[str]) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.cli.commands._common import no_extra, read_input, split_target
+from engine.cli.commands._common import no_extra, read_input
 from engine.cli.commands.info import table
 from engine.ops.compare import Comparison, compare_datasets
 
@@ -15,6 +15,8 @@ ALIASES = ["diff"]
 HELP = "compare two datasets item by item (exit 1 when they differ)"
 EXAMPLE = "mnist-engine compare ./mnist ./mnist-copy:mnist_csv --json"
 EXIT_DIFFER = 1
+#: differences listed per kind in the table when --limit is not given
+TABLE_LIMIT = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,21 +26,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit",
         type=int,
-        default=10,
+        default=None,
         metavar="N",
-        help="differences listed per kind (default 10; 0: all)",
+        help="differences listed per kind (default: 10 in the table, all with --json; 0: all); "
+        "the JSON's `counts` give the full numbers",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    a, format_a = read_input(*split_target(args.first))
-    b, format_b = read_input(*split_target(args.second))
+    a, format_a = read_input(args.first, None)
+    b, format_b = read_input(args.second, None)
     result = compare_datasets(a, b)
     if args.json:
-        print(json.dumps({"a": format_a, "b": format_b, **result.to_dict()}, indent=2))
+        report = result.to_dict(limit=args.limit or None)
+        print(json.dumps({"a": format_a, "b": format_b, **report}, indent=2))
     else:
-        print(render(result, args.first, args.second, args.limit))
+        limit = TABLE_LIMIT if args.limit is None else args.limit
+        print(render(result, args.first, args.second, limit))
     return 0 if result.equal else EXIT_DIFFER
 
 

@@ -13,7 +13,9 @@ from engine.cli.commands._common import (
     default_output,
     exporter_options,
     formats_help,
+    input_paths,
     read_input_of,
+    split_target,
     summary,
     write_output,
 )
@@ -33,7 +35,13 @@ def more_help() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_format(parser)
-    parser.add_argument("-i", "--input-path", required=True, metavar="PATH", help="dataset to read")
+    parser.add_argument(
+        "-i",
+        "--input-path",
+        required=True,
+        metavar="PATH",
+        help="dataset to read (PATH or PATH:FORMAT)",
+    )
     parser.add_argument(
         "-f", "--output-format", required=True, metavar="FMT", help="format to write"
     )
@@ -55,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
     output = (
         Path(args.output_dir)
         if args.output_dir
-        else default_output(args.input_path, args.output_format)
+        else default_output(split_target(args.input_path)[0], args.output_format)
     )
-    write_output(dataset, args.output_format, output, options, args.overwrite, [args.input_path])
+    inputs = input_paths(args.input_path)
+    write_output(dataset, args.output_format, output, options, args.overwrite, inputs)
     if not args.quiet:
         print(f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}")
     return 0

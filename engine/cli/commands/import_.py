@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from engine.api import detect_one
-from engine.cli.commands._common import no_extra
+from engine.cli.commands._common import no_extra, split_target
 from engine.project import Project
+from engine.registry import get_format
 
 NAME = "import"
 HELP = "add a dataset to a project as a source (name, format, path)"
@@ -21,14 +22,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-f", "--format", metavar="FMT", help="format of the dataset (detected when omitted)"
     )
     parser.add_argument("-n", "--name", help="source name (default: the dataset folder's name)")
-    parser.add_argument("path", help="dataset folder, or one file of a subset")
+    parser.add_argument(
+        "path", help="dataset folder, or one file of a subset (PATH or PATH:FORMAT)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     project = Project.open(args.project)
-    format_name = args.format or detect_one(args.path)
-    source = project.add_source(args.path, format_name, args.name)
+    path, named = split_target(args.path)
+    given = args.format or named
+    format_name = get_format(given).name if given else detect_one(path)
+    source = project.add_source(path, format_name, args.name)
     if not args.quiet:
         print(f"imported {source.path} as source {source.name!r} ({source.format})")
     return 0

@@ -17,7 +17,10 @@ EXAMPLE = "mnist-engine info samples/mnist"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="dataset folder, one file of a subset, or a project folder")
+    parser.add_argument(
+        "path",
+        help="dataset folder (PATH or PATH:FORMAT), one file of a subset, or a project folder",
+    )
     add_input_format(parser, "-f", "--format")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 

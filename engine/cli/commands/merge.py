@@ -9,8 +9,8 @@ from pathlib import Path
 from engine.cli.commands._common import (
     PROJECT,
     exporter_options,
+    input_paths,
     read_input,
-    split_target,
     summary,
     write_output,
 )
@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.project:
         sources.append((args.project, Project.open(args.project).dataset(), PROJECT))
     for target in args.targets:
-        path, format_name = split_target(target)
-        dataset, found = read_input(path, format_name)
+        dataset, found = read_input(target, None)  # PATH, PATH:FORMAT or a project
         sources.append((target, dataset, found))
     if len(sources) < 2:
         raise UsageError("merge needs two or more targets (datasets or projects)")
@@ -75,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
         merged = merge_by_policy(
             [(name, data) for name, data, _ in sources], args.merge_policy, renumber=args.renumber
         )
-    write_output(merged, output_format, Path(args.output_dir), options, args.overwrite)
+    inputs = [
+        p
+        for target in [*([args.project] if args.project else []), *args.targets]
+        for p in input_paths(target)
+    ]
+    write_output(merged, output_format, Path(args.output_dir), options, args.overwrite, inputs)
     if not args.quiet:
         print(
             f"merged {len(sources)} datasets: {summary(merged)}, {output_format}: {args.output_dir}"

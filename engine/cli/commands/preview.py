@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.commands._common import add_input_format, no_extra, read_input_of
+from engine.cli.commands._common import add_input_format, input_paths, no_extra, read_input_of
 from engine.compute import progress
-from engine.errors import UsageError
+from engine.errors import OutputExistsError, UsageError
 from engine.ops.preview import contact_sheet
 
 NAME = "preview"
@@ -16,7 +16,10 @@ EXAMPLE = "mnist-engine preview samples/mnist -o sheet.png --per-class 16 --by-s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="dataset folder, one file of a subset, or a project folder")
+    parser.add_argument(
+        "path",
+        help="dataset folder (PATH or PATH:FORMAT), one file of a subset, or a project folder",
+    )
     parser.add_argument("-o", "--output", required=True, metavar="FILE.png", help="image to write")
     add_input_format(parser)
     parser.add_argument(
@@ -42,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{output}: exists; pass --overwrite to replace it")
     if not 1 <= args.per_class <= 200 or not 1 <= args.scale <= 32:
         raise UsageError("--per-class must be 1..200 and --scale 1..32")
+    for given in input_paths(args.path):  # a file written into a dataset would become its data
+        folder = given.parent if given.is_file() else given
+        if folder.resolve() in output.resolve().parents:
+            raise OutputExistsError(
+                f"{output}: lies inside the input {folder}; write the contact sheet elsewhere"
+            )
     dataset, format_name = read_input_of(args, args.path)
     for name in args.subset or []:
         if name not in dataset:

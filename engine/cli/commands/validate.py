@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from engine.api import load
-from engine.cli.commands._common import add_input_format, no_extra, summary
+from engine.cli.commands._common import (
+    add_input_format,
+    existing_path,
+    no_extra,
+    split_target,
+    summary,
+)
 from engine.compute import progress
 from engine.errors import FormatError, UsageError
 from engine.ops.checks import Report, dataset_consistency, format_constraints, published_checksums
@@ -25,7 +30,9 @@ TASKS = ("classification",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="dataset folder, or one file of a subset")
+    parser.add_argument(
+        "path", help="dataset folder, or one file of a subset (PATH or PATH:FORMAT)"
+    )
     add_input_format(parser, skip_broken=False)
     parser.add_argument(
         "-t",
@@ -69,12 +76,12 @@ def _task_or_format(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     _task_or_format(args)
-    path = Path(args.path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    given, named = split_target(args.path)
+    path = existing_path(given)
     options = {}
-    if args.input_format:
-        format_name = args.input_format
+    chosen = args.input_format or named
+    if chosen:
+        format_name = get_format(chosen).name
     else:
         best = detect_best(path)
         format_name, options = best.format, dict(best.options)  # e.g. a detected split

@@ -8,7 +8,7 @@ import dataclasses
 import json
 
 from engine.api import verify
-from engine.cli.commands._common import no_extra
+from engine.cli.commands._common import existing_path, no_extra
 from engine.ops.verify import DIFFERS, UNVERIFIABLE
 
 NAME = "verify"
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    checks = verify(args.path, args.format)
+    checks = verify(existing_path(args.path), args.format)
     failed = [check for check in checks if check.status in (DIFFERS, UNVERIFIABLE)]
     if args.json:
         entries = [
