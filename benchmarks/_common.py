@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-#: The real files (never committed): ../shared/data beside the project, or $MNIST_ENGINE_SHARED_DATA
+#: The real files (never committed): ../shared/data beside the project, or where
+#: MNIST_ENGINE_SHARED_DATA points (a git worktree lives elsewhere).
 SHARED_DATA = Path(os.environ.get("MNIST_ENGINE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 MNIST_DATA = SHARED_DATA / "mnist"
 

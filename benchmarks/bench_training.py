@@ -8,6 +8,9 @@
   same arrays;
 - `dataset.to_hf()` against `datasets.Dataset.from_dict` with the same features.
 
+Feeding a training loop batch by batch (`Subset.batches`, `to_torch().loader()`, CUDA rows and
+training epochs) is measured by its sibling, `bench_batches.py`.
+
 Uses the real MNIST test set tiled to `--count` from ../shared/data/mnist (or `--synthetic`).
 Hugging Face caches go to a temporary folder, offline.
 

@@ -10,6 +10,15 @@ from typing import Any, overload
 
 import numpy as np
 
+from engine.model.batching import (
+    Batches,
+    EpochPlan,
+    Normalization,
+    numpy_batches,
+    parse_normalization,
+    plan_epoch,
+    uniform_images,
+)
 from engine.model.filearray import take_rows
 from engine.model.items import NO_LABEL, Image, Label
 
@@ -199,6 +208,60 @@ class Subset:
         if copy:
             return np.array(images, dtype=dtype)
         return images if dtype is None else images.astype(dtype, copy=False)
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        epoch: int = 0,
+        drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+        normalize: tuple[Any, Any] | None = None,
+    ) -> Batches:
+        """One epoch as numpy `(images, labels)` batches, each gathered in one step; the public
+        `engine.Subset.batches` adds `device=` (torch tensors) and says all (docs/training.md)."""
+        plan, images, normalization = self.plan_batches(
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            epoch=epoch,
+            drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
+            normalize=normalize,
+        )
+        labels = self.labels
+        return Batches(plan, lambda p: numpy_batches(images, labels, p, normalization))
+
+    def plan_batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int,
+        epoch: int,
+        drop_last: bool,
+        rank: int,
+        world_size: int,
+        normalize: tuple[Any, Any] | None,
+    ) -> tuple[EpochPlan, np.ndarray, Normalization | None]:
+        """What `batches()` checks and decides before the first batch (ValueErrors naming the
+        argument): this rank's epoch plan, the images as one array, the normalization."""
+        plan = plan_epoch(
+            len(self),
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            epoch=epoch,
+            drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
+        )
+        images = uniform_images(self.name, self.images, self.id_at)
+        return plan, images, parse_normalization(normalize, images)
 
     def to_dask(self, chunk_rows: int | None = None):
         """Images, labels and attribute columns as dask arrays chunked by rows (needs the [dask]
