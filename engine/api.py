@@ -336,7 +336,7 @@ class Subset(model.Subset):
 
         DataLoader fetches whole batches from it in one gather (`__getitems__`); its
         `loader(**kwargs)` passes them through uncollated, ~10x faster than per-item fetching,
-        with no workers needed. Use it for samplers and per-item `transform`s; without those,
+        with no workers needed. Use it for samplers and a per-item `transform`; without those,
         `batches()` is faster still. See engine.interop.torch_dataset."""
         from engine.interop.torch_dataset import MnistStyleDataset
 
@@ -379,7 +379,7 @@ class Subset(model.Subset):
         the order is padded by repeating its first items so every rank gets
         ceil(n / world_size) items; with it, the tail is cut to n // world_size items a rank and
         a last partial batch is dropped. Every rank gets `len(batches)` batches. Prefer
-        `to_torch()` with a DataLoader only for samplers or per-item `transform`s.
+        `to_torch()` with a DataLoader only for samplers or a per-item `transform`.
         """
         options: dict[str, Any] = {
             "shuffle": shuffle,
