@@ -26,7 +26,7 @@ from engine.ops.fetch import (
 )
 from engine.registry import get_format
 from engine.registry.loading import load_dataset
-from specs.schema import ConvertedCopy, DatasetSpec
+from specs.schema import ConvertedCopy, CsvLayout, DatasetSpec, NpzLayout
 
 
 def fetch(
@@ -95,8 +95,8 @@ def fetch_report(
 
 def spec_of(name: str) -> DatasetSpec:
     """The spec of dataset `name` (UnknownFormatError with a did-you-mean for a typo)."""
-    spec = getattr(get_format(name), "spec", None)
-    if not isinstance(spec, DatasetSpec):
+    spec = get_format(name).spec
+    if spec is None:
         raise DownloadError(
             f"{name}: a format, not a dataset with published files; fetch a dataset (see "
             "`mnist-engine download describe`) and convert it"
@@ -194,10 +194,8 @@ def _derive(
 
 def _written_names(spec: DatasetSpec, subset: str) -> list[str]:
     """The file names the spec's writer gives a subset (its first name pattern)."""
-    layout: Any = spec.layout
-    patterns: tuple[str, ...] = tuple(
-        getattr(layout, "file_names", None) or getattr(layout, "images_names", None) or ()
-    )
-    compressions: tuple[str, ...] = getattr(layout, "compressions", None) or ("",)
+    layout = spec.layout
+    patterns = layout.file_names if isinstance(layout, CsvLayout) else layout.images_names
+    compressions = ("",) if isinstance(layout, NpzLayout) else layout.compressions or ("",)
     suffix = spec.subset_compressions.get(subset, compressions[0])
     return [p.format(prefix=spec.prefix_of(subset)) + suffix for p in patterns[:1]]

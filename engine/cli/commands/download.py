@@ -117,10 +117,8 @@ def _describe(args: argparse.Namespace) -> int:
     names = [args.dataset_id] if args.dataset_id else formats()
     entries = []
     for name in names:
-        spec = getattr(get_format(name), "spec", None)
-        if args.dataset_id:
-            spec = spec_of(name)
-        if isinstance(spec, DatasetSpec) and spec.sources is not None:
+        spec = spec_of(name) if args.dataset_id else get_format(name).spec
+        if spec is not None and spec.sources is not None:
             entries.append(describe_spec(spec))
     if args.json:
         print(json.dumps(entries, indent=2))
