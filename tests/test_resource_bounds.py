@@ -1,0 +1,157 @@
+"""Work and memory stay bounded by what a file really holds, never by what it claims (issue 19).
+
+Memory checks run in a child process under ``RLIMIT_AS`` (a claim believed is a MemoryError
+there) or compare ``ru_maxrss`` before and after; nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import re
+import struct
+import subprocess
+import sys
+import textwrap
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import engine
+from engine.model import Subset
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB = 1 << 20
+
+
+def run_limited(code: str, *, limit_mb: int = 1024, timeout: float = 300) -> str:
+    """Runs `code` in a child Python whose address space is capped at `limit_mb`; returns its
+    stdout and fails the test with its stderr when it does not exit 0."""
+    prelude = (
+        "import resource\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({limit_mb * MiB}, {limit_mb * MiB}))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+# -- 1. IDX headers that claim more than an xz/bz2 stream holds ----------------------------------
+
+COMPRESS = {".gz": gzip.compress, ".xz": lzma.compress, ".bz2": bz2.compress}
+
+
+@pytest.mark.parametrize("suffix", [".xz", ".bz2", ".gz"])
+def test_idx_claiming_2_31_items_is_refused_without_allocating_the_claim(tmp_path, suffix):
+    """A 48-byte labels file claiming 2^31 items used to allocate 2 GiB (MemoryError under a
+    1 GiB limit) before inflating a byte; now it is a FormatError naming what it holds."""
+    folder = tmp_path / "mnist"
+    engine.save(_tiny(), "mnist", folder, compression=suffix)
+    labels = folder / f"t10k-labels-idx1-ubyte{suffix}"
+    labels.write_bytes(COMPRESS[suffix](struct.pack(">HBBI", 0, 8, 1, 2**31) + bytes(16)))
+    assert labels.stat().st_size < 100
+    out = run_limited(
+        f"""
+        import engine
+        try:
+            engine.load("mnist", {str(folder)!r})
+        except engine.FormatError as error:
+            print("FormatError", error.offset, error)
+        """,
+        limit_mb=1024,
+    )
+    assert out.startswith("FormatError 24 "), out
+    assert labels.name in out and "2147483648" in out and "holds 16" in out
+
+
+def _tiny(count: int = 5) -> engine.Dataset:
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+    labels = (np.arange(count) % 10).astype(np.int32)
+    subset = Subset(name="test", labels=labels, images=images)
+    return engine.Dataset([subset], [str(d) for d in range(10)])
+
+
+# -- 2. zip bombs: decided from declared sizes, enforced while inflating ------------------------
+
+
+def _zeros_deflated(size: int) -> tuple[bytes, int]:
+    """Raw deflate of `size` zero bytes and their CRC, made 1 MiB at a time."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = bytes(MiB)
+    pieces, crc = [], 0
+    for _ in range(size // MiB):
+        pieces.append(compressor.compress(chunk))
+        crc = zlib.crc32(chunk, crc)
+    pieces.append(compressor.flush())
+    return b"".join(pieces), crc
+
+
+def _zip_of_zeros(path: Path, members: int, size: int, declared: int | None = None) -> None:
+    """A zip whose members each inflate to `size` zeros (one deflate stream, reused), each
+    declaring `declared` bytes (the truth by default)."""
+    data, crc = _zeros_deflated(size)
+    declared = size if declared is None else declared
+    local, central, offset = [], [], 0
+    for index in range(members):
+        name = f"{index}.png".encode()
+        fields = (crc, len(data), declared, len(name))
+        head = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, *fields, 0) + name
+        entry = struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, *fields, 0, 0, 0, 0, 0, offset
+        )
+        central.append(entry + name)
+        local.append(head + data)
+        offset += len(head) + len(data)
+    directory = b"".join(central)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, members, members, len(directory), offset, 0)
+    path.write_bytes(b"".join(local) + directory + end)
+
+
+MEASURE_LOAD = """
+import resource, engine
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    engine.load({fmt!r}, {path!r})
+    print("loaded")
+except engine.FormatError as error:
+    print("FormatError", error)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print("grown_kb", grown)
+"""
+
+
+def _grown_mb(out: str) -> float:
+    return int(out.rsplit("grown_kb ", 1)[1]) / 1024
+
+
+@pytest.mark.parametrize(
+    ("members", "size", "declared", "reason"),
+    [
+        (40, 128 * MiB, None, "declares 134217728 bytes, more than the"),  # honest, too big
+        (40, 8 * MiB, None, "declare .* bytes, more than the .* may inflate to"),  # many
+        (40, 128 * MiB, 1000, "member '0.png' is damaged"),  # lies: stops at 1000 bytes
+    ],
+)
+def test_zip_bombs_are_refused_in_bounded_memory(tmp_path, members, size, declared, reason):
+    """40 members of 128 MiB of zeros grew RSS by about 1 GB before refusal; now the declared
+    sizes refuse them before inflating, and a member lying about its size stops at its claim."""
+    archive = tmp_path / "bomb.zip"
+    _zip_of_zeros(archive, members, size, declared)
+    out = run_limited(MEASURE_LOAD.format(fmt="image_zip", path=str(archive)), limit_mb=1024)
+    assert out.startswith("FormatError") and "bomb.zip" in out, out
+    assert re.search(reason, out), out
+    assert _grown_mb(out) < 50, out
