@@ -19,7 +19,7 @@ from engine.errors import FormatError, NotThisFormat
 from engine.format import Adapter, Detection, LoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, natural_key
-from engine.io.images import check_encodable, encode_images
+from engine.io.images import MAX_IMAGE_FILE_BYTES, check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
 from formats._common import (
@@ -37,10 +37,9 @@ COMPRESSIONS = {
     "bzip2": zipfile.ZIP_BZIP2,
     "lzma": zipfile.ZIP_LZMA,
 }
-#: the most bytes one member (an image file) may hold: 16 MiB is a 2048x2048 RGBA bitmap stored
-#: raw, far past any image of this engine's datasets; a member declaring more is refused before
+#: the most bytes one member (an image file) may hold; a member declaring more is refused before
 #: it is inflated, and one inflating past its declared size is refused as it inflates
-MAX_MEMBER_BYTES = 16 << 20
+MAX_MEMBER_BYTES = MAX_IMAGE_FILE_BYTES
 #: all members together may inflate to this many times the archive's size (64 MiB at least)
 INFLATION_RATIO = 200
 MIN_INFLATION_BOUND = 1 << 26

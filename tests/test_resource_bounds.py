@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import re
@@ -15,6 +16,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -122,15 +124,20 @@ def _zip_of_zeros(path: Path, members: int, size: int, declared: int | None = No
 
 
 MEASURE_LOAD = """
-import resource, engine
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import engine
+import {preload}  # what the load would import: its import is not the load's memory
+
+def status(field):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) for line in lines if line.startswith(field))
+
+before = status("VmRSS:")
 try:
     engine.load({fmt!r}, {path!r})
     print("loaded")
 except engine.FormatError as error:
     print("FormatError", error)
-grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-print("grown_kb", grown)
+print("grown_kb", status("VmHWM:") - before)  # peak resident set over the one before the load
 """
 
 
@@ -151,7 +158,79 @@ def test_zip_bombs_are_refused_in_bounded_memory(tmp_path, members, size, declar
     sizes refuse them before inflating, and a member lying about its size stops at its claim."""
     archive = tmp_path / "bomb.zip"
     _zip_of_zeros(archive, members, size, declared)
-    out = run_limited(MEASURE_LOAD.format(fmt="image_zip", path=str(archive)), limit_mb=1024)
+    out = run_limited(
+        MEASURE_LOAD.format(fmt="image_zip", path=str(archive), preload="zipfile"), limit_mb=1024
+    )
     assert out.startswith("FormatError") and "bomb.zip" in out, out
     assert re.search(reason, out), out
+    assert _grown_mb(out) < 50, out
+
+
+# -- 3. an honest .npz bomb is inflated once ----------------------------------------------------
+
+
+def _npz_of_zeros(path: Path, count: int) -> None:
+    """A k49-style images archive whose ``arr_0.npy`` truthfully declares `count` zero images,
+    written in pieces (the archive is about 1/1000 of the data)."""
+    header = io.BytesIO()
+    fields = {"descr": "|u1", "fortran_order": False, "shape": (count, 28, 28)}
+    np.lib.format.write_array_header_1_0(header, fields)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("arr_0.npy", "w", force_zip64=True) as member,
+    ):
+        member.write(header.getvalue())
+        block = bytes(784 * 1000)
+        for _ in range(count // 1000):
+            member.write(block)
+
+
+def test_an_honest_npz_bomb_is_inflated_once(tmp_path):
+    """200,000 images (157 MB) in a 150 KB archive: the old read joined zipfile's pieces into a
+    second copy (RSS grew by 333 MB); now the member inflates straight into the array (~1x)."""
+    count = 200_000
+    _npz_of_zeros(tmp_path / "k49-test-imgs.npz", count)
+    np.savez_compressed(tmp_path / "k49-test-labels.npz", arr_0=np.zeros(count, np.uint8))
+    assert (tmp_path / "k49-test-imgs.npz").stat().st_size < MiB
+    out = run_limited(
+        MEASURE_LOAD.format(fmt="k49", path=str(tmp_path), preload="zipfile"), limit_mb=1024
+    )
+    assert out.startswith("loaded"), out
+    data_mb = count * 784 / MiB
+    assert data_mb < _grown_mb(out) < 1.4 * data_mb, out
+
+
+# -- 4. Parquet: a cell's size is bounded from the footer, before a page is read -----------------
+
+
+def _parquet_with_value(folder: Path, value_mb: int, rows: int = 1) -> Path:
+    """A parquet dataset of `rows` images whose first image cell is `value_mb` MiB of zeros
+    (zstd keeps the file tiny)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    engine.save(_tiny(rows), "parquet", folder)
+    (file,) = folder.glob("*.parquet")
+    table = pq.read_table(file)
+    images = table.column("image").combine_chunks()
+    blobs = images.field("bytes").to_pylist()
+    blobs[0] = bytes(value_mb * MiB)
+    column = pa.StructArray.from_arrays(
+        [pa.array(blobs, pa.binary()), images.field("path")], fields=list(images.type)
+    )
+    table = table.set_column(table.schema.get_field_index("image"), "image", column)
+    pq.write_table(table, file, compression="zstd")
+    return file
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_a_parquet_cell_larger_than_an_image_is_refused_from_the_footer(tmp_path, rows):
+    """One 64 MiB value in a file of a few KB: refused naming the file, row group and column,
+    with memory bounded (the old read of a 600 MB value peaked at 2.6 GB)."""
+    file = _parquet_with_value(tmp_path / "pq", 64, rows)
+    assert file.stat().st_size < 64 * 1024
+    out = run_limited(
+        MEASURE_LOAD.format(fmt="parquet", path=str(tmp_path / "pq"), preload="pyarrow.parquet")
+    )
+    assert out.startswith("FormatError"), out
+    assert file.name in out and "row group 0, column 'image.bytes'" in out, out
     assert _grown_mb(out) < 50, out
