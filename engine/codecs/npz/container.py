@@ -11,7 +11,7 @@ import tokenize
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def read_npz_array(path: Path, name: str) -> np.ndarray:
 PIECE = 1 << 22  # uncompressed bytes taken from the member at a time
 
 
-def _inflate_once(stream: BinaryIO, payload: int) -> np.ndarray:
+def _inflate_once(stream: IO[bytes], payload: int) -> np.ndarray:
     """The member's next ``payload`` bytes, inflated once straight into the array that keeps
     them (``ZipExtFile.read(n)`` joins its pieces into a second copy: a 1.1 GB array peaked at
     2.2 GB). The buffer grows as bytes arrive, a bounded step ahead of them."""
