@@ -7,6 +7,7 @@ there) or compare ``ru_maxrss`` before and after; nothing here is timed.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import lzma
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine import FormatError
 from engine.model import Subset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,3 +236,99 @@ def test_a_parquet_cell_larger_than_an_image_is_refused_from_the_footer(tmp_path
     assert out.startswith("FormatError"), out
     assert file.name in out and "row group 0, column 'image.bytes'" in out, out
     assert _grown_mb(out) < 50, out
+
+
+# -- 5. verify and detection hash no more than an IDX header declares ---------------------------
+
+
+def _idx_gz_with_zeros(path: Path, header: bytes, zeros: int) -> None:
+    """An IDX .gz: `header`, then `zeros` zero bytes (written 1 MiB at a time)."""
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(header)
+        block = bytes(MiB)
+        for _ in range(zeros // MiB):
+            out.write(block)
+
+
+@pytest.fixture
+def inflated_bytes(monkeypatch):
+    """Counts the uncompressed bytes the checksum code reads."""
+    import engine.io.checksums as checksums
+
+    seen = [0]
+    original = checksums.stream_reader
+
+    @contextlib.contextmanager
+    def counting(path):
+        with original(path) as fill:
+
+            def counted(view):
+                count = fill(view)
+                seen[0] += count
+                return count
+
+            yield counted
+
+    monkeypatch.setattr(checksums, "stream_reader", counting)
+    return seen
+
+
+def test_verify_stops_hashing_where_the_idx_header_ends(tmp_path, inflated_bytes):
+    """A 10,000-image header followed by far more bytes (4 GiB of zeros in the report; 64 MiB
+    here): load refused it at once, verify hashed it all; now verify stops past the header's
+    size and says why the content differs."""
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    _idx_gz_with_zeros(path, struct.pack(">HBBIII", 0, 8, 3, 10_000, 28, 28), 64 * MiB)
+    (check,) = engine.verify(path)
+    assert check.status == "differs"
+    assert "more than the 7840016 bytes its header declares" in check.detail
+    assert inflated_bytes[0] <= 7_840_016 + 2 * MiB
+
+
+def test_verify_of_a_gz_that_is_not_idx_does_not_inflate_it(tmp_path, inflated_bytes):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    _idx_gz_with_zeros(path, b"not an IDX header", 16 * MiB)
+    (check,) = engine.verify(path)
+    assert check.status == "differs" and "not an IDX file" in check.detail
+    assert inflated_bytes[0] == 0
+
+
+def test_detection_hashes_a_small_labels_file_no_further_than_its_header(tmp_path, inflated_bytes):
+    """Detection hashes label files of a few MB on disk; one such file may inflate 1000x."""
+    engine.save(_tiny(), "mnist", tmp_path / "m")
+    labels = tmp_path / "m" / "t10k-labels-idx1-ubyte.gz"
+    _idx_gz_with_zeros(labels, struct.pack(">HBBI", 0, 8, 1, 5), 64 * MiB)
+    engine.detect(tmp_path / "m")
+    assert inflated_bytes[0] <= 2 * MiB
+
+
+@pytest.mark.parametrize("blank", [b"\n", b" " * 1000 + b"\r\n"], ids=["newlines", "spaces"])
+def test_a_csv_blank_line_bomb_stops_after_a_bounded_read(tmp_path, monkeypatch, blank):
+    """One row, then blank lines (4 GiB in the report, 64 MiB here): read to the end before;
+    now the blank bytes count against the value bytes and reading stops within a few MiB."""
+    import engine.codecs.csv.scan as scan
+
+    path = tmp_path / "mnist_test.csv.gz"
+    row = ("7," + ",".join(["0"] * 784) + "\n").encode()
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(row)
+        block = blank * (MiB // len(blank))
+        for _ in range(64):
+            out.write(block)
+    seen = [0]
+    original = scan.stream_reader
+
+    @contextlib.contextmanager
+    def counting(file):
+        with original(file) as fill:
+
+            def counted(view):
+                seen[0] += (count := fill(view))
+                return count
+
+            yield counted
+
+    monkeypatch.setattr(scan, "stream_reader", counting)
+    with pytest.raises(FormatError, match=r"mnist_test\.csv\.gz: line \d+.*blank-line bomb"):
+        engine.load("mnist_csv", tmp_path)
+    assert seen[0] <= 4 * MiB
