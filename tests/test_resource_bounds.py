@@ -332,3 +332,27 @@ def test_a_csv_blank_line_bomb_stops_after_a_bounded_read(tmp_path, monkeypatch,
     with pytest.raises(FormatError, match=r"mnist_test\.csv\.gz: line \d+.*blank-line bomb"):
         engine.load("mnist_csv", tmp_path)
     assert seen[0] <= 4 * MiB
+
+
+# -- 6. cache=True wins over the per-run spill at every size ------------------------------------
+
+
+def test_cache_true_caches_files_large_enough_to_spill(tmp_path, monkeypatch):
+    """Images over the spill size went to a deleted per-run spill, so the cache folder held only
+    the labels and every load decompressed again; now they are cached and the next load maps
+    the cache file."""
+    from engine.model import filearray
+    from engine.model.filearray import file_origin
+
+    monkeypatch.setattr(filearray, "SPILL_BYTES", 1000)  # the 5 images here count as large
+    engine.save(_tiny(), "mnist", tmp_path / "m")
+    cache = tmp_path / "cache"
+    first = engine.load("mnist", tmp_path / "m", cache=True, cache_dir=cache)
+    assert len(list(cache.glob("*.bin"))) == 2  # images and labels
+    second = engine.load("mnist", tmp_path / "m", cache=True, cache_dir=cache)
+    origin = file_origin(second["test"].images)
+    assert origin is not None and Path(origin.path).parent == cache
+    np.testing.assert_array_equal(first["test"].images, _tiny()["test"].images)
+    spilled = engine.load("mnist", tmp_path / "m")  # without the cache: the per-run spill
+    spill_origin = file_origin(spilled["test"].images)
+    assert spill_origin is None or Path(spill_origin.path).parent != cache
