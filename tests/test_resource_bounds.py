@@ -356,3 +356,83 @@ def test_cache_true_caches_files_large_enough_to_spill(tmp_path, monkeypatch):
     spilled = engine.load("mnist", tmp_path / "m")  # without the cache: the per-run spill
     spill_origin = file_origin(spilled["test"].images)
     assert spill_origin is None or Path(spill_origin.path).parent != cache
+
+
+# -- 7. a named executor runs the CSV formatting, or a warning says why a step stays local ------
+
+
+class CountingExecutor:
+    """An executor that runs chunks inline and counts the calls of each function."""
+
+    workers = 2
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+
+    def map(self, function, chunks, *, sizes=None, progress=None):
+        name = function.__name__
+        self.calls[name] = self.calls.get(name, 0) + len(chunks)
+        return [function(*chunk) for chunk in chunks]
+
+    def check_paths(self, paths, what="input") -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def test_csv_rows_are_formatted_on_the_named_executor(tmp_path):
+    """`executor=` was ignored by mnist_csv: no chunk reached it. Now the rows are formatted
+    there (same bytes as a local save) and the gzip step that stays local says so, once."""
+    dataset = _tiny(5000)  # 3 chunks of 2048 rows
+    engine.save(dataset, "mnist_csv", tmp_path / "local", compression=".gz")
+    counting = CountingExecutor()
+    with pytest.warns(engine.LocalStepWarning, match="gz compression") as caught:
+        engine.save(dataset, "mnist_csv", tmp_path / "exec", compression=".gz", executor=counting)
+    assert counting.calls == {"_format_rows": 3}
+    assert len([w for w in caught if w.category is engine.LocalStepWarning]) == 1
+    for file in (tmp_path / "local").glob("*.gz"):
+        local = gzip.decompress(file.read_bytes())
+        assert gzip.decompress((tmp_path / "exec" / file.name).read_bytes()) == local
+
+
+@pytest.fixture
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    try:
+        with distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def test_csv_formatting_reaches_a_dask_cluster_from_save_and_the_cli(
+    tmp_path, dask_client, monkeypatch
+):
+    from distributed import get_task_stream
+
+    from engine.compute.executors import SCHEDULER_ENV
+    from tests.cli_helpers import run_main
+
+    dataset = _tiny(3000)
+    engine.save(dataset, "mnist", tmp_path / "in")
+    with get_task_stream(dask_client) as stream:
+        engine.save(dataset, "mnist_csv", tmp_path / "api", executor=dask_client)
+    assert sum(str(task["key"]).startswith("_format_rows") for task in stream.data) == 2
+    monkeypatch.setenv(SCHEDULER_ENV, dask_client.scheduler.address)
+    with get_task_stream(dask_client) as stream:
+        code, _, err = run_main("convert", "-i", str(tmp_path / "in"), "-f", "mnist_csv",
+                                "-o", str(tmp_path / "cli"))  # fmt: skip
+    assert code == 0, err
+    assert sum(str(task["key"]).startswith("_format_rows") for task in stream.data) == 2
+    assert (tmp_path / "cli" / "mnist_test.csv").read_bytes() == (
+        tmp_path / "api" / "mnist_test.csv"
+    ).read_bytes()

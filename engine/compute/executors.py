@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.compute.orphans import exit_with_parent
 from engine.compute.progress import Progress
-from engine.errors import EngineError
+from engine.errors import EngineError, LocalStepWarning
 from engine.model.filearray import FileArray, file_origin
 
 if TYPE_CHECKING:
@@ -245,6 +246,32 @@ def as_executor(target: Any) -> tuple[Executor, bool]:
     raise TypeError(
         f"executor must be a distributed.Client, a scheduler address or an executor, "
         f"not {type(target).__name__}"
+    )
+
+
+def remote() -> Executor | None:
+    """The executor named for the work when it runs elsewhere than this machine's processes
+    (a Dask cluster, or any executor a caller passed), else None."""
+    executor = current()
+    if executor is None or isinstance(executor, (InlineExecutor, ProcessExecutor)):
+        return None
+    return executor
+
+
+_said: set[tuple[int, str]] = set()
+
+
+def say_local(step: str, why: str) -> None:
+    """Warns once per executor and step that `step` stays in this process, and why: a named
+    executor is never ignored silently."""
+    executor = remote()
+    if executor is None or (id(executor), step) in _said:
+        return
+    _said.add((id(executor), step))
+    warnings.warn(
+        f"{step} runs in this process, not on the executor named ({why})",
+        LocalStepWarning,
+        stacklevel=3,
     )
 
 

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from engine.compute import executors
 from engine.errors import FormatError
 from engine.io import cache
 from engine.io.growbuffer import GrowingBuffer
@@ -144,6 +145,12 @@ def open_writer(
     core) and the same bytes whatever the thread count."""
     path = Path(path)
     kind = compression_of(path)
+    if kind:
+        executors.say_local(
+            f"{kind[1:]} compression of the files written",
+            "it runs on this machine's threads: every chunk would cross the network twice, and "
+            "the output file is written here",
+        )
     with open(path, "wb") as raw:
         if kind == ".gz":
             inner_name = path.name[: -len(kind)]
