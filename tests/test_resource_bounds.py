@@ -436,3 +436,52 @@ def test_csv_formatting_reaches_a_dask_cluster_from_save_and_the_cli(
     assert (tmp_path / "cli" / "mnist_test.csv").read_bytes() == (
         tmp_path / "api" / "mnist_test.csv"
     ).read_bytes()
+
+
+# -- 8. a scheduler that cannot be reached: one line, exit 2 ------------------------------------
+
+
+@pytest.fixture
+def garbage_server():
+    """A TCP server that answers every connection with bytes that are not Dask's protocol (as a
+    proxy in the way does), then holds it open."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            held.append(connection)
+            with contextlib.suppress(OSError):
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" * 4)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "127.0.0.1", "garbage://x", "server"])
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, garbage_server, address):
+    pytest.importorskip("distributed")
+    address = garbage_server if address == "server" else address
+    env = {**os.environ, "MNIST_ENGINE_SCHEDULER": address, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "convert", "-i", str(ROOT / "samples" / "mnist"),
+         "-f", "mnist_csv", "-o", str(tmp_path / "out")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "scheduler" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -9,6 +9,7 @@ as (path, offset, shape) and are memory-mapped where the work runs, never copied
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -126,9 +127,12 @@ class DaskExecutor:
     @classmethod
     def connect(cls, address: str, *, timeout: float = 10) -> DaskExecutor:
         distributed = import_distributed()
+        _check_address(address)
+        client = distributed.Client.__new__(distributed.Client)
         try:
-            client = distributed.Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError) as error:
+            client.__init__(address, timeout=timeout, set_as_default=False)
+        except Exception as error:  # distributed raises OSError, TimeoutError, ValueError, ...
+            _discard(client)
             raise EngineError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         return cls(client, owns_client=True)
 
@@ -247,6 +251,35 @@ def as_executor(target: Any) -> tuple[Executor, bool]:
         f"executor must be a distributed.Client, a scheduler address or an executor, "
         f"not {type(target).__name__}"
     )
+
+
+_HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def _discard(client: Any) -> None:
+    """Lets a Client that failed to start go quietly: left as it is, collecting it waits 20 s
+    to close a connection it never made, then prints a traceback at exit."""
+    client.status = "closed"
+    runner = getattr(client, "_loop_runner", None)
+    if runner is not None:
+        with contextlib.suppress(Exception):
+            runner.stop()
+
+
+def _check_address(address: str) -> None:
+    """Refuses a scheduler address that cannot name one (an unknown scheme, no port) before a
+    Client is made: a Client that fails to start hangs for 20 s when collected, then prints a
+    traceback at exit."""
+    from distributed.comm import get_address_host_port, parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, _ = parse_address(address if "://" in address else f"tcp://{address}")
+        get_backend(scheme)
+        if scheme in _HOST_PORT_SCHEMES:
+            get_address_host_port(address if "://" in address else f"tcp://{address}")
+    except (ValueError, TypeError) as error:
+        raise EngineError(f"not a Dask scheduler address: {address!r} ({error})") from None
 
 
 def remote() -> Executor | None:
