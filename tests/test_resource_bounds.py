@@ -13,10 +13,12 @@ import io
 import lzma
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
 import textwrap
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -485,3 +487,87 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, garbage_serve
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert "scheduler" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+# -- 9. pool workers die with their parent from their first instruction ------------------------
+
+STALLED_POOL = """
+import multiprocessing.util, os, threading, time, zlib
+from engine.compute.pool import run_chunks
+
+def burn():  # threads busy while the pool forks: the load the orphans were seen under
+    data = os.urandom(1 << 18)
+    while True:
+        zlib.compress(data, 9)
+
+for _ in range(3):
+    threading.Thread(target=burn, daemon=True).start()
+
+class Stall:
+    pass
+
+def stall(_):  # runs in each worker after fork, before the pool's initializer: a worker stuck
+    os.write(1, f"{os.getpid()}\\n".encode())  # one write: lines never mix
+    time.sleep(120)
+
+holder = Stall()
+multiprocessing.util.register_after_fork(holder, stall)
+run_chunks(len, [("a",), ("b",)], workers=2, sizes=[1, 1])
+"""
+
+
+def _pids_from(stream, count: int, parent: subprocess.Popen) -> list[int]:
+    """Reads lines until `count` process ids were printed (whatever the lines look like)."""
+    found: list[int] = []
+    text = ""
+    while len(found) < count:
+        line = stream.readline()
+        if not line:
+            parent.kill()
+            raise AssertionError(f"the pool parent ended after {text!r}: {parent.stderr.read()}")
+        text += line
+        found = [int(pid) for pid in re.findall(r"\d+", text)]
+    return found[:count]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+@pytest.mark.parametrize("run", range(3))
+def test_a_worker_stuck_before_its_initializer_dies_with_its_killed_parent(tmp_path, run):
+    """The parent-death watch was set by the pool's initializer; a worker stuck before it (seen
+    under load: parent pid 1, asleep for 18 minutes) outlived a parent killed with -9. Now it is
+    set right after fork, so the stuck workers die too."""
+    script = tmp_path / "pool_parent.py"
+    script.write_text(STALLED_POOL)
+    parent = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workers = _pids_from(parent.stdout, 2, parent)
+    finally:
+        parent.kill()
+        parent.wait()
+    stopped = [pid for pid in workers if not _wait_gone(pid)]
+    for pid in stopped:  # leave nothing behind, even when the test fails
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not stopped, f"workers {stopped} outlived their parent"
+
+
+def _wait_gone(pid: int) -> bool:
+    for _ in range(300):  # a poll, not a timing: the kernel's signal is near instant
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return False

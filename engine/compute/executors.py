@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.compute.orphans import exit_with_parent
+from engine.compute.orphans import arming_forks, exit_with_parent
 from engine.compute.progress import Progress
 from engine.errors import EngineError, LocalStepWarning
 from engine.model.filearray import FileArray, file_origin
@@ -84,12 +84,15 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor, as_completed  # 60 ms: when used
 
         results: list[Any] = [None] * len(chunks)
-        with ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=_context(),
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
+        with (
+            arming_forks(),  # workers die with this process from their first instruction
+            ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_context(),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            ) as pool,
+        ):
             futures = {
                 pool.submit(run_task, function, *by_reference(chunk)): index
                 for index, chunk in enumerate(chunks)
