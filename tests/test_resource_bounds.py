@@ -571,3 +571,24 @@ def _wait_gone(pid: int) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_an_npz_array_larger_than_the_process_may_hold_is_an_engine_error(tmp_path):
+    """Under a 200 MB address-space limit the 157 MB array cannot be held: an error naming the
+    file (never a MemoryError, nor 'not a readable archive')."""
+    _npz_of_zeros(tmp_path / "k49-test-imgs.npz", 200_000)
+    np.savez_compressed(tmp_path / "k49-test-labels.npz", arr_0=np.zeros(200_000, np.uint8))
+    out = run_limited(
+        f"""
+        import engine
+        try:
+            engine.load("k49", {str(tmp_path)!r})
+            print("loaded")
+        except engine.FormatError as error:
+            print("FormatError", error)
+        except engine.EngineError as error:
+            print("EngineError", error)
+        """,
+        limit_mb=200,
+    )
+    assert out.startswith("EngineError") and "k49-test-imgs.npz" in out, out

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 from engine.compute import executors
-from engine.errors import FormatError
+from engine.errors import EngineError, FormatError
 from engine.io import cache
 from engine.io.growbuffer import GrowingBuffer
 from engine.io.inflate import InflateStream, inflate_into, too_much
@@ -86,7 +86,13 @@ def _read_growing(stream: InflateStream, limit: int | None, path: Path) -> np.nd
     """Reads a stream of unclaimed or unbelieved length into a buffer that grows as bytes arrive
     (at most one bounded step ahead, no copy when it grows), stopping one byte past `limit`."""
     buffer = GrowingBuffer(limit)
-    total = buffer.fill_from(stream.readinto)
+    try:
+        total = buffer.fill_from(stream.readinto)
+    except MemoryError as error:  # honest content larger than this process may hold
+        raise EngineError(
+            f"{path}: after {buffer.size} uncompressed bytes: {error}; load it with cache=True "
+            "(decompressed to disk and memory-mapped)"
+        ) from None
     if limit is not None and total > limit:
         raise too_much(path, limit, stream.compressed_read)
     return buffer.array()

@@ -41,16 +41,19 @@ class GrowingBuffer:
         if self.limit is not None:
             wanted = min(wanted, self.limit + 1)
         self._step = min(2 * self._step, MAX_STEP)
-        if self._map is None:
-            self._map = _anonymous(max(wanted, 1))
-        else:
-            try:
-                self._map.resize(wanted)
-            except (SystemError, OSError, ValueError):  # no mremap (macOS): copy once
-                bigger = _anonymous(wanted)
-                bigger[: self.size] = self._map[: self.size]
-                self._map.close()
-                self._map = bigger
+        try:
+            if self._map is None:
+                self._map = _anonymous(max(wanted, 1))
+            else:
+                try:
+                    self._map.resize(wanted)
+                except (SystemError, ValueError):  # no mremap (macOS): copy once
+                    bigger = _anonymous(wanted)
+                    bigger[: self.size] = self._map[: self.size]
+                    self._map.close()
+                    self._map = bigger
+        except OSError as error:  # ENOMEM: out of memory or address space
+            raise MemoryError(f"cannot hold {wanted} bytes in memory ({error.strerror})") from None
         return self._capacity()
 
     def fill_from(self, fill: Callable[[memoryview], int]) -> int:

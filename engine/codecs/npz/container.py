@@ -15,7 +15,7 @@ from typing import IO
 
 import numpy as np
 
-from engine.errors import FormatError
+from engine.errors import EngineError, FormatError
 from engine.io.growbuffer import GrowingBuffer
 
 #: deflate cannot expand data more than about 1032:1; a member declaring more is lying
@@ -54,6 +54,8 @@ def read_npz_array(path: Path, name: str) -> np.ndarray:
                 data = _inflate_once(stream, payload)
     except FormatError:
         raise
+    except MemoryError as error:  # an honest array larger than this process may hold
+        raise EngineError(f"{path}: {member} holds {payload} bytes: {error}") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         raise FormatError(path, f"not a readable .npz archive ({error})") from None
     except (NotImplementedError, RuntimeError) as error:  # zipfile: unknown method, encrypted
