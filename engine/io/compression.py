@@ -53,6 +53,7 @@ def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
     kind = compression_of(path)
     if kind == "":
         return _map_plain(path)
+    _say_inflated_here()
     policy = cache.current_policy()
     if size is not None and policy.wants(size):
         cached = cache.cached_content(path, kind, size, policy.directory)
@@ -130,8 +131,17 @@ def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
         with open(path, "rb") as plain:
             yield plain.readinto
     else:
+        _say_inflated_here()
         with open(path, "rb", buffering=0) as raw:
             yield InflateStream(raw, kind, path).readinto
+
+
+def _say_inflated_here() -> None:
+    executors.say_local(
+        "decompressing compressed inputs",
+        "a compressed stream is read from its start on this machine; for cluster work, convert "
+        "to raw files on the shared filesystem first (-- --compression '')",
+    )
 
 
 def _map_plain(path: Path) -> np.ndarray:
