@@ -592,3 +592,9 @@ def test_an_npz_array_larger_than_the_process_may_hold_is_an_engine_error(tmp_pa
         limit_mb=200,
     )
     assert out.startswith("EngineError") and "k49-test-imgs.npz" in out, out
+
+
+def test_a_compressed_input_read_with_an_executor_named_says_it_is_read_here(tmp_path):
+    engine.save(_tiny(), "mnist", tmp_path / "m")  # .gz files
+    with pytest.warns(engine.LocalStepWarning, match="decompressing compressed inputs"):
+        engine.load("mnist", tmp_path / "m", executor=CountingExecutor())
