@@ -14,6 +14,7 @@ import os
 import sys
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -294,16 +295,22 @@ def remote() -> Executor | None:
     return executor
 
 
-_said: set[tuple[int, str]] = set()
+_said: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 def say_local(step: str, why: str) -> None:
     """Warns once per executor and step that `step` stays in this process, and why: a named
     executor is never ignored silently."""
     executor = remote()
-    if executor is None or (id(executor), step) in _said:
+    if executor is None:
         return
-    _said.add((id(executor), step))
+    try:
+        said = _said.setdefault(executor, set())
+    except TypeError:  # an executor that takes no weak reference: say it every time
+        said = set()
+    if step in said:
+        return
+    said.add(step)
     warnings.warn(
         f"{step} runs in this process, not on the executor named ({why})",
         LocalStepWarning,
