@@ -204,5 +204,11 @@ class CacheWarning(UserWarning):
     """A compressed file could not be cached on disk; it is decompressed in memory instead."""
 
 
+class CardWarning(UserWarning):
+    """A dataset card was not written or read in full: a user's own README.md or croissant.json
+    in the output folder is kept (not replaced by the card), or a card's recorded provenance
+    cannot be read."""
+
+
 class NotThisFormat(Exception):
     """Internal: a probe found the file is not of the format tried (swallowed by detection)."""

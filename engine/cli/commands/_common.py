@@ -56,6 +56,15 @@ def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_card_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--card",
+        action="store_true",
+        help="also write a dataset card: README.md (Hugging Face) and croissant.json (Croissant, "
+        "with each file's SHA-256), with the provenance",
+    )
+
+
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e",
@@ -243,12 +252,17 @@ def write_output(
     options: dict,
     overwrite: bool,
     inputs: Sequence[str | Path] = (),
+    *,
+    card: bool = False,
 ) -> None:
-    """Saves (never over an input); names in one line what an overwrite kept of the folder."""
+    """Saves (never over an input), with a dataset card when asked; names in one line what an
+    overwrite kept of the folder."""
     with progress.task(f"writing {format_name} to {output}"):
         from engine.api import save
 
-        kept = save(dataset, format_name, output, overwrite=overwrite, inputs=inputs, **options)
+        kept = save(
+            dataset, format_name, output, overwrite=overwrite, inputs=inputs, card=card, **options
+        )
     if kept:
         shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
         print(f"kept {len(kept)} entries of {output} that are not {format_name} files: {shown}")
