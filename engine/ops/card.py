@@ -815,6 +815,17 @@ def _parquet_record_set(facts: CardFacts) -> tuple[dict[str, Any], dict[str, Any
     return file_set, record_set
 
 
+def _inside(relative: str) -> bool:
+    """Whether a card's ``contentUrl`` names a file inside the folder (relative, no ``..``)."""
+    parts = relative.split("/")
+    return (
+        bool(relative)
+        and not relative.startswith("/")
+        and "\\" not in relative
+        and (".." not in parts and ":" not in parts[0] and "" not in parts)
+    )
+
+
 # -- checking a card against its folder ---------------------------------------------------------
 def recorded_files(folder: Path) -> dict[str, tuple[str, int | None]] | None:
     """The files a card of ours lists (relative path -> (SHA-256, size)), or None when the
@@ -832,7 +843,9 @@ def recorded_files(folder: Path) -> dict[str, tuple[str, int | None]] | None:
         if not isinstance(entry, dict) or entry.get("@type") != "cr:FileObject":
             continue
         url, digest = entry.get("contentUrl"), entry.get("sha256")
-        if isinstance(url, str) and isinstance(digest, str):
+        if not isinstance(url, str) or not _inside(url):
+            continue  # a URL, or a path leaving the folder: not a file of this export
+        if isinstance(digest, str):
             size = str(entry.get("contentSize", "")).removesuffix(" B")
             out[url] = (digest, int(size) if size.isdigit() else None)
     return out
