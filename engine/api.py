@@ -219,6 +219,7 @@ def _write_card(dataset: model.Dataset, fmt: Any, staging: Path, target: Path, o
         save_step=Step("save", fmt.name, recorded),
         skip=kept,
         prefixes=prefixes,
+        target=target,
     )
 
 

@@ -270,6 +270,7 @@ class CardFacts:
     specs: tuple[DatasetSpec, ...]
     lineage: Lineage
     image_shape: tuple[int, ...] | None
+    target: str = ""
 
 
 def write_card(
@@ -281,13 +282,15 @@ def write_card(
     save_step: Step,
     skip: Sequence[str] = (),
     prefixes: Mapping[str, str] | None = None,
+    target: Path | None = None,
 ) -> list[str]:
     """Writes ``README.md`` and ``croissant.json`` (but those named in ``skip``) into
     ``directory``, which holds the export just written; returns the names written.
 
     ``specs`` are the specs of the known datasets the lineage read (license, citation, homepage);
     ``save_step`` is recorded as the last step; ``prefixes`` map subsets to the file prefixes of
-    the format (MNIST's ``t10k``), to tell which split a file holds."""
+    the format (MNIST's ``t10k``), to tell which split a file holds; ``target`` is the folder
+    the export becomes (named in warnings)."""
     lineage = hashed(dataset.lineage, specs).then(save_step)
     lineage = replace(lineage, engine=engine_version())
     subsets = {name: len(part) for name, part in dataset.subsets().items()}
@@ -302,6 +305,7 @@ def write_card(
         specs=tuple(specs[name] for name in sources_in(lineage) if name in specs),
         lineage=lineage,
         image_shape=_image_shape(dataset),
+        target=str(target or directory),
     )
     facts = replace(facts, description=_description(facts))
     written = []
@@ -423,10 +427,10 @@ def hf_features(facts: CardFacts, directory: Path) -> list[dict[str, Any]] | Non
         found = [_parquet_features(directory / f.path) for f in parquet]
         if any(features != found[0] for features in found):
             warn_caller(
-                f"{directory.name}: the Parquet files do not all hold the same columns (an id "
-                "column is written only where ids are not the row numbers): the card gives no "
-                "features, and datasets.load_dataset cannot read the splits as one dataset; "
-                "give every subset ids (transform reindex) to align them",
+                f"{facts.target}: the Parquet files do not all hold the same columns (an id "
+                "column is written only for a subset whose ids are not its row numbers 0..n-1): "
+                "the card gives no features, and datasets.load_dataset cannot read the splits "
+                "as one dataset",
                 CardWarning,
             )
             return None
@@ -688,7 +692,7 @@ def croissant(facts: CardFacts) -> dict[str, Any]:
         }
         for f in facts.files
     ]
-    doc["recordSet"] = [_classes_record_set(facts.classes)]
+    doc["recordSet"] = [_classes_record_set(facts.classes)] if facts.classes else []
     records = _parquet_record_set(facts)
     if records is not None:
         doc["distribution"].append(records[0])
