@@ -209,6 +209,12 @@ def _write_card(dataset: model.Dataset, fmt: Any, staging: Path, target: Path, o
             continue
         if spec is not None:
             specs[name] = spec
+    owns = {}
+    for source in dataset.lineage.all_sources():
+        try:
+            owns[source.format] = get_format(source.format).owns
+        except UnknownFormatError:
+            continue  # a format no longer registered: every file of its folder is listed
     recorded = opts.model_dump(exclude_defaults=True, exclude={"workers", "progress"})
     prefixes = {name: fmt.spec.prefix_of(name) for name in dataset.subsets()} if fmt.spec else {}
     write_card(
@@ -220,6 +226,7 @@ def _write_card(dataset: model.Dataset, fmt: Any, staging: Path, target: Path, o
         skip=kept,
         prefixes=prefixes,
         target=target,
+        owns=owns,
     )
 
 

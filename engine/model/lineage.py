@@ -44,6 +44,10 @@ class Source:
     subset: str | None = None
     files: tuple[SourceFile, ...] = ()
     history: Lineage | None = None
+    #: False until the files are listed (a folder's files are listed when a card needs them;
+    #: ``seen`` then tells which top-level entries changed since the read)
+    listed: bool = field(default=True, compare=False)
+    seen: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -156,15 +156,25 @@ def _front_matter(text: str) -> str | None:
 
 
 # -- provenance of a load --------------------------------------------------------------------
-def source_of(
-    path: Path, format_name: str, owned: Iterable[Path], *, dataset: str | None, subset: str | None
-) -> Source:
-    """The provenance record of reading ``path``: the files read (``owned``, or the file itself),
-    the known dataset, and the history a card of ours in the folder recorded."""
-    root = path if path.is_dir() else path.parent
-    entries = [path] if path.is_file() else sorted(owned)
-    history = read_history(root) if path.is_dir() else None
-    return Source(str(path), format_name, dataset, subset, files_of(root, entries), history)
+def source_of(path: Path, format_name: str, *, dataset: str | None, subset: str | None) -> Source:
+    """The provenance record of reading ``path``: a file is recorded now (size, time); a folder
+    only by its top-level entries' sizes and times, its files listed and hashed when a card is
+    written (``hashed``), so a load does not walk a folder of 70,000 images twice. A card of
+    ours in the folder gives the recorded history."""
+    if path.is_file():
+        files = files_of(path.parent, [path])
+        return Source(str(path), format_name, dataset, subset, files)
+    seen: dict[str, tuple[int, int]] = {}
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if not entry.name.startswith("."):
+                    stat = entry.stat(follow_symlinks=False)
+                    seen[entry.name] = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        seen = {}
+    history = read_history(path)
+    return Source(str(path), format_name, dataset, subset, (), history, listed=False, seen=seen)
 
 
 def read_history(folder: Path) -> Lineage | None:
@@ -192,23 +202,31 @@ def _read_json(path: Path) -> Any:
         return json.loads(handle.read().decode("utf-8"))
 
 
-def hashed(lineage: Lineage, specs: Mapping[str, DatasetSpec]) -> Lineage:
+def hashed(
+    lineage: Lineage,
+    specs: Mapping[str, DatasetSpec],
+    owns: Mapping[str, Callable[[Path], bool]] | None = None,
+) -> Lineage:
     """The lineage with the SHA-256 of every source file it read (None for a file changed since
-    it was read). A source is kept as a known dataset (``specs``: name -> spec) only when one of
+    it was read). A folder's files are listed now: the entries its format ``owns`` (format name
+    -> rule). A source is kept as a known dataset (``specs``: name -> spec) only when one of
     its files is byte-identical to a file that dataset published (SHA-256 or MD5), which the
     file then names: a folder merely in MNIST's format is not MNIST."""
 
     def fill(source: Source) -> Source:
         if source.history is not None:
-            source = replace(source, history=hashed(source.history, specs))
-        if all(f.sha256 for f in source.files):
+            source = replace(source, history=hashed(source.history, specs, owns))
+        if source.listed and all(f.sha256 for f in source.files):
             return source  # recorded earlier (a card's history): kept as recorded
         root = Path(source.path)
         root = root if root.is_dir() else root.parent
+        listing = (
+            source.files if source.listed else _listed(source, (owns or {}).get(source.format))
+        )
         spec = specs.get(source.dataset or "")
         known = spec.known_files if spec is not None else ()
         files = []
-        for file in source.files:
+        for file in listing:
             digests = _digests_if_unchanged(root / file.path, file)
             name = None
             if digests:
@@ -222,9 +240,31 @@ def hashed(lineage: Lineage, specs: Mapping[str, DatasetSpec]) -> Lineage:
                 )
             files.append(replace(file, sha256=digests.get("sha256"), published=name))
         confirmed = any(f.published for f in files)
-        return replace(source, files=tuple(files), dataset=source.dataset if confirmed else None)
+        dataset = source.dataset if confirmed else None
+        return replace(source, files=tuple(files), dataset=dataset, listed=True, seen={})
 
     return lineage.map_sources(fill)
+
+
+def _listed(source: Source, owns: Callable[[Path], bool] | None) -> tuple[SourceFile, ...]:
+    """The files of a folder source, as its format owns them; a top-level file whose size or
+    time is not what the read saw keeps no time, so it is not hashed (it changed)."""
+    root = Path(source.path)
+    try:
+        entries = [
+            e
+            for e in sorted(root.iterdir())
+            if not e.name.startswith(".") and (owns is None or owns(e)) and e.name in source.seen
+        ]
+    except OSError:
+        return ()
+    files = []
+    for file in files_of(root, entries):
+        before = source.seen.get(file.path)
+        if before is not None and before != (file.size, file.mtime_ns):
+            file = replace(file, mtime_ns=-1)  # changed since the read: never matches
+        files.append(file)
+    return tuple(files)
 
 
 def _digests_if_unchanged(path: Path, file: SourceFile) -> dict[str, str]:
@@ -283,6 +323,7 @@ def write_card(
     skip: Sequence[str] = (),
     prefixes: Mapping[str, str] | None = None,
     target: Path | None = None,
+    owns: Mapping[str, Callable[[Path], bool]] | None = None,
 ) -> list[str]:
     """Writes ``README.md`` and ``croissant.json`` (but those named in ``skip``) into
     ``directory``, which holds the export just written; returns the names written.
@@ -290,8 +331,9 @@ def write_card(
     ``specs`` are the specs of the known datasets the lineage read (license, citation, homepage);
     ``save_step`` is recorded as the last step; ``prefixes`` map subsets to the file prefixes of
     the format (MNIST's ``t10k``), to tell which split a file holds; ``target`` is the folder
-    the export becomes (named in warnings)."""
-    lineage = hashed(dataset.lineage, specs).then(save_step)
+    the export becomes (named in warnings); ``owns`` the ownership rule of each format read
+    (format name -> rule), to list the files a folder source was read from."""
+    lineage = hashed(dataset.lineage, specs, owns).then(save_step)
     lineage = replace(lineage, engine=engine_version())
     subsets = {name: len(part) for name, part in dataset.subsets().items()}
     facts = CardFacts(

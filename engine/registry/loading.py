@@ -48,19 +48,14 @@ def load_dataset(
 
 
 def _source(fmt: Any, path: Path, subset: str | None) -> Source:
-    """The provenance of this read: the files of the format at `path` (hashed when a card is
-    written), the spec's dataset they may be (confirmed by hash then) and a card's history."""
+    """The provenance of this read: the path and format (a folder's files are listed and hashed
+    when a card is written), the spec's dataset it may be (confirmed by hash then) and the
+    history a card in the folder recorded."""
     from engine.ops.card import source_of
 
-    owned: list[Path] = []
-    if path.is_dir():
-        try:
-            owned = [e for e in path.iterdir() if not e.name.startswith(".") and fmt.owns(e)]
-        except OSError:
-            owned = []
     spec = fmt.spec
     known = spec.name if spec is not None and spec.known_files else None
-    return source_of(path, fmt.name, owned, dataset=known, subset=subset)
+    return source_of(path, fmt.name, dataset=known, subset=subset)
 
 
 def detect_best(path: str | Path) -> Detection:
