@@ -141,10 +141,17 @@ def test_idx_croissant_validates_and_hashes_match(tmp_path):
     assert "configs" not in front_matter(out)
 
 
-@pytest.mark.parametrize("fmt", ["mnist_csv", "image_dir", "cifar"])
-def test_other_formats_card_validates(tmp_path, fmt):
+@pytest.mark.parametrize("fmt", [f for f in engine.formats() if f != "emnist"])
+def test_every_format_card_validates_and_detection_is_unchanged(tmp_path, fmt):
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.LabelsNotStoredWarning)
+        engine.save(make_dataset((("default", 6),)), fmt, tmp_path / "plain")
+        engine.save(make_dataset((("default", 6),)), fmt, tmp_path / "carded", card=True)
+    assert engine.detect(tmp_path / "carded") == engine.detect(tmp_path / "plain")
+    engine.save(make_dataset(), fmt, tmp_path / fmt, card=True)
     out = tmp_path / fmt
-    engine.save(make_dataset(), fmt, out, card=True)
     dataset = mlc_dataset(out)
     assert len(list(dataset.records("classes"))) == 10
     listed = {
