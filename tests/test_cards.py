@@ -365,7 +365,9 @@ def test_verify_ignores_card_paths_outside_the_folder(tmp_path):
     out = tmp_path / "out"
     engine.save(make_dataset(), "mnist", out, card=True)
     doc = croissant_of(out)
-    for url in ("../secret", "/etc/passwd", "a/../../b", "http://example.org/x"):
+    (tmp_path / "secret").write_text("not the export's", encoding="utf-8")
+    (out / "link").symlink_to(tmp_path, target_is_directory=True)
+    for url in ("../secret", "/etc/passwd", "a/../../b", "http://example.org/x", "link/secret"):
         doc["distribution"].append(
             {"@type": "cr:FileObject", "contentUrl": url, "sha256": "0" * 64, "contentSize": "1 B"}
         )

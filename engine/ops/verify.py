@@ -114,7 +114,10 @@ def _against_card(
                 )
             )
     seen = {c.path.relative_to(folder).as_posix() for c in checks}
+    inside = folder.resolve()
     for name in sorted(recorded):
+        if inside not in (folder / name).resolve().parents:
+            continue  # through a symbolic link out of the folder: not a file of this export
         nested = "/" in name and (folder / name).is_file()
         if nested and whole:
             out.append(_against_card(folder, [_check(folder / name, [])], recorded, whole=False)[0])
