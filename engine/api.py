@@ -209,12 +209,6 @@ def _write_card(dataset: model.Dataset, fmt: Any, staging: Path, target: Path, o
             continue
         if spec is not None:
             specs[name] = spec
-    owns = {}
-    for source in dataset.lineage.all_sources():
-        try:
-            owns[source.format] = get_format(source.format).owns
-        except UnknownFormatError:
-            continue  # a format no longer registered: every file of its folder is listed
     recorded = opts.model_dump(exclude_defaults=True, exclude={"workers", "progress"})
     prefixes = {name: fmt.spec.prefix_of(name) for name in dataset.subsets()} if fmt.spec else {}
     write_card(
@@ -226,7 +220,27 @@ def _write_card(dataset: model.Dataset, fmt: Any, staging: Path, target: Path, o
         skip=kept,
         prefixes=prefixes,
         target=target,
-        owns=owns,
+        owns=_files_read,
+    )
+
+
+def _files_read(source: Any) -> Callable[[Path], bool] | None:
+    """Which entries of a folder source were read: its format's files (of the one subset read,
+    for a spec whose file names tell the subset); None for a format no longer registered."""
+    try:
+        fmt = get_format(source.format)
+    except UnknownFormatError:
+        return None
+    spec = fmt.spec
+    if source.subset is None or spec is None:
+        return fmt.owns
+    prefix = spec.prefix_of(source.subset)
+    return lambda entry: (
+        fmt.owns(entry)
+        and (
+            entry.name.startswith(prefix)
+            or not any(entry.name.startswith(spec.prefix_of(other)) for other in spec.subsets)
+        )
     )
 
 

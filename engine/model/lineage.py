@@ -23,12 +23,14 @@ JSON = Any
 @dataclass(frozen=True)
 class SourceFile:
     """One file a load read: its path relative to the source, size, SHA-256 (None until hashed,
-    or when it changed after it was read) and the published file it is identical to."""
+    or when it changed after it was read), the published file it equals and how (``identical``
+    byte for byte, or ``same content`` when recompressed or stored uncompressed)."""
 
     path: str
     size: int
     sha256: str | None = None
     published: str | None = None
+    match: str | None = None
     #: the modification time seen when it was read (not written out: tells a later change)
     mtime_ns: int | None = field(default=None, compare=False)
 
@@ -178,7 +180,7 @@ def _source_dict(source: Source) -> dict[str, JSON]:
             "path": f.path,
             "size": f.size,
             "sha256": f.sha256,
-            **({"published": f.published} if f.published else {}),
+            **({"published": f.published, "match": f.match} if f.published else {}),
         }
         for f in source.files
     ]
@@ -220,13 +222,14 @@ def _source_of(data: Any) -> Source:
             raise ValueError("provenance file is not an object")
         size = entry.get("size")
         digest = entry.get("sha256")
-        published = entry.get("published")
+        published, match = entry.get("published"), entry.get("match")
         files.append(
             SourceFile(
                 _text(entry, "path"),
                 size if isinstance(size, int) and not isinstance(size, bool) else 0,
                 digest if isinstance(digest, str) else None,
                 published if isinstance(published, str) else None,
+                match if isinstance(match, str) else None,
             )
         )
     history = data.get("history")

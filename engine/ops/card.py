@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import CardWarning, warn_caller
+from engine.errors import CardWarning, EngineError, warn_caller
+from engine.io.checksums import Match, compare, stem_of
 from engine.io.digests import file_digests
 from engine.io.yaml_text import dump as yaml_dump
 from engine.model import NO_LABEL, Dataset
 from engine.model.lineage import Lineage, Source, SourceFile, Step, files_of, plain
-from specs.schema import DatasetSpec
+from specs.schema import DatasetSpec, KnownFile
 
 README = "README.md"
 CROISSANT = "croissant.json"
@@ -205,13 +206,14 @@ def _read_json(path: Path) -> Any:
 def hashed(
     lineage: Lineage,
     specs: Mapping[str, DatasetSpec],
-    owns: Mapping[str, Callable[[Path], bool]] | None = None,
+    owns: Callable[[Source], Callable[[Path], bool] | None] | None = None,
 ) -> Lineage:
     """The lineage with the SHA-256 of every source file it read (None for a file changed since
-    it was read). A folder's files are listed now: the entries its format ``owns`` (format name
-    -> rule). A source is kept as a known dataset (``specs``: name -> spec) only when one of
-    its files is byte-identical to a file that dataset published (SHA-256 or MD5), which the
-    file then names: a folder merely in MNIST's format is not MNIST."""
+    it was read). A folder's files are listed now: the entries ``owns(source)`` accepts (its
+    format's rule; None: every entry). A source is kept as a known dataset (``specs``: name ->
+    spec) only when one of its files equals a file that dataset published, as ``verify`` tells
+    (byte for byte, or the same content recompressed), which the file then names: a folder
+    merely in MNIST's format is not MNIST."""
 
     def fill(source: Source) -> Source:
         if source.history is not None:
@@ -220,30 +222,53 @@ def hashed(
             return source  # recorded earlier (a card's history): kept as recorded
         root = Path(source.path)
         root = root if root.is_dir() else root.parent
-        listing = (
-            source.files if source.listed else _listed(source, (owns or {}).get(source.format))
-        )
+        rule = owns(source) if owns is not None else None
+        listing = source.files if source.listed else _listed(source, rule)
         spec = specs.get(source.dataset or "")
         known = spec.known_files if spec is not None else ()
         files = []
         for file in listing:
-            digests = _digests_if_unchanged(root / file.path, file)
-            name = None
-            if digests:
-                name = next(
-                    (
-                        k.name
-                        for k in known
-                        if digests["sha256"] == k.sha256 or digests["md5"] == k.md5
-                    ),
-                    None,
+            path = root / file.path
+            digest = _sha256_if_unchanged(path, file)
+            found = _published(path, known) if digest else None
+            files.append(
+                replace(
+                    file,
+                    sha256=digest,
+                    published=found.known.name if found else None,
+                    match=found.status.replace("_", " ") if found else None,
                 )
-            files.append(replace(file, sha256=digests.get("sha256"), published=name))
+            )
         confirmed = any(f.published for f in files)
         dataset = source.dataset if confirmed else None
         return replace(source, files=tuple(files), dataset=dataset, listed=True, seen={})
 
     return lineage.map_sources(fill)
+
+
+def _published(path: Path, known: Sequence[KnownFile]) -> Match | None:
+    """The published file ``path`` equals (identical, or same content), as ``verify`` decides."""
+    candidates = [k for k in known if stem_of(k.name) == stem_of(path.name)]
+    if not candidates:
+        return None
+    try:
+        matches = compare(path, candidates)
+    except (EngineError, OSError):  # a damaged compressed stream: equal to nothing published
+        return None
+    return next((m for m in matches if m.status in ("identical", "same_content")), None)
+
+
+def _sha256_if_unchanged(path: Path, file: SourceFile) -> str | None:
+    """SHA-256 of ``path`` when its size and time are those seen on reading; else None."""
+    try:
+        stat = path.stat()
+        if stat.st_size != file.size or (
+            file.mtime_ns is not None and stat.st_mtime_ns != file.mtime_ns
+        ):
+            return None
+        return file_digests(path, ["sha256"])["sha256"]
+    except OSError:
+        return None
 
 
 def _listed(source: Source, owns: Callable[[Path], bool] | None) -> tuple[SourceFile, ...]:
@@ -265,19 +290,6 @@ def _listed(source: Source, owns: Callable[[Path], bool] | None) -> tuple[Source
             file = replace(file, mtime_ns=-1)  # changed since the read: never matches
         files.append(file)
     return tuple(files)
-
-
-def _digests_if_unchanged(path: Path, file: SourceFile) -> dict[str, str]:
-    """SHA-256 and MD5 of ``path`` when its size and time are those seen on reading; else {}."""
-    try:
-        stat = path.stat()
-        if stat.st_size != file.size or (
-            file.mtime_ns is not None and stat.st_mtime_ns != file.mtime_ns
-        ):
-            return {}
-        return file_digests(path, ["sha256", "md5"])
-    except OSError:
-        return {}
 
 
 def sources_in(lineage: Lineage) -> list[str]:
@@ -323,7 +335,7 @@ def write_card(
     skip: Sequence[str] = (),
     prefixes: Mapping[str, str] | None = None,
     target: Path | None = None,
-    owns: Mapping[str, Callable[[Path], bool]] | None = None,
+    owns: Callable[[Source], Callable[[Path], bool] | None] | None = None,
 ) -> list[str]:
     """Writes ``README.md`` and ``croissant.json`` (but those named in ``skip``) into
     ``directory``, which holds the export just written; returns the names written.
@@ -331,8 +343,8 @@ def write_card(
     ``specs`` are the specs of the known datasets the lineage read (license, citation, homepage);
     ``save_step`` is recorded as the last step; ``prefixes`` map subsets to the file prefixes of
     the format (MNIST's ``t10k``), to tell which split a file holds; ``target`` is the folder
-    the export becomes (named in warnings); ``owns`` the ownership rule of each format read
-    (format name -> rule), to list the files a folder source was read from."""
+    the export becomes (named in warnings); ``owns(source)`` the rule telling the files a folder
+    source was read from (see ``hashed``)."""
     lineage = hashed(dataset.lineage, specs, owns).then(save_step)
     lineage = replace(lineage, engine=engine_version())
     subsets = {name: len(part) for name, part in dataset.subsets().items()}
