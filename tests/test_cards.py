@@ -5,6 +5,7 @@ hostile names and cards."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import warnings
@@ -305,6 +306,9 @@ def test_known_dataset_is_confirmed_by_hash(tmp_path, monkeypatch):
         for p in sorted(folder.iterdir())
         if p.name.endswith(".gz") and "images" in p.name
     ]
+    labels = folder / "train-labels-idx1-ubyte.gz"  # published compressed otherwise: same content
+    content = hashlib.md5(gzip.decompress(labels.read_bytes())).hexdigest()
+    published.append(KnownFile(name=labels.name, md5="0" * 32, content_md5=content))
     sources = Sources(
         homepage="https://example.org/digits", license="MIT", citation="Digits, 2026."
     )
@@ -319,7 +323,19 @@ def test_known_dataset_is_confirmed_by_hash(tmp_path, monkeypatch):
     assert "Digits, 2026." in (tmp_path / "known" / README).read_text(encoding="utf-8")
     recorded = doc["mnist_engine:provenance"]["sources"][0]
     assert recorded["dataset"] == "mydigits"
-    assert {f.get("published") for f in recorded["files"]} >= {published[0].name}
+    matches = {f["path"]: f.get("match") for f in recorded["files"]}
+    assert matches[published[0].name] == "identical"
+    assert matches[labels.name] == "same content"
+    assert matches["labels.txt"] is None
+
+    engine.save(engine.load("mydigits", folder, subset="test"), "mnist", tmp_path / "t", card=True)
+    read = croissant_of(tmp_path / "t")["mnist_engine:provenance"]["sources"][0]
+    assert read["subset"] == "test"
+    assert {f["path"] for f in read["files"]} == {
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "labels.txt",
+    }  # the files of the subset read, not the train files beside them
 
     other = tmp_path / "other"
     engine.save(make_dataset(seed=9), "mnist", other)
