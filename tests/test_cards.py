@@ -508,3 +508,15 @@ def test_unlabeled_idx_card_validates(tmp_path):
     ]
     engine.save(engine.Dataset(parts, []), "mnist", tmp_path / "out", card=True)
     mlc_dataset(tmp_path / "out")
+
+
+def test_relative_source_is_hashed_after_a_chdir(tmp_path, monkeypatch):
+    engine.save(make_dataset(), "mnist", tmp_path / "src")
+    monkeypatch.chdir(tmp_path)
+    dataset = engine.load(None, "src")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    engine.save(dataset, "mnist", tmp_path / "out", card=True)
+    (source,) = croissant_of(tmp_path / "out")["mnist_engine:provenance"]["sources"]
+    assert source["path"] == "src"  # as given: no home folder in a shared card
+    assert source["files"] and all(f["sha256"] for f in source["files"])

@@ -50,6 +50,8 @@ class Source:
     #: ``seen`` then tells which top-level entries changed since the read)
     listed: bool = field(default=True, compare=False)
     seen: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    #: the absolute path at the read (``path`` is kept as given), for hashing after a chdir
+    where: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ def plain(value: Any) -> JSON:
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):  # in a stable order, whatever the hash seed
+        return sorted((plain(v) for v in value), key=repr)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     item = getattr(value, "item", None)

@@ -162,9 +162,10 @@ def source_of(path: Path, format_name: str, *, dataset: str | None, subset: str 
     only by its top-level entries' sizes and times, its files listed and hashed when a card is
     written (``hashed``), so a load does not walk a folder of 70,000 images twice. A card of
     ours in the folder gives the recorded history."""
+    where = os.path.abspath(path)
     if path.is_file():
         files = files_of(path.parent, [path])
-        return Source(str(path), format_name, dataset, subset, files)
+        return Source(str(path), format_name, dataset, subset, files, where=where)
     seen: dict[str, tuple[int, int]] = {}
     try:
         with os.scandir(path) as entries:
@@ -175,7 +176,9 @@ def source_of(path: Path, format_name: str, *, dataset: str | None, subset: str 
     except OSError:
         seen = {}
     history = read_history(path)
-    return Source(str(path), format_name, dataset, subset, (), history, listed=False, seen=seen)
+    return Source(
+        str(path), format_name, dataset, subset, (), history, listed=False, seen=seen, where=where
+    )
 
 
 def read_history(folder: Path) -> Lineage | None:
@@ -220,7 +223,7 @@ def hashed(
             source = replace(source, history=hashed(source.history, specs, owns))
         if source.listed and all(f.sha256 for f in source.files):
             return source  # recorded earlier (a card's history): kept as recorded
-        root = Path(source.path)
+        root = Path(source.where or source.path)
         root = root if root.is_dir() else root.parent
         rule = owns(source) if owns is not None else None
         listing = source.files if source.listed else _listed(source, rule)
@@ -274,7 +277,7 @@ def _sha256_if_unchanged(path: Path, file: SourceFile) -> str | None:
 def _listed(source: Source, owns: Callable[[Path], bool] | None) -> tuple[SourceFile, ...]:
     """The files of a folder source, as its format owns them; a top-level file whose size or
     time is not what the read saw keeps no time, so it is not hashed (it changed)."""
-    root = Path(source.path)
+    root = Path(source.where or source.path)
     try:
         entries = [
             e
