@@ -520,3 +520,21 @@ def test_relative_source_is_hashed_after_a_chdir(tmp_path, monkeypatch):
     (source,) = croissant_of(tmp_path / "out")["mnist_engine:provenance"]["sources"]
     assert source["path"] == "src"  # as given: no home folder in a shared card
     assert source["files"] and all(f["sha256"] for f in source["files"])
+
+
+def test_card_after_double_dash_is_a_usage_error(tmp_path, capsys):
+    argv = ["convert", "-i", str(engine.sample_path()), "-f", "mnist", "-o", str(tmp_path / "o")]
+    assert main([*argv, "--", "--card"]) == 2
+    assert "before '--'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_datumaro_export_then_save_keeps_the_card(tmp_path):
+    dataset = engine.Dataset.import_from(str(engine.sample_path()), "mnist")
+    dataset.export(tmp_path / "out", "mnist", card=True)
+    first = croissant_of(tmp_path / "out")
+    dataset.transform("reindex", start=1)
+    dataset.save()  # Datumaro's save: the bound folder, format and options (the card too)
+    again = croissant_of(tmp_path / "out")
+    steps = [s["name"] for s in again["mnist_engine:provenance"]["steps"]]
+    assert steps == ["reindex", "mnist"] and again != first

@@ -230,6 +230,8 @@ def exporter_options(format_name: str, extra: list[str]) -> dict:
     from engine.cli.exporter_options import describe_options, parse_export_options
 
     fmt = get_format(format_name)
+    if "--card" in extra:
+        raise UsageError("--card is not an exporter option of one format: give it before '--'")
     if "-h" in extra or "--help" in extra:
         print(f"exporter options of {format_name} (after --):")
         print("\n".join(f"  {line}" for line in describe_options(fmt)))
