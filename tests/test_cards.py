@@ -538,3 +538,45 @@ def test_datumaro_export_then_save_keeps_the_card(tmp_path):
     again = croissant_of(tmp_path / "out")
     steps = [s["name"] for s in again["mnist_engine:provenance"]["steps"]]
     assert steps == ["reindex", "mnist"] and again != first
+
+
+@pytest.mark.parametrize("fmt", ["imagenet", "image_dir"])
+@pytest.mark.parametrize("counts", [(("train", 7), ("test", 5)), (("default", 6),)])
+def test_image_folder_croissant_yields_our_items(tmp_path, fmt, counts):
+    """Class and subset folders are what Croissant can read from the paths: mlcroissant gives
+    each image with its class name (imagenet) and split, equal to ours."""
+    dataset = make_dataset(counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.LabelsNotStoredWarning)
+        engine.save(dataset, fmt, tmp_path / "out", card=True)
+    records = list(mlc_dataset(tmp_path / "out").records("default"))
+    several = len(counts) > 1
+
+    def text(value) -> str:
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def grey(image) -> bytes:  # mlcroissant opens image files as RGB: three equal channels
+        pixels = np.asarray(image)
+        if pixels.ndim == 3:
+            assert (pixels == pixels[..., :1]).all()
+            pixels = pixels[..., 0]
+        return pixels.tobytes()
+
+    theirs = Counter(
+        (
+            text(r["default/split"]) if several else None,
+            text(r["default/label"]) if fmt == "imagenet" else None,
+            grey(r["default/image"]),
+        )
+        for r in records
+    )
+    ours = Counter(
+        (
+            name if several else None,
+            dataset.categories[int(part.labels[i])] if fmt == "imagenet" else None,
+            part.images[i].tobytes(),
+        )
+        for name, part in dataset.subsets().items()
+        for i in range(len(part))
+    )
+    assert theirs == ours

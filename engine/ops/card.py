@@ -750,7 +750,7 @@ def croissant(facts: CardFacts) -> dict[str, Any]:
         for f in facts.files
     ]
     doc["recordSet"] = [_classes_record_set(facts.classes)] if facts.classes else []
-    records = _parquet_record_set(facts)
+    records = _parquet_record_set(facts) or _image_record_set(facts)
     if records is not None:
         doc["distribution"].append(records[0])
         doc["recordSet"].append(records[1])
@@ -885,6 +885,88 @@ def _inside(relative: str) -> bool:
         and "\\" not in relative
         and (".." not in parts and ":" not in parts[0] and "" not in parts)
     )
+
+
+def _image_record_set(facts: CardFacts) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """For an export of image files in folders named after subsets and/or classes
+    (``<subset>/<class>/<id>.png``, ``<class>/...``, ``<subset>/...`` or flat): a FileSet of
+    them and the record set reading each image with its class name and split from its path.
+    None for any other layout (nested side files, mixed depths, a name both subset and class)."""
+    images = [f for f in facts.files if _media_type(f.path).startswith("image/")]
+    if not images or any("/" in f.path for f in facts.files if f not in images):
+        return None
+    depths = {f.path.count("/") for f in images}
+    if len(depths) != 1:
+        return None
+    depth = depths.pop()
+    folders = [f.path.split("/")[:-1] for f in images]
+    subsets, classes = set(facts.subsets), set(facts.classes)
+    known: dict[int, list[tuple[str, ...]]] = {
+        0: [()],
+        1: [("split",), ("label",)],
+        2: [("split", "label")],
+    }
+    layouts = known.get(depth, [])
+    fits = [
+        layout
+        for layout in layouts
+        if all(
+            part in (subsets if role == "split" else classes)
+            for parts in folders
+            for role, part in zip(layout, parts, strict=True)
+        )
+    ]
+    if len(fits) != 1 or (depth and subsets & classes):
+        return None
+    layout = fits[0]
+    patterns = sorted(
+        {
+            "/".join([*map(glob.escape, parts), "*" + glob.escape(Path(f.path).suffix)])
+            for parts, f in zip(folders, images, strict=True)
+        }
+    )
+    file_set = {
+        "@type": "cr:FileSet",
+        "@id": "image-files",
+        "name": "image-files",
+        "encodingFormat": _media_type(images[0].path),
+        "includes": patterns,
+    }
+    source = {"fileSet": {"@id": "image-files"}}
+    fields: list[dict[str, Any]] = [
+        {
+            "@type": "cr:Field",
+            "@id": "default/image",
+            "name": "default/image",
+            "description": "The image.",
+            "dataType": "sc:ImageObject",
+            "source": {**source, "extract": {"fileProperty": "content"}},
+        }
+    ]
+    meaning = {"split": "The subset (split) of the item.", "label": "The class name."}
+    for position, role in enumerate(layout):
+        fields.append(
+            {
+                "@type": "cr:Field",
+                "@id": f"default/{role}",
+                "name": f"default/{role}",
+                "description": meaning[role] + " (its folder)",
+                "dataType": "sc:Text",
+                "source": {
+                    **source,
+                    "extract": {"fileProperty": "fullpath"},
+                    "transform": {"regex": "^" + "[^/]+/" * position + "([^/]+)/"},
+                },
+            }
+        )
+    record_set = {
+        "@type": "cr:RecordSet",
+        "@id": "default",
+        "name": "default",
+        "description": "The items: " + ", ".join(["image", *layout]) + ".",
+        "field": fields,
+    }
+    return file_set, record_set
 
 
 # -- checking a card against its folder ---------------------------------------------------------
