@@ -305,10 +305,11 @@ def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
 
 def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
     """Checks a file, or every file in a folder, against the published files of the registered
-    formats (or of `format` only), by MD5 of the file and of its uncompressed content."""
-    from engine.ops.verify import verify_files
+    formats (or of `format` only), by MD5 of the file and of its uncompressed content; in a
+    folder with a dataset card of ours, also against the SHA-256 the card records."""
+    from engine.ops.verify import against_card, verify_files
 
-    return verify_files(path, [get_format(format)] if format else all_formats())
+    return against_card(path, verify_files(path, [get_format(format)] if format else all_formats()))
 
 
 def merge(
