@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
     CacheWarning,
+    CardWarning,
     DownloadError,
     EmptyFilterWarning,
     EngineError,
@@ -156,6 +157,7 @@ __all__ = [
     "Adapter",
     "AnnotationType",
     "CacheWarning",
+    "CardWarning",
     "Comparison",
     "Dataset",
     "DatasetItem",

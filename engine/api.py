@@ -18,6 +18,7 @@ from engine import model
 from engine.codecs.prepare import check_label_range
 from engine.compute import executors
 from engine.errors import (
+    CardWarning,
     EngineError,
     NotSupportedError,
     OutputExistsError,
@@ -30,6 +31,7 @@ from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.model.batching import Batches
 from engine.model.categories import AnnotationType
+from engine.model.lineage import Lineage, Step
 from engine.project import CONFIG_NAME, Project
 from engine.registry import all_formats, detections, get_format
 from engine.registry.loading import detect_best, load_dataset
@@ -103,6 +105,7 @@ def load(
     for part in loaded.subsets().values():
         if isinstance(part, Subset):  # a dataset built from this subset remembers its folder
             part.sources, part.partial = (path,), True  # one subset: part of the folder
+            part.lineage = loaded.lineage
     loaded.data_path, loaded.format = str(path), get_format(format).name
     return loaded
 
@@ -132,6 +135,7 @@ def save(
     overwrite: bool = False,
     inputs: Iterable[str | Path] = (),
     executor: Any = None,
+    card: bool = False,
     **options: Any,
 ) -> list[str]:
     """Writes `dataset` in `format` into the directory `path`, atomically.
@@ -148,6 +152,11 @@ def save(
     `distributed.Client` or a Dask scheduler address) runs the per-chunk work (conversions, image
     encoding) on that cluster; its workers must see the inputs' files and the output folder. The
     files written are byte-identical to a local save.
+
+    `card=True` also writes a dataset card into the folder, part of the same atomic swap:
+    `README.md` (a Hugging Face dataset card) and `croissant.json` (Croissant 1.0, each file's
+    SHA-256), both with the dataset's provenance (see docs/cards.md). A `README.md` or
+    `croissant.json` of the user's already in the folder is kept, with a CardWarning.
     """
     fmt = get_format(format)
     checked = fmt.options.of(fmt.name, options)
@@ -161,13 +170,78 @@ def save(
     with (
         executors.using(executor) as running,
         atomic_output_dir(
-            path, overwrite=overwrite, owns=fmt.owns, inputs=protected, kept=kept
+            path, overwrite=overwrite, owns=owns_with_card(fmt), inputs=protected, kept=kept
         ) as staging,
     ):
         if running is not None:
             running.check_paths([staging], what="output folder")
         fmt.save(dataset, staging, checked)
+        if card:
+            _write_card(dataset, fmt, staging, Path(path), checked)
     return kept
+
+
+def owns_with_card(fmt: Any) -> Callable[[Path], bool]:
+    """The format's ownership rule plus the card files this engine wrote (an overwrite replaces
+    them; a user's own README.md or croissant.json is never ours)."""
+    from engine.ops.card import is_our_card
+
+    return lambda entry: fmt.owns(entry) or is_our_card(entry)
+
+
+def _write_card(dataset: model.Dataset, fmt: Any, staging: Path, target: Path, opts: Any) -> None:
+    """Writes the card beside the staged export, leaving out a card file the user owns there."""
+    from engine.model.lineage import Step
+    from engine.ops.card import CARD_FILES, is_our_card, sources_in, write_card
+
+    kept = [n for n in CARD_FILES if (target / n).exists() and not is_our_card(target / n)]
+    if kept:
+        warn_caller(
+            f"{target}: {', '.join(kept)} there is not a card of mnist-engine; it is kept and "
+            "the card is written without it",
+            CardWarning,
+        )
+    specs = {}
+    for name in sources_in(dataset.lineage):
+        try:
+            spec = get_format(name).spec
+        except UnknownFormatError:
+            continue
+        if spec is not None:
+            specs[name] = spec
+    recorded = opts.model_dump(exclude_defaults=True, exclude={"workers", "progress"})
+    prefixes = {name: fmt.spec.prefix_of(name) for name in dataset.subsets()} if fmt.spec else {}
+    write_card(
+        dataset,
+        staging,
+        format_name=fmt.name,
+        specs=specs,
+        save_step=Step("save", fmt.name, recorded),
+        skip=kept,
+        prefixes=prefixes,
+        target=target,
+        owns=_files_read,
+    )
+
+
+def _files_read(source: Any) -> Callable[[Path], bool] | None:
+    """Which entries of a folder source were read: its format's files (of the one subset read,
+    for a spec whose file names tell the subset); None for a format no longer registered."""
+    try:
+        fmt = get_format(source.format)
+    except UnknownFormatError:
+        return None
+    spec = fmt.spec
+    if source.subset is None or spec is None:
+        return fmt.owns
+    prefix = spec.prefix_of(source.subset)
+    return lambda entry: (
+        fmt.owns(entry)
+        and (
+            entry.name.startswith(prefix)
+            or not any(entry.name.startswith(spec.prefix_of(other)) for other in spec.subsets)
+        )
+    )
 
 
 def _refuse_partial_in_place(dataset: Dataset, output: Path) -> None:
@@ -231,10 +305,11 @@ def from_hf(dataset_dict: Any, *, workers: int | None = None) -> Dataset:
 
 def verify(path: str | Path, format: str | None = None) -> list[FileCheck]:
     """Checks a file, or every file in a folder, against the published files of the registered
-    formats (or of `format` only), by MD5 of the file and of its uncompressed content."""
-    from engine.ops.verify import verify_files
+    formats (or of `format` only), by MD5 of the file and of its uncompressed content; in a
+    folder with a dataset card of ours, also against the SHA-256 the card records."""
+    from engine.ops.verify import against_card, verify_files
 
-    return verify_files(path, [get_format(format)] if format else all_formats())
+    return against_card(path, verify_files(path, [get_format(format)] if format else all_formats()))
 
 
 def merge(
@@ -302,6 +377,8 @@ class Subset(model.Subset):
     sources: tuple[Path, ...] = ()
     #: whether it is part of what its source folder holds (then never written over the folder)
     partial = False
+    #: the provenance of the dataset it was taken from (see engine.model.lineage)
+    lineage: Lineage | None = None
 
     @classmethod
     def adopt(cls, subset: model.Subset) -> Subset:
@@ -315,6 +392,8 @@ class Subset(model.Subset):
         `get_subset(name).as_dataset()`); a copy of the object, not of the arrays."""
         dataset = Dataset([dataclasses.replace(self)], self.categories)
         dataset.sources, dataset.partial = self.sources, bool(self.sources)
+        if self.lineage:
+            dataset.lineage = self.lineage.then(Step("edit", "subsets", {"keep": [self.name]}))
         return dataset
 
     def get(self, id: str | int, subset: str | None = None) -> ItemView | None:
@@ -425,6 +504,12 @@ class Dataset(model.Dataset):
         # the folders the subsets were read from: a save never writes over them either
         found = (p for part in parts for p in getattr(part, "sources", ()))
         self.sources: tuple[Path, ...] = tuple(dict.fromkeys(found))
+        # subsets taken from one dataset bring its provenance (a dataset of some of its subsets)
+        lineages = {id(lin): lin for part in parts if (lin := getattr(part, "lineage", None))}
+        if len(lineages) == 1:
+            (lineage,) = lineages.values()
+            kept = [part.name for part in parts]
+            self.lineage = lineage.then(Step("edit", "subsets", {"keep": kept}))
         #: read from part of its source folder (one subset or one file): never written over it
         self.partial = any(getattr(part, "partial", False) for part in parts)
         #: where it was read from or last exported to, and in which format (Datumaro's)
@@ -448,7 +533,9 @@ class Dataset(model.Dataset):
         """The same subsets and classes as a public `Dataset` (no copy)."""
         if isinstance(dataset, cls):
             return dataset
-        return cls(dataset.subsets(), dataset.categories, dataset.info)
+        adopted = cls(dataset.subsets(), dataset.categories, dataset.info)
+        adopted.lineage = dataset.lineage
+        return adopted
 
     # -- Datumaro's constructors -----------------------------------------------------------------
     @classmethod
@@ -692,16 +779,17 @@ class Dataset(model.Dataset):
         if splits is not None and ratios:
             raise TypeError("give the splits either as a list or as keywords, not both")
         chosen = splits if splits is not None else ratios
-        from engine.ops.transforms import random_split
+        from engine.ops.transforms import transform
 
-        return self._become(random_split(self, chosen, seed=seed, stratified=stratified))
+        split = transform(self, "random_split", splits=chosen, seed=seed, stratified=stratified)
+        return self._become(split)
 
     def remap_labels(self, mapping: Mapping[str, str | None], default: str = "keep") -> Dataset:
         """Renames, merges or deletes classes by name, in place (see
         engine.ops.transforms.remap_labels)."""
-        from engine.ops.transforms import remap_labels
+        from engine.ops.transforms import transform
 
-        return self._become(remap_labels(self, mapping, default))
+        return self._become(transform(self, "remap_labels", mapping=mapping, default=default))
 
     def put(
         self, item: model.DatasetItem, id: str | int | None = None, subset: str | None = None
@@ -721,6 +809,9 @@ class Dataset(model.Dataset):
         from engine.ops.merge import merge_by_policy
 
         merged = merge_by_policy([("dataset", self), ("item", added)], "exact")
+        merged.lineage = self.lineage.then(
+            Step("edit", "put", {"id": item.id, "subset": item.subset})
+        )
         self._become(merged)
 
     def remove(self, id: str | int, subset: str | None = None) -> None:
@@ -733,7 +824,11 @@ class Dataset(model.Dataset):
         keep[found.index] = False
         subsets = self.subsets()
         subsets[found.subset] = part.take(keep)
-        self._become(type(self)(subsets, self.categories, self.info))
+        edited = type(self)(subsets, self.categories, self.info)
+        edited.lineage = self.lineage.then(
+            Step("edit", "remove", {"id": str(id), "subset": found.subset})
+        )
+        self._become(edited)
 
     # -- copies ----------------------------------------------------------------------------------
     def clone(self) -> Dataset:
@@ -746,6 +841,7 @@ class Dataset(model.Dataset):
         )
         twin.sources, twin.data_path, twin.format = self.sources, self.data_path, self.format
         twin.partial = self.partial
+        twin.lineage = self.lineage
         twin._bound_options = dict(self._bound_options)
         return twin
 
@@ -757,6 +853,7 @@ class Dataset(model.Dataset):
         self._subsets = {name: Subset.adopt(part) for name, part in result.subsets().items()}
         self.categories = result.categories
         self.info = dict(result.info)
+        self.lineage = result.lineage
         self._modified = True
         return self
 

@@ -180,6 +180,12 @@ class FileUnverified(UserWarning):
     its type was checked), or a file in place that does not match and is fetched again."""
 
 
+class CardWarning(UserWarning):
+    """A dataset card was not written or read in full: a user's own README.md or croissant.json
+    in the output folder is kept (not replaced by the card), or a card's recorded provenance
+    cannot be read."""
+
+
 class FormatWarning(UserWarning):
     """A file that deviates from its format but can be read without losing data."""
 

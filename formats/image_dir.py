@@ -18,6 +18,7 @@ from engine.io.imagefolder import is_image_name, list_files
 from engine.io.images import check_encodable
 from engine.io.paths import check_unique_paths
 from engine.model import DEFAULT_SUBSET, Dataset
+from engine.ops.card import is_our_card
 from formats._common import (
     FolderAdapter,
     ids_from_names,
@@ -40,11 +41,11 @@ class ImageDirFormat(FolderAdapter):
         if not path.is_dir():
             raise NotThisFormat("not a folder")
         seen = 0
-        for _root, dirs, files in os.walk(path):
+        for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in files:
-                if name.startswith("."):
-                    continue
+                if name.startswith(".") or (root == str(path) and is_our_card(path / name)):
+                    continue  # hidden files, and a dataset card this engine wrote beside them
                 if not is_image_name(name):
                     raise NotThisFormat(f"{name}: not an image file")
                 seen += 1

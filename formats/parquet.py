@@ -199,7 +199,8 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
                 check_declared_sizes(handle.metadata, file)
                 for batch in handle.iter_batches(batch_size=READ_BATCH_ROWS):
                     builder.add(batch, file)
-            except (pa.ArrowException, OSError) as error:
+            except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
+                # Arrow decodes column paths as UTF-8: a damaged footer raises UnicodeDecodeError
                 raise FormatError(file, f"not a readable Parquet file ({error})") from None
         assert builder is not None  # parquet_files lists at least one file per subset
         return builder.subset(), categories

@@ -94,7 +94,7 @@ def seed_dataset(with_ids: bool):
 
 
 def write_seeds(root: Path, formats: list[str]) -> dict[str, list[Path]]:
-    """format -> seed folders (plain, and with ids plus dataset_meta.json)."""
+    """format -> seed folders (plain, and with ids plus dataset_meta.json and a card)."""
     import engine
 
     seeds: dict[str, list[Path]] = {}
@@ -104,7 +104,9 @@ def write_seeds(root: Path, formats: list[str]) -> dict[str, list[Path]]:
         seeds[name] = []
         for variant, with_ids in (("plain", False), ("ids", True)):
             folder = root / name / variant
-            options = {"save_dataset_meta": with_ids, **load_options(name)}
+            # the ids variant carries a dataset card too: its croissant.json (the recorded
+            # provenance a load reads back) and README.md are mutated like any file
+            options = {"save_dataset_meta": with_ids, "card": with_ids, **load_options(name)}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:

@@ -38,9 +38,9 @@ def make_source(path: Path, items: int, seed: int) -> np.ndarray:
     return labels
 
 
-def convert(source: Path, output: Path) -> subprocess.Popen:
+def convert(source: Path, output: Path, card: bool = False) -> subprocess.Popen:
     command = [sys.executable, "-m", "engine", "convert", "-q", "-i", str(source)]
-    command += ["-f", "mnist_csv", "-o", str(output), "--overwrite"]
+    command += ["-f", "mnist_csv", "-o", str(output), "--overwrite", *(["--card"] if card else [])]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--items", type=int, default=70000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--card",
+        action="store_true",
+        help="convert with --card: after each kill the card must describe the files present",
+    )
     args = parser.parse_args(argv)
     import engine
 
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     output.mkdir()
     (output / "notes.txt").write_text("the user's own file")
     started = time.monotonic()
-    run = convert(sources[0], output)
+    run = convert(sources[0], output, args.card)
     _, errors = run.communicate()
     assert run.returncode == 0, errors
     duration = time.monotonic() - started
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     current = 0
     for kill in range(args.kills):
         target = 1 - current
-        run = convert(sources[target], output)
+        run = convert(sources[target], output, args.card)
         time.sleep(rng.uniform(0.2, duration * 1.1))
         run.send_signal(signal.SIGKILL)
         run.wait()
@@ -84,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         remaining += len(leftovers(output))
         which = [i for i, expected in enumerate(labels) if np.array_equal(loaded, expected)]
         notes_ok = (output / "notes.txt").read_text() == "the user's own file"
-        if which and notes_ok:
+        card_ok = True
+        if args.card:  # the card is swapped in with the files: it lists exactly them
+            bad = [c for c in engine.verify(output) if c.status in ("differs", "missing")]
+            card_ok = not bad and (output / "croissant.json").is_file()
+        if which and notes_ok and card_ok:
             intact += 1
             seen["new" if which[0] == target else "old"] += 1
             current = which[0]
@@ -92,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             f"kill {kill + 1}: output holds the {'new' if which == [target] else 'old'} dataset"
             if which
             else f"kill {kill + 1}: OUTPUT BROKEN",
-            f"| notes.txt {'kept' if notes_ok else 'LOST'} | leftovers {left or 'none'}",
+            f"| notes.txt {'kept' if notes_ok else 'LOST'}"
+            + ("" if not args.card else f" | card {'matches' if card_ok else 'DOES NOT MATCH'}")
+            + f" | leftovers {left or 'none'}",
             flush=True,
         )
     print(

@@ -16,6 +16,7 @@ import numpy as np
 from engine.errors import NotSupportedError
 from engine.model.categories import ClassNames, class_names
 from engine.model.items import NO_LABEL, DatasetItem, Label
+from engine.model.lineage import Lineage
 from engine.model.subset import ItemView, Subset, stack_images
 
 
@@ -52,6 +53,8 @@ class Dataset:
             _classes_of(self._subsets.values()) if categories is None else class_names(categories)
         )
         self.info: dict[str, Any] = dict(info or {})
+        #: where the items came from and what was done to them (see engine.model.lineage)
+        self.lineage: Lineage = Lineage()
 
     def infos(self) -> dict[str, Any]:
         """Dataset-level facts (Datumaro 1.x's name for them)."""

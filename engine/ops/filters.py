@@ -22,6 +22,8 @@ import numpy as np
 
 from engine.errors import EngineError
 from engine.model import NO_LABEL, Dataset, ItemView, Label, Subset
+from engine.model.lineage import Step as LineageStep
+from engine.model.lineage import plain
 from engine.ops.xpath import (
     BoolOp,
     Call,
@@ -499,7 +501,18 @@ def filter_dataset(
     progress=None,
 ) -> Dataset:
     """A new dataset filtered by an XPath expression or a Python predicate: `item -> bool` in
-    items mode, `(item, annotation) -> bool` in the annotation modes (Datumaro's two kinds)."""
+    items mode, `(item, annotation) -> bool` in the annotation modes (Datumaro's two kinds).
+    The filter is recorded in the result's provenance."""
+    result = _filtered(dataset, expression, mode, progress)
+    kind = "predicate" if callable(expression) else "xpath"
+    step = LineageStep("filter", kind, {"expression": plain(expression), "mode": mode})
+    result.lineage = dataset.lineage.then(step)
+    return result
+
+
+def _filtered(
+    dataset: Dataset, expression: str | Callable[[ItemView], bool], mode: str, progress: Any
+) -> Dataset:
     if callable(expression):
         mode = normalize_mode(mode)
         kept = []

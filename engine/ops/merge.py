@@ -21,6 +21,7 @@ import numpy as np
 from engine.errors import IdsRenumberedWarning, LabelsDisagreeWarning, ValidationError
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.model.filearray import concat_rows
+from engine.model.lineage import Lineage, Step
 
 
 def merge_datasets(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
@@ -44,7 +45,8 @@ def merge_datasets(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
     merged = [_join(subset_name, parts) for subset_name, parts in grouped.items()]
     merged.sort(key=lambda subset: subset_order(subset.name))
     kind = type(sources[0][1]) if sources else Dataset
-    return kind(merged, categories, _merged_info(dataset for _, dataset in sources))
+    result = kind(merged, categories, _merged_info(dataset for _, dataset in sources))
+    return _recorded(result, sources, {"policy": "by subset name"})
 
 
 def _merged_info(datasets: Iterable[Dataset]) -> dict[str, Any]:
@@ -309,15 +311,27 @@ MERGE_POLICIES = ("union", "exact", "intersect")
 def merge_by_policy(
     sources: Sequence[tuple[str, Dataset]], policy: str, *, renumber: bool = True
 ) -> Dataset:
-    """Merges `sources` by one of Datumaro's policies (see the module docstring)."""
+    """Merges `sources` by one of Datumaro's policies (see the module docstring); the result's
+    provenance holds each source's."""
     if policy == "union":
-        return merge_union(sources, renumber=renumber)
-    if policy == "exact":
+        merged = merge_union(sources, renumber=renumber)
+    elif policy == "exact":
         _refuse_shared_ids(sources)
-        return merge_datasets(sources)
-    if policy == "intersect":
-        return merge_intersect(sources)
-    raise ValueError(f"merge policy {policy!r} is not one of {', '.join(MERGE_POLICIES)}")
+        merged = merge_datasets(sources)
+    elif policy == "intersect":
+        merged = merge_intersect(sources)
+    else:
+        raise ValueError(f"merge policy {policy!r} is not one of {', '.join(MERGE_POLICIES)}")
+    return _recorded(merged, sources, {"policy": policy, "renumber": renumber})
+
+
+def _recorded(
+    merged: Dataset, sources: Sequence[tuple[str, Dataset]], options: dict[str, Any]
+) -> Dataset:
+    """`merged` with a merge step holding the lineage of each source."""
+    step = Step("merge", "merge", {**options, "names": [name for name, _ in sources]})
+    merged.lineage = Lineage.merged(tuple(d.lineage for _, d in sources), step)
+    return merged
 
 
 def _refuse_shared_ids(sources: Sequence[tuple[str, Dataset]]) -> None:

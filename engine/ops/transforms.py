@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.errors import NoImagePathWarning
 from engine.model import NO_LABEL, Dataset, Subset, subset_order
+from engine.model.lineage import Step, plain
 from engine.ops.merge import join_subsets, relabel, unique_ids
 
 #: how far the ratios of a split may sum from 1 (they are then scaled to sum to 1 exactly)
@@ -217,11 +218,21 @@ TRANSFORMS: dict[str, Callable[..., Dataset]] = {
 
 
 def transform(dataset: Dataset, name: str, **options: Any) -> Dataset:
-    """Applies the transform called `name` (Datumaro's names) with its options."""
+    """Applies the transform called `name` (Datumaro's names) with its options, and records it
+    in the result's provenance. A `random_split` given no seed draws one, recorded, so the
+    split can be made again."""
     try:
         function = TRANSFORMS[name]
     except KeyError:
         raise ValueError(
             f"unknown transform {name!r}; known transforms: {', '.join(sorted(TRANSFORMS))}"
         ) from None
-    return function(dataset, **options)
+    if function is random_split and options.get("seed") is None:
+        options["seed"] = int(np.random.default_rng().integers(1 << 63))
+    result = function(dataset, **options)
+    recorded = {key: value for key, value in options.items() if key != "seed"}
+    seed = options.get("seed")
+    result.lineage = dataset.lineage.then(
+        Step("transform", name, plain(recorded), int(seed) if seed is not None else None)
+    )
+    return result

@@ -20,6 +20,9 @@ SAME_CONTENT = "same_content"
 DIFFERS = "differs"
 UNVERIFIABLE = "unverifiable"
 UNKNOWN = "unknown"
+RECORDED = "recorded"
+CARD = "card"
+MISSING = "missing"
 
 
 class Published(Protocol):
@@ -42,6 +45,10 @@ class FileCheck:
     stored uncompressed, same content), `differs` (named like a published file, content differs),
     `unverifiable` (not byte-identical, and only the compressed file's MD5 is published, so a
     recompression cannot be told from a change), `unknown` (no published file has this name).
+    In a folder with a dataset card of ours: `card` (README.md or croissant.json, the card
+    itself), `recorded` (not published, but byte for byte the file croissant.json lists: same
+    SHA-256), `differs` too when the SHA-256 is not the card's, and `missing` (listed by the
+    card, not in the folder).
     """
 
     path: Path
@@ -134,3 +141,69 @@ def _how_stored(path: Path, known: KnownFile) -> str:
     if stem_of(path.name) == path.name.lower():
         return "stored uncompressed"
     return "recompressed"
+
+
+def against_card(path: str | Path, checks: list[FileCheck]) -> list[FileCheck]:
+    """The checks of ``path`` (a folder, or a file in one) read against a dataset card of ours
+    there: the card's own files named ``card``, each file it lists compared with the SHA-256 it
+    records, and listed files that are gone reported ``missing``. Unchanged without a card."""
+    from engine.ops.card import CROISSANT, recorded_files
+
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    try:
+        recorded = recorded_files(folder)
+    except ValueError as error:
+        card = folder / CROISSANT
+        return [
+            c if c.path != card else FileCheck(card, DIFFERS, detail=str(error)) for c in checks
+        ]
+    if recorded is None:
+        return checks
+    return _against_card(folder, checks, recorded, whole=path.is_dir())
+
+
+def _against_card(
+    folder: Path,
+    checks: list[FileCheck],
+    recorded: dict[str, tuple[str, int | None]],
+    *,
+    whole: bool,
+) -> list[FileCheck]:
+    """The checks with the card's own files named, each file the card lists compared with its
+    SHA-256 there (a published match stays the verdict), and listed files that are gone."""
+    from engine.io.digests import file_digests
+    from engine.ops.card import CARD_FILES, CROISSANT, is_our_card
+
+    out = []
+    for check in checks:
+        name = check.path.relative_to(folder).as_posix()
+        if name in CARD_FILES and is_our_card(check.path):
+            out.append(FileCheck(check.path, CARD, detail="the dataset card (mnist-engine)"))
+            continue
+        if name not in recorded or check.status in (IDENTICAL, SAME_CONTENT):
+            out.append(check)
+            continue
+        digest = file_digests(check.path, ["sha256"])["sha256"]
+        if digest == recorded[name][0]:
+            out.append(FileCheck(check.path, RECORDED, detail=f"SHA-256 as {CROISSANT} records"))
+        else:
+            out.append(
+                FileCheck(
+                    check.path,
+                    DIFFERS,
+                    detail=f"SHA-256 {digest[:12]}... is not the {recorded[name][0][:12]}... "
+                    f"{CROISSANT} records: the file changed since the export",
+                )
+            )
+    seen = {c.path.relative_to(folder).as_posix() for c in checks}
+    inside = folder.resolve()
+    for name in sorted(recorded):
+        if inside not in (folder / name).resolve().parents:
+            continue  # through a symbolic link out of the folder: not a file of this export
+        nested = "/" in name and (folder / name).is_file()
+        if nested and whole:
+            out.append(_against_card(folder, [_check(folder / name, [])], recorded, whole=False)[0])
+        elif name not in seen and whole and not (folder / name).is_file():
+            out.append(FileCheck(folder / name, MISSING, detail=f"listed in {CROISSANT}"))
+    return out

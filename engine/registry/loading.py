@@ -13,6 +13,7 @@ from engine.io.cache import caching
 from engine.io.categories import LABELS_FILE, META_FILE
 from engine.io.output import recover
 from engine.model import Dataset
+from engine.model.lineage import Lineage, Source
 from engine.registry.catalog import all_formats, detections, get_format
 
 
@@ -41,7 +42,20 @@ def load_dataset(
             if running is not None:
                 path = path.absolute()
                 running.check_paths([path])
-            return fmt.load(path, checked, subset=subset)
+            loaded = fmt.load(path, checked, subset=subset)
+        loaded.lineage = Lineage(sources=(_source(fmt, path, subset),))
+        return loaded
+
+
+def _source(fmt: Any, path: Path, subset: str | None) -> Source:
+    """The provenance of this read: the path and format (a folder's files are listed and hashed
+    when a card is written), the spec's dataset it may be (confirmed by hash then) and the
+    history a card in the folder recorded."""
+    from engine.ops.card import source_of
+
+    spec = fmt.spec
+    known = spec.name if spec is not None and spec.known_files else None
+    return source_of(path, fmt.name, dataset=known, subset=subset)
 
 
 def detect_best(path: str | Path) -> Detection:

@@ -56,6 +56,15 @@ def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_card_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--card",
+        action="store_true",
+        help="also write a dataset card: README.md (Hugging Face) and croissant.json (Croissant, "
+        "with each file's SHA-256), with the provenance",
+    )
+
+
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e",
@@ -221,6 +230,8 @@ def exporter_options(format_name: str, extra: list[str]) -> dict:
     from engine.cli.exporter_options import describe_options, parse_export_options
 
     fmt = get_format(format_name)
+    if "--card" in extra:
+        raise UsageError("--card is not an exporter option of one format: give it before '--'")
     if "-h" in extra or "--help" in extra:
         print(f"exporter options of {format_name} (after --):")
         print("\n".join(f"  {line}" for line in describe_options(fmt)))
@@ -243,12 +254,17 @@ def write_output(
     options: dict,
     overwrite: bool,
     inputs: Sequence[str | Path] = (),
+    *,
+    card: bool = False,
 ) -> None:
-    """Saves (never over an input); names in one line what an overwrite kept of the folder."""
+    """Saves (never over an input), with a dataset card when asked; names in one line what an
+    overwrite kept of the folder."""
     with progress.task(f"writing {format_name} to {output}"):
         from engine.api import save
 
-        kept = save(dataset, format_name, output, overwrite=overwrite, inputs=inputs, **options)
+        kept = save(
+            dataset, format_name, output, overwrite=overwrite, inputs=inputs, card=card, **options
+        )
     if kept:
         shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
         print(f"kept {len(kept)} entries of {output} that are not {format_name} files: {shown}")

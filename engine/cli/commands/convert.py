@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from engine.cli.commands._common import (
+    add_card_argument,
     add_filter_arguments,
     add_input_format,
     add_scheduler_argument,
@@ -52,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     add_filter_arguments(parser)
+    add_card_argument(parser)
     add_scheduler_argument(parser)
 
 
@@ -65,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
         else default_output(split_target(args.input_path)[0], args.output_format)
     )
     inputs = input_paths(args.input_path)
-    write_output(dataset, args.output_format, output, options, args.overwrite, inputs)
+    write_output(
+        dataset, args.output_format, output, options, args.overwrite, inputs, card=args.card
+    )
     if not args.quiet:
         print(f"converted {summary(dataset)} from {input_format} to {args.output_format}: {output}")
     return 0

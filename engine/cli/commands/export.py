@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from engine.cli.commands._common import (
+    add_card_argument,
     add_filter_arguments,
     add_scheduler_argument,
     apply_filter,
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     add_filter_arguments(parser)
+    add_card_argument(parser)
     add_scheduler_argument(parser)
 
 
@@ -47,7 +49,15 @@ def run(args: argparse.Namespace) -> int:
     project = Project.open(args.project)
     dataset = apply_filter(project.dataset(), args.filter, args.filter_mode)
     output = Path(args.output_dir) if args.output_dir else default_output(args.project, args.format)
-    write_output(dataset, args.format, output, options, args.overwrite, project.source_paths())
+    write_output(
+        dataset,
+        args.format,
+        output,
+        options,
+        args.overwrite,
+        project.source_paths(),
+        card=args.card,
+    )
     if not args.quiet:
         print(f"exported {summary(dataset)} as {args.format}: {output}")
     return 0

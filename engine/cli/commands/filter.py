@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.cli.commands._common import (
     PROJECT,
+    add_card_argument,
     add_input_format,
     add_scheduler_argument,
     apply_filter,
@@ -70,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="only report how many items would be kept"
     )
+    add_card_argument(parser)
     add_scheduler_argument(parser)
 
 
@@ -122,7 +124,15 @@ def _filter_dataset(args: argparse.Namespace) -> int:
     if output is None:
         print(f"would keep {summary(kept)} of {len(dataset)}")
         return 0
-    write_output(kept, output_format, output, options, args.overwrite, input_paths(args.target))
+    write_output(
+        kept,
+        output_format,
+        output,
+        options,
+        args.overwrite,
+        input_paths(args.target),
+        card=args.card,
+    )
     if not args.quiet:
         where = ", in place" if not args.output_dir else ""
         print(f"kept {summary(kept)} of {len(dataset)}: {output} ({output_format}{where})")

@@ -9,6 +9,8 @@ import numpy as np
 
 from engine.cli.commands._common import add_input_format, no_extra, read_input_of
 from engine.model import NO_LABEL, Dataset
+from engine.model.lineage import Lineage
+from engine.ops.card import render_lineage
 
 NAME = "info"
 EXAMPLE = "mnist-engine info samples/mnist"
@@ -26,11 +28,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     dataset, format_name = read_input_of(args, args.path)
+    recorded = recorded_histories(dataset)
     if args.json:
-        print(json.dumps(as_dict(dataset, format_name), indent=2, ensure_ascii=False))
+        report = as_dict(dataset, format_name)
+        if recorded:
+            report["provenance"] = [history.to_dict() for history in recorded]
+        print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         print(render(dataset, format_name))
+        if recorded:
+            print("\nProvenance (recorded in the dataset card)")
+            for history in recorded:
+                print("\n".join(render_lineage(history, "  ")))
     return 0
+
+
+def recorded_histories(dataset: Dataset) -> list[Lineage]:
+    """The provenance the dataset cards of the folders read recorded (none without a card)."""
+    return [s.history for s in dataset.lineage.sources if s.history is not None]
 
 
 def as_dict(dataset: Dataset, format_name: str) -> dict:

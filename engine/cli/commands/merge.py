@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.cli.commands._common import (
     PROJECT,
+    add_card_argument,
     exporter_options,
     input_paths,
     read_input,
@@ -54,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse ids two targets share in one subset instead of renumbering them",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    add_card_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +80,15 @@ def run(args: argparse.Namespace) -> int:
         for target in [*([args.project] if args.project else []), *args.targets]
         for p in input_paths(target)
     ]
-    write_output(merged, output_format, Path(args.output_dir), options, args.overwrite, inputs)
+    write_output(
+        merged,
+        output_format,
+        Path(args.output_dir),
+        options,
+        args.overwrite,
+        inputs,
+        card=args.card,
+    )
     if not args.quiet:
         print(
             f"merged {len(sources)} datasets: {summary(merged)}, {output_format}: {args.output_dir}"

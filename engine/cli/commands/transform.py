@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from engine.cli.commands._common import (
+    add_card_argument,
     add_input_format,
     exporter_options,
     in_place_output,
@@ -70,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace a non-empty folder; without -o: transform the dataset in place",
     )
+    add_card_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         result = transform(dataset, name, **options)
     if args.project:
         output = Path(args.output_dir)
-    write_output(result, output_format, output, {}, args.overwrite, input_paths(source))
+    write_output(
+        result, output_format, output, {}, args.overwrite, input_paths(source), card=args.card
+    )
     if not args.quiet:
         where = "" if args.output_dir else ", in place"
         print(f"{name}: {summary(result)} written as {output_format}: {output}{where}")

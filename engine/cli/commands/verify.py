@@ -9,7 +9,7 @@ import json
 
 from engine.api import verify
 from engine.cli.commands._common import existing_path, no_extra
-from engine.ops.verify import DIFFERS, UNVERIFIABLE
+from engine.ops.verify import DIFFERS, MISSING, UNVERIFIABLE
 
 NAME = "verify"
 EXAMPLE = "mnist-engine verify path/to/mnist"
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     checks = verify(existing_path(args.path), args.format)
-    failed = [check for check in checks if check.status in (DIFFERS, UNVERIFIABLE)]
+    failed = [check for check in checks if check.status in (DIFFERS, UNVERIFIABLE, MISSING)]
     if args.json:
         entries = [
             {key: _plain(value) for key, value in dataclasses.asdict(check).items()}
