@@ -1,7 +1,8 @@
 """Work and memory stay bounded by what a file really holds, never by what it claims (issue 19).
 
 Memory checks run in a child process under ``RLIMIT_AS`` (a claim believed is a MemoryError
-there) or compare ``ru_maxrss`` before and after; nothing here is timed.
+there) and compare the peak resident set (VmHWM) with the one before the load (VmRSS); work is
+counted in bytes inflated; nothing here is timed.
 """
 
 from __future__ import annotations
