@@ -210,5 +210,10 @@ class CacheWarning(UserWarning):
     """A compressed file could not be cached on disk; it is decompressed in memory instead."""
 
 
+class LocalStepWarning(UserWarning):
+    """A step of the work stays in this process although an executor (a Dask cluster) was named;
+    said once per step, with why."""
+
+
 class NotThisFormat(Exception):
     """Internal: a probe found the file is not of the format tried (swallowed by detection)."""

@@ -19,7 +19,7 @@ from engine.errors import FormatError, NotThisFormat
 from engine.format import Adapter, Detection, LoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, natural_key
-from engine.io.images import check_encodable, encode_images
+from engine.io.images import MAX_IMAGE_FILE_BYTES, check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
 from engine.model import DEFAULT_SUBSET, Dataset
 from formats._common import (
@@ -37,8 +37,9 @@ COMPRESSIONS = {
     "bzip2": zipfile.ZIP_BZIP2,
     "lzma": zipfile.ZIP_LZMA,
 }
-#: a member declaring more bytes than this is refused before it is read (zip bombs)
-MAX_MEMBER_BYTES = 1 << 28
+#: the most bytes one member (an image file) may hold; a member declaring more is refused before
+#: it is inflated, and one inflating past its declared size is refused as it inflates
+MAX_MEMBER_BYTES = MAX_IMAGE_FILE_BYTES
 #: all members together may inflate to this many times the archive's size (64 MiB at least)
 INFLATION_RATIO = 200
 MIN_INFLATION_BOUND = 1 << 26
@@ -146,8 +147,10 @@ class ImageZipFormat(Adapter[ImageZipOptions, LoadOptions]):
 def _read_members(archive: Path) -> tuple[list[str], list[bytes]]:
     """Names and bytes of an archive's files; FormatError for a damaged, unsafe or bomb archive.
 
-    The bytes actually inflated are counted (not the sizes the archive declares): a member past
-    MAX_MEMBER_BYTES, or all members past `inflation_bound(archive)`, stop the read at once.
+    Decided from the declared sizes before anything is inflated (a member past MAX_MEMBER_BYTES,
+    or all members past ``inflation_bound(archive)``), then enforced while inflating: a member
+    that inflates past its declared size stops the read at once, so memory is bounded by what
+    real images can hold whatever the archive claims.
     """
     try:
         with zipfile.ZipFile(archive) as opened:
@@ -156,9 +159,10 @@ def _read_members(archive: Path) -> tuple[list[str], list[bytes]]:
             infos = [i for i in infos if not any(p.startswith(".") for p in i.filename.split("/"))]
             infos.sort(key=lambda info: natural_key(info.filename))
             budget = inflation_bound(archive)
+            _check_declared_total(archive, infos, budget)
             blobs = []
             for info in infos:
-                blob = _inflate(archive, opened, info, min(MAX_MEMBER_BYTES, budget))
+                blob = _inflate(archive, opened, info, min(info.file_size, budget))
                 budget -= len(blob)
                 blobs.append(blob)
             return [i.filename for i in infos], blobs
@@ -178,6 +182,23 @@ def inflation_bound(archive: Path) -> int:
     """How many bytes all members of `archive` may inflate to: 200 times its size, 64 MiB at
     least (images are compressed already; far higher ratios are bombs)."""
     return max(MIN_INFLATION_BOUND, INFLATION_RATIO * archive.stat().st_size)
+
+
+def _check_declared_total(archive: Path, infos: list[zipfile.ZipInfo], budget: int) -> None:
+    """Refuses, before inflating, members whose declared sizes add up past ``budget``."""
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > budget:
+            raise FormatError(
+                archive,
+                f"members up to {info.filename!r} declare {total} bytes, more than the {budget} "
+                f"an archive of {archive.stat().st_size} bytes may inflate to; refusing a zip bomb",
+                offset=info.header_offset,
+                field="declared sizes",
+                expected=f"<= {budget}",
+                actual=total,
+            )
 
 
 def _checked(archive: Path, info: zipfile.ZipInfo) -> zipfile.ZipInfo:
@@ -200,8 +221,11 @@ def _checked(archive: Path, info: zipfile.ZipInfo) -> zipfile.ZipInfo:
         raise FormatError(
             archive,
             f"member {info.filename!r} declares {info.file_size} bytes, more than "
-            f"the {MAX_MEMBER_BYTES} an image may have",
+            f"the {MAX_MEMBER_BYTES} an image may have; refusing a zip bomb",
+            offset=info.header_offset,
             field="file size",
+            expected=f"<= {MAX_MEMBER_BYTES}",
+            actual=info.file_size,
         )
     return info
 
@@ -219,6 +243,7 @@ def _inflate(archive: Path, opened: zipfile.ZipFile, info: zipfile.ZipInfo, limi
                         archive,
                         f"member {info.filename!r} inflates past {limit} bytes (declared "
                         f"{info.file_size}); refusing a zip bomb",
+                        offset=info.header_offset,
                         field="inflated size",
                         expected=f"<= {limit}",
                         actual=f"> {limit}",

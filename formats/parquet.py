@@ -27,6 +27,7 @@ from engine.format import Adapter, Detection, LoadOptions, PngSaveOptions
 from engine.interop import require
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
+from engine.io.images import MAX_IMAGE_FILE_BYTES
 from engine.io.paths import check_relative_names
 from engine.io.png import encode_pngs
 from engine.model import DEFAULT_SUBSET, Dataset, subset_order
@@ -39,6 +40,7 @@ SHARD_NAME = re.compile(
 #: the auto shard size aims at this many bytes per file (the Hub suggests 100-500 MB)
 TARGET_SHARD_BYTES = 256 << 20
 READ_BATCH_ROWS = 65536
+IMAGE_COLUMN = "image"
 MAGIC = b"PAR1"
 
 
@@ -194,6 +196,7 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
                     raise FormatError(
                         file, "columns or metadata differ from the subset's first file"
                     )
+                check_declared_sizes(handle.metadata, file)
                 for batch in handle.iter_batches(batch_size=READ_BATCH_ROWS):
                     builder.add(batch, file)
             except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
@@ -246,6 +249,49 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
                     last = min(stop, first + group)
                     part = None if blobs is None else blobs[first - start : last - start]
                     writer.write_batch(plan.batch(first, last, part))
+
+
+#: a column chunk of image files larger than one image may be inflates at most this many times
+#: (PNG bytes are compressed already; a chunk inflating more holds something else, a bomb)
+MAX_IMAGE_CHUNK_RATIO = 100
+
+
+def check_declared_sizes(metadata: Any, file: Path) -> None:
+    """Refuses, from the footer alone and before any page is read, a column chunk whose values
+    may not be what a cell holds: more uncompressed bytes than its rows times the largest image
+    file (a 30 KB file holding one 600 MB value peaked at 2.6 GB), fixed-size values wider than
+    an image, or a chunk of image bytes inflating more than MAX_IMAGE_CHUNK_RATIO times."""
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        rows = max(row_group.num_rows, 1)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            column = chunk.path_in_schema
+            size, packed = chunk.total_uncompressed_size, chunk.total_compressed_size
+            width = metadata.schema.column(index).length or 0
+            if size > rows * MAX_IMAGE_FILE_BYTES or width > MAX_IMAGE_FILE_BYTES:
+                reason = f"{size} uncompressed bytes for {rows} rows"
+                if width > MAX_IMAGE_FILE_BYTES:
+                    reason = f"values of {width} bytes each"
+            elif (
+                column.split(".")[0] == IMAGE_COLUMN
+                and chunk.physical_type == "BYTE_ARRAY"
+                and size > MAX_IMAGE_FILE_BYTES
+                and size > MAX_IMAGE_CHUNK_RATIO * max(packed, 1)
+            ):
+                reason = f"{size} uncompressed bytes from {packed} stored"
+            else:
+                continue
+            raise FormatError(
+                file,
+                f"row group {group}, column {column!r} declares {reason}, more than cells of "
+                f"at most {MAX_IMAGE_FILE_BYTES} bytes (an image) may hold; refusing to "
+                "inflate it",
+                offset=chunk.dictionary_page_offset or chunk.data_page_offset,
+                field=f"row group {group} column {column}",
+                expected=f"<= {MAX_IMAGE_FILE_BYTES} bytes per cell",
+                actual=reason,
+            )
 
 
 def _safe_files(path: Path) -> dict[str, list[Path]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,7 +230,7 @@ import os, sys, time
 from engine.compute.pool import run_chunks
 
 def report(index):
-    print(os.getpid(), flush=True)
+    os.write(1, f"{os.getpid()}\\n".encode())  # one write: two workers' lines never mix
     time.sleep(120)
 
 run_chunks(report, [(0,), (1,)], workers=2, sizes=[1, 1])
@@ -246,11 +247,14 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines = [parent.stdout.readline().strip() for _ in range(2)]
-    if not all(line.isdigit() for line in lines):
-        parent.kill()
-        raise AssertionError(f"pool parent printed {lines!r}; stderr: {parent.stderr.read()}")
-    workers = [int(line) for line in lines]
+    text, workers = "", []
+    while len(workers) < 2:  # whatever the lines look like (two pids once shared a line)
+        line = parent.stdout.readline()
+        if not line:
+            parent.kill()
+            raise AssertionError(f"pool parent printed {text!r}; stderr: {parent.stderr.read()}")
+        text += line
+        workers = [int(pid) for pid in re.findall(r"\d+", text)][:2]
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 30

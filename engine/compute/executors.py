@@ -9,18 +9,21 @@ as (path, offset, shape) and are memory-mapped where the work runs, never copied
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
+import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.compute.orphans import exit_with_parent
+from engine.compute.orphans import arming_forks, exit_with_parent
 from engine.compute.progress import Progress
-from engine.errors import EngineError
+from engine.errors import EngineError, LocalStepWarning
 from engine.model.filearray import FileArray, file_origin
 
 if TYPE_CHECKING:
@@ -82,12 +85,15 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor, as_completed  # 60 ms: when used
 
         results: list[Any] = [None] * len(chunks)
-        with ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=_context(),
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
+        with (
+            arming_forks(),  # workers die with this process from their first instruction
+            ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_context(),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            ) as pool,
+        ):
             futures = {
                 pool.submit(run_task, function, *by_reference(chunk)): index
                 for index, chunk in enumerate(chunks)
@@ -125,9 +131,12 @@ class DaskExecutor:
     @classmethod
     def connect(cls, address: str, *, timeout: float = 10) -> DaskExecutor:
         distributed = import_distributed()
+        _check_address(address)
+        client = distributed.Client.__new__(distributed.Client)
         try:
-            client = distributed.Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError) as error:
+            client.__init__(address, timeout=timeout, set_as_default=False)
+        except Exception as error:  # distributed raises OSError, TimeoutError, ValueError, ...
+            _discard(client)
             raise EngineError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         return cls(client, owns_client=True)
 
@@ -245,6 +254,67 @@ def as_executor(target: Any) -> tuple[Executor, bool]:
     raise TypeError(
         f"executor must be a distributed.Client, a scheduler address or an executor, "
         f"not {type(target).__name__}"
+    )
+
+
+_HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def _discard(client: Any) -> None:
+    """Lets a Client that failed to start go quietly: left as it is, collecting it waits 20 s
+    to close a connection it never made, then prints a traceback at exit."""
+    client.status = "closed"
+    runner = getattr(client, "_loop_runner", None)
+    if runner is not None:
+        with contextlib.suppress(Exception):
+            runner.stop()
+
+
+def _check_address(address: str) -> None:
+    """Refuses a scheduler address that cannot name one (an unknown scheme, no port) before a
+    Client is made: a Client that fails to start hangs for 20 s when collected, then prints a
+    traceback at exit."""
+    from distributed.comm import get_address_host_port, parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, _ = parse_address(address if "://" in address else f"tcp://{address}")
+        get_backend(scheme)
+        if scheme in _HOST_PORT_SCHEMES:
+            get_address_host_port(address if "://" in address else f"tcp://{address}")
+    except (ValueError, TypeError) as error:
+        raise EngineError(f"not a Dask scheduler address: {address!r} ({error})") from None
+
+
+def remote() -> Executor | None:
+    """The executor named for the work when it runs elsewhere than this machine's processes
+    (a Dask cluster, or any executor a caller passed), else None."""
+    executor = current()
+    if executor is None or isinstance(executor, (InlineExecutor, ProcessExecutor)):
+        return None
+    return executor
+
+
+_said: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def say_local(step: str, why: str) -> None:
+    """Warns once per executor and step that `step` stays in this process, and why: a named
+    executor is never ignored silently."""
+    executor = remote()
+    if executor is None:
+        return
+    try:
+        said = _said.setdefault(executor, set())
+    except TypeError:  # an executor that takes no weak reference: say it every time
+        said = set()
+    if step in said:
+        return
+    said.add(step)
+    warnings.warn(
+        f"{step} runs in this process, not on the executor named ({why})",
+        LocalStepWarning,
+        stacklevel=3,
     )
 
 

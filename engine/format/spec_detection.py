@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.codecs.base import Clue, Codec, SubsetFiles
+from engine.codecs.idx.container import declared_content_size
 from engine.errors import EngineError
 from engine.io.categories import load_categories
 from engine.io.checksums import compare, stem_of
-from specs.schema import DatasetSpec
+from engine.io.compression import compression_of
+from specs.schema import DatasetSpec, IdxLayout
 
 #: A published checksum or a labels.txt naming the classes outweighs any number of name matches.
 CHECKSUM_WEIGHT = 10.0
@@ -55,7 +57,8 @@ def checksum_clues(spec: DatasetSpec, found: list[SubsetFiles]) -> list[Clue]:
         if file is None or stem_of(file.name) not in by_stem:
             continue
         if file.stat().st_size <= MAX_HASHED_BYTES:
-            clues.extend(_checksum_clue(file, by_stem[stem_of(file.name)]))
+            idx = isinstance(spec.layout, IdxLayout)
+            clues.extend(_checksum_clue(file, by_stem[stem_of(file.name)], idx))
     return clues
 
 
@@ -73,9 +76,11 @@ def classes_clues(spec: DatasetSpec, root: Path, variants: list[str]) -> list[Cl
     return []
 
 
-def _checksum_clue(file: Path, known: list) -> list[Clue]:
+def _checksum_clue(file: Path, known: list, idx: bool) -> list[Clue]:
     try:
-        matches = compare(file, known)
+        # a small file may inflate to gigabytes: hash no further than its IDX header declares
+        limit = declared_content_size(file) if idx and compression_of(file) else None
+        matches = compare(file, known, limit)
     except EngineError:
         return []
     hit = next((m for m in matches if m.status != "differs"), None)

@@ -29,17 +29,25 @@ def file_md5(path: str | Path) -> str:
         return _digest(handle)
 
 
-def content_md5(path: str | Path) -> str:
+def content_md5(path: str | Path, limit: int | None = None) -> str | None:
     """MD5 of the uncompressed content (decompressed as a stream, with the fast codecs when
-    installed; plain files as they are). A damaged stream is a FormatError with its offset."""
+    installed; plain files as they are). A damaged stream is a FormatError with its offset.
+
+    With ``limit`` (what the file's header declares), None as soon as the content holds more:
+    such a content is no published one, and a 4 GiB stream of zeros is not hashed to say so.
+    """
     path = Path(path)
     if not compression_of(path):
         return file_md5(path)
     md5 = hashlib.md5(usedforsecurity=False)
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
+    total = 0
     with stream_reader(path) as fill:
         while count := fill(view):
+            total += count
+            if limit is not None and total > limit:
+                return None
             md5.update(view[:count])
     return md5.hexdigest()
 
@@ -56,13 +64,17 @@ class Match:
 
     status: str
     known: KnownFile
+    detail: str = ""
 
 
-def compare(path: Path, candidates: Iterable[KnownFile]) -> list[Match]:
+def compare(
+    path: Path, candidates: Iterable[KnownFile], content_limit: int | None = None
+) -> list[Match]:
     """Compares `path` with each published file of the same name, hashing as little as needed.
 
     The file's own MD5 is computed once; its content MD5 only when no candidate is identical and
-    some candidate publishes a content MD5. `differs` also covers "not provably the same".
+    some candidate publishes a content MD5, and no further than ``content_limit`` uncompressed
+    bytes (what the file declares). `differs` also covers "not provably the same".
     """
     candidates = list(candidates)
     own = file_md5(path)
@@ -72,7 +84,13 @@ def compare(path: Path, candidates: Iterable[KnownFile]) -> list[Match]:
     with_content = [k for k in candidates if k.content_md5]
     content = None
     if with_content:
-        content = own if not compression_of(path) else content_md5(path)
+        content = own if not compression_of(path) else content_md5(path, content_limit)
+        if content is None:
+            detail = (
+                f"the content holds more than the {content_limit} bytes its header declares "
+                "(hashing stopped there)"
+            )
+            return [Match("differs", known, detail) for known in candidates]
     matches = []
     for known in candidates:
         same = content is not None and known.content_md5 == content

@@ -21,13 +21,15 @@ from typing import BinaryIO
 
 import numpy as np
 
-from engine.errors import FormatError
+from engine.compute import executors
+from engine.errors import EngineError, FormatError
 from engine.io import cache
+from engine.io.growbuffer import GrowingBuffer
 from engine.io.inflate import InflateStream, inflate_into, too_much
 from engine.io.pgzip import ParallelGzipWriter
 
 COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2")
-GROW_PIECE = 1 << 26  # most bytes per piece when the size is not known in advance
+UP_FRONT = 1 << 24  # a claimed size allocated at once, believed or not (a bounded step)
 MAX_RATIO = 1032  # deflate cannot expand more than this: a larger claim is not believed up front
 WRITE_PIECE = 1 << 22  # bytes handed to an xz/bz2/plain writer at a time
 
@@ -51,6 +53,7 @@ def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
     kind = compression_of(path)
     if kind == "":
         return _map_plain(path)
+    _say_inflated_here()
     policy = cache.current_policy()
     if size is not None and policy.wants(size):
         cached = cache.cached_content(path, kind, size, policy.directory)
@@ -65,47 +68,35 @@ def read_content(path: str | Path, size: int | None = None) -> np.ndarray:
 
 
 def _believable(handle: BinaryIO, kind: str, size: int) -> bool:
-    """Whether to allocate `size` bytes up front: not when deflate could not expand the file that
-    much, nor when a gzip trailer (ISIZE, the size mod 2^32) disagrees; such files are read in
-    pieces instead, so a lying header costs what the file really holds, not what it claims."""
+    """Whether to allocate `size` bytes up front: a small size always; a gzip file only when
+    deflate could expand it that much and its trailer (ISIZE, the size mod 2^32) agrees. An xz or
+    bz2 claim is never believed beyond a step (a 48-byte file may claim 2^31 items): such files
+    grow as bytes arrive, so a lying header costs what the file holds, not what it claims."""
+    if size <= UP_FRONT:
+        return True
     packed = os.fstat(handle.fileno()).st_size
-    if kind == ".gz":
-        if size > MAX_RATIO * packed + (1 << 16) or packed < 18:
-            return False
-        handle.seek(packed - 4)
-        trailer = handle.read(4)
-        handle.seek(0)
-        return int.from_bytes(trailer, "little") == size & 0xFFFFFFFF
-    return size <= _physical_memory()
-
-
-def _physical_memory() -> int:
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
+    if kind != ".gz" or size > MAX_RATIO * packed + (1 << 16) or packed < 18:
+        return False
+    handle.seek(packed - 4)
+    trailer = handle.read(4)
+    handle.seek(0)
+    return int.from_bytes(trailer, "little") == size & 0xFFFFFFFF
 
 
 def _read_growing(stream: InflateStream, limit: int | None, path: Path) -> np.ndarray:
-    """Reads a stream of unknown length in pieces, stopping past `limit`; then joins them."""
-    pieces = []
-    total = 0
-    step = 1 << 20  # pieces double up to GROW_PIECE: small files stay small, big ones few
-    while True:
-        wanted = step if limit is None else min(step, limit + 1 - total)
-        step = min(2 * step, GROW_PIECE)
-        piece = np.empty(wanted, dtype=np.uint8)
-        count = stream.readinto(piece.data)
-        if count:
-            pieces.append(piece[:count])
-            total += count
-        if limit is not None and total > limit:
-            raise too_much(path, limit, stream.compressed_read)
-        if count < wanted:
-            break
-    if len(pieces) == 1:
-        return pieces[0]
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+    """Reads a stream of unclaimed or unbelieved length into a buffer that grows as bytes arrive
+    (at most one bounded step ahead, no copy when it grows), stopping one byte past `limit`."""
+    buffer = GrowingBuffer(limit)
+    try:
+        total = buffer.fill_from(stream.readinto)
+    except MemoryError as error:  # honest content larger than this process may hold
+        raise EngineError(
+            f"{path}: after {buffer.size} uncompressed bytes: {error}; load it with cache=True "
+            "(decompressed to disk and memory-mapped)"
+        ) from None
+    if limit is not None and total > limit:
+        raise too_much(path, limit, stream.compressed_read)
+    return buffer.array()
 
 
 def read_head(path: str | Path, size: int) -> bytes:
@@ -140,8 +131,17 @@ def stream_reader(path: str | Path) -> Iterator[Callable[[memoryview], int]]:
         with open(path, "rb") as plain:
             yield plain.readinto
     else:
+        _say_inflated_here()
         with open(path, "rb", buffering=0) as raw:
             yield InflateStream(raw, kind, path).readinto
+
+
+def _say_inflated_here() -> None:
+    executors.say_local(
+        "decompressing compressed inputs",
+        "a compressed stream is read from its start on this machine; for cluster work, convert "
+        "to raw files on the shared filesystem first (-- --compression '')",
+    )
 
 
 def _map_plain(path: Path) -> np.ndarray:
@@ -161,6 +161,12 @@ def open_writer(
     core) and the same bytes whatever the thread count."""
     path = Path(path)
     kind = compression_of(path)
+    if kind:
+        executors.say_local(
+            f"{kind[1:]} compression of the files written",
+            "it runs on this machine's threads: every chunk would cross the network twice, and "
+            "the output file is written here",
+        )
     with open(path, "wb") as raw:
         if kind == ".gz":
             inner_name = path.name[: -len(kind)]

@@ -25,6 +25,10 @@ IMAGE_EXTENSIONS = frozenset(
     | {".pnm", ".pbm"}
 )
 #: extensions that give back exactly the pixels written (for the channel counts they accept)
+#: the most bytes one image file (a zip member, a Parquet cell) may hold: 16 MiB is a 2048x2048
+#: RGBA bitmap stored raw, far past any image of this engine's datasets; readers refuse larger
+#: ones from what the container declares, before inflating them (decompression bombs)
+MAX_IMAGE_FILE_BYTES = 16 << 20
 LOSSLESS_EXTENSIONS = frozenset({".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".pnm"})
 #: channel counts each writable extension holds (1 = grey, 2 = grey + alpha, 3 = RGB, 4 = RGBA)
 _CHANNELS = {

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from engine.codecs.idx.container import HEAD_BYTES, declared_size_of
+from engine.errors import FormatError
 from engine.io.checksums import compare, stem_of
-from specs.schema import DatasetSpec, KnownFile
+from engine.io.compression import compression_of, read_head
+from specs.schema import DatasetSpec, IdxLayout, KnownFile
 
 IDENTICAL = "identical"
 SAME_CONTENT = "same_content"
@@ -67,7 +70,11 @@ def verify_files(path: str | Path, formats: Sequence[Published]) -> list[FileChe
         raise FileNotFoundError(f"{path}: no such file or directory")
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     published = published_files(formats)
-    return [_check(file, published.get(stem_of(file.name), [])) for file in files]
+    idx = _idx_names(formats)
+    return [
+        _check(file, published.get(stem_of(file.name), []), stem_of(file.name) in idx)
+        for file in files
+    ]
 
 
 def published_files(formats: Sequence[Published]) -> dict[str, list[tuple[str, KnownFile]]]:
@@ -80,11 +87,30 @@ def published_files(formats: Sequence[Published]) -> dict[str, list[tuple[str, K
     return table
 
 
-def _check(path: Path, candidates: list[tuple[str, KnownFile]]) -> FileCheck:
+def _idx_names(formats: Sequence[Published]) -> set[str]:
+    """Stems of the published files that are IDX files (their headers declare their size)."""
+    return {
+        stem_of(known.name)
+        for fmt in formats
+        if fmt.spec is not None and isinstance(fmt.spec.layout, IdxLayout)
+        for known in fmt.spec.known_files
+    }
+
+
+def _check(path: Path, candidates: list[tuple[str, KnownFile]], idx: bool = False) -> FileCheck:
     if not candidates:
         return FileCheck(path, UNKNOWN, detail="no published file has this name")
     owners = {id(known): name for name, known in candidates}
-    matches = compare(path, [known for _, known in candidates])
+    limit = None
+    if idx and compression_of(path):
+        head = read_head(path, HEAD_BYTES)  # a damaged stream is reported as such
+        try:
+            limit = declared_size_of(head, path)
+        except FormatError as error:
+            names = tuple(owners.values())
+            detail = f"not an IDX file, so not the published one ({error.reason})"
+            return FileCheck(path, DIFFERS, names, candidates[0][1].name, detail)
+    matches = compare(path, [known for _, known in candidates], limit)
     for status in (IDENTICAL, SAME_CONTENT):
         hits = [m for m in matches if m.status == status]
         if hits:
@@ -98,7 +124,7 @@ def _check(path: Path, candidates: list[tuple[str, KnownFile]]) -> FileCheck:
             )
     names = tuple(owners[id(m.known)] for m in matches)
     unprovable = [m.known for m in matches if not m.known.content_md5]
-    if unprovable:
+    if unprovable and not matches[0].detail:  # a content longer than declared is no published one
         return FileCheck(
             path,
             UNVERIFIABLE,
@@ -107,9 +133,8 @@ def _check(path: Path, candidates: list[tuple[str, KnownFile]]) -> FileCheck:
             "not byte-identical; the publisher gives no content MD5, so a recompressed copy "
             "cannot be told from a changed one",
         )
-    return FileCheck(
-        path, DIFFERS, names, matches[0].known.name, "content differs from the published file"
-    )
+    detail = matches[0].detail or "content differs from the published file"
+    return FileCheck(path, DIFFERS, names, matches[0].known.name, detail)
 
 
 def _how_stored(path: Path, known: KnownFile) -> str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.codecs.base import Clue, LayoutCodec, SubsetFiles, SubsetWrite
-from engine.codecs.csv.rows import RowFormatter
+from engine.codecs.csv.rows import RowFormatter, pieces_on
 from engine.codecs.csv.scan import Block, CsvScanner, looks_like_header
 from engine.codecs.prepare import PreparedSubset, prepare_subset
 from engine.codecs.sidefile import (
@@ -23,6 +24,7 @@ from engine.codecs.sidefile import (
     side_path,
     write_side_file,
 )
+from engine.compute import executors
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.compression import open_writer, read_head
 from engine.model import NO_LABEL, Subset, subset_order
@@ -328,16 +330,26 @@ class CsvCodec(LayoutCodec[CsvLayout]):
         layout = self.layout
         path = root / self._file_name(prepared.name, how.compression)
         formatter = RowFormatter(self.label_range, layout.pixel_range, layout.delimiter)
+        executor = executors.remote()
         with open_writer(path, how.compresslevel) as out:
             if not prepared.labelled:
                 out.write(self._header_line(labelled=False).encode("utf-8"))
-                pieces = (
-                    formatter.pixel_pieces(prepared.images) if prepared.images is not None else ()
-                )
+                images = prepared.images
+                if images is None:
+                    pieces: Iterable[bytes] = ()
+                elif executor is not None:  # the cluster formats the rows
+                    present = np.ones(len(images), dtype=bool)
+                    pieces = pieces_on(executor, formatter, None, images, present)
+                else:
+                    pieces = formatter.pixel_pieces(images)
             else:
                 if len(prepared.labels) == 0 or layout.header == "always":
                     out.write(self._header_line().encode("utf-8"))
-                pieces = formatter.pieces(prepared.labels, prepared.images, prepared.has_image)
+                args = (prepared.labels, prepared.images, prepared.has_image)
+                if executor is not None:
+                    pieces = pieces_on(executor, formatter, *args)
+                else:
+                    pieces = formatter.pieces(*args)
             for piece in pieces:
                 out.write(piece)
         written = [path]

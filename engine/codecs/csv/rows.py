@@ -6,8 +6,11 @@ is dropped in one C-level pass. No per-value `str()`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+
+from engine.compute.executors import Executor
 
 ROWS_PER_PIECE = 2048
 _CELL = 4
@@ -74,3 +77,41 @@ class RowFormatter:
             np.take(self.pixels, picked[:, :-1], out=cells[:, :-1])
             cells[:, -1] = self.pixels_last.take(picked[:, -1])
             yield cells.tobytes().translate(None, b"\0")
+
+
+def _format_rows(
+    formatter: RowFormatter, labels: np.ndarray, images: np.ndarray | None, has_image: np.ndarray
+) -> bytes:
+    """Worker: the text of one chunk of rows (run where the executor runs it)."""
+    return b"".join(formatter.pieces(labels, images, has_image))
+
+
+def _format_pixel_rows(formatter: RowFormatter, images: np.ndarray) -> bytes:
+    """Worker: the text of one chunk of pixel-only rows."""
+    return b"".join(formatter.pixel_pieces(images))
+
+
+def pieces_on(
+    executor: Executor,
+    formatter: RowFormatter,
+    labels: np.ndarray | None,
+    images: np.ndarray | None,
+    has_image: np.ndarray,
+) -> Iterator[bytes]:
+    """The same text as ``formatter.pieces`` (or ``pixel_pieces`` when ``labels`` is None),
+    formatted on ``executor`` a window of chunks at a time (2 per worker), so memory stays
+    bounded by the window whatever the size of the subset."""
+    rows = len(has_image)
+    before = np.concatenate([[0], np.cumsum(has_image)])  # images before each row
+    bounds = [(a, min(a + ROWS_PER_PIECE, rows)) for a in range(0, rows, ROWS_PER_PIECE)]
+    window = max(2, 2 * executor.workers)
+    for first in range(0, len(bounds), window):
+        chunks: list[tuple[Any, ...]] = []
+        for start, stop in bounds[first : first + window]:
+            held = None if images is None else images[before[start] : before[stop]]
+            if labels is None:
+                chunks.append((formatter, held))
+            else:
+                chunks.append((formatter, labels[start:stop], held, has_image[start:stop]))
+        work = _format_pixel_rows if labels is None else _format_rows
+        yield from executor.map(work, chunks)

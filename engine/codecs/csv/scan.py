@@ -20,6 +20,11 @@ from engine.io.compression import stream_reader
 
 CHUNK_BYTES = 1 << 18
 MAX_LINE_BYTES = 1 << 24
+#: blank space (line ends, spaces, blank lines) a file may hold: twice its value bytes (a line end
+#: and a space per value at most in real files) plus 1 MiB; past it, reading stops (so 4 GiB of
+#: blank lines after one row cost one chunk, not minutes)
+MAX_BLANK_RATIO = 2
+MAX_BLANK_BYTES = 1 << 20
 MAX_DIGITS = 9  # longer values are reported as out of range, never wrapped
 TOO_LONG = np.iinfo(np.int32).max
 BOM = b"\xef\xbb\xbf"
@@ -99,12 +104,18 @@ class CsvScanner:
 
     def __iter__(self) -> Iterator[Block]:
         line = 1
+        values = blank = 0
         for padded in self._line_chunks():
             if line == 1 and self.rows == 0 and self.header is None:
                 padded, skipped = self._strip_start(padded)
                 line += skipped
+            printed = int(np.count_nonzero(padded[_PAD:] > _SPACE))
+            values += printed
+            blank += len(padded) - _PAD - printed
             block = self._scan(padded, line)
             self.rows += len(block.row_lengths)
+            if blank > MAX_BLANK_RATIO * values + MAX_BLANK_BYTES:
+                self._too_blank(blank, values, line + block.lines)
             yield block
             line += block.lines
         if self.rows == 0 and self.header is None:
@@ -117,6 +128,17 @@ class CsvScanner:
                 expected="at least one line",
                 actual="no rows",
             )
+
+    def _too_blank(self, blank: int, values: int, line: int) -> None:
+        raise FormatError(
+            self.path,
+            f"{blank} bytes of blank lines and spaces by line {line}, against {values} bytes of "
+            "values: far more than rows of integers hold (a blank-line bomb); stopped reading",
+            line=line,
+            field="blank lines",
+            expected=f"<= {MAX_BLANK_RATIO} x the value bytes + {MAX_BLANK_BYTES}",
+            actual=blank,
+        )
 
     def _line_chunks(self) -> Iterator[np.ndarray]:
         """Pieces of whole lines, each after `_PAD` newlines, read into one reused buffer.

@@ -19,6 +19,7 @@ from specs.idx import DTYPE_NAMES, IDX_HEADER, TYPE_CODE_OF, TYPE_CODES
 from specs.schema import Tensor
 
 DIMS_OFFSET = 4  # byte where the dims start: 2 zero bytes, type code, ndim
+HEAD_BYTES = DIMS_OFFSET + 4 * 255  # the longest header: 255 dims
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,20 @@ def read_declared(path: str | Path) -> np.ndarray:
     size its header declares, stopping at once if the stream holds more (bomb-safe)."""
     if compression_of(path) == "":
         return read_content(path)
-    header = read_header(read_head(path, DIMS_OFFSET + 4 * 255), path)
-    payload = math.prod(header.dims) * header.disk_dtype.itemsize
-    return read_content(path, header.size + payload)
+    return read_content(path, declared_content_size(path))
+
+
+def declared_content_size(path: str | Path) -> int:
+    """The uncompressed bytes an IDX file's header declares (header plus payload), read from the
+    first bytes only: the most any work on its content needs to inflate. FormatError when the
+    start is not an IDX header."""
+    return declared_size_of(read_head(path, HEAD_BYTES), path)
+
+
+def declared_size_of(head: bytes, path: str | Path) -> int:
+    """The uncompressed bytes the IDX header at the start of ``head`` declares."""
+    header = read_header(head, path)
+    return header.size + math.prod(header.dims) * header.disk_dtype.itemsize
 
 
 def check_against(header: IdxHeader, tensor: Tensor, path: str | Path) -> None:

@@ -1,6 +1,8 @@
 """Large compressed IDX files read in bounded memory: the payload is decompressed piece by piece
 into a spill file (engine.model.filearray.RowSpill) and memory-mapped, so an 8.1M-image .gz costs
-disk and page cache, not 6 GB of heap. Small files keep the in-memory path (faster).
+disk and page cache, not 6 GB of heap. Small files keep the in-memory path (faster); when the
+cache is asked for (``cache=True``, or the CLI's automatic policy), the cache is used instead,
+at every size, so the next load maps it rather than decompressing again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from engine.codecs.idx.container import DIMS_OFFSET, check_against, items_held, read_header
 from engine.compute.progress import Progress
 from engine.errors import FormatError
+from engine.io import cache
 from engine.io.compression import compression_of, read_head, stream_reader
 from engine.model import filearray
 from engine.model.filearray import RowSpill
@@ -54,6 +57,8 @@ def read_idx_spilled(
             expected=f"<= {_GZIP_RATIO * packed}",
             actual=declared,
         )
+    if cache.current_policy().wants(header.size + declared):
+        return None  # the cache, when asked for, wins over the per-run spill: read_idx maps it
     spill = RowSpill(np.dtype(np.uint8), threshold=0)
     total = _stream_payload(path, header.size, limit, spill)
     items = items_held(header, total, path, count, tolerate_element_count)
