@@ -84,7 +84,7 @@ def load_spec_file(path: str | Path) -> list[DatasetSpec]:
     except PydanticValidationError as error:
         del sys.modules[module_name]
         raise SpecError(f"{path}: not a valid spec: {_first_problem(error)}") from None
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a spec file calling exit() stops no command
         del sys.modules[module_name]
         raise SpecError(f"{path}: failed to import: {type(error).__name__}: {error}") from error
     return specs_in(module, str(path))
