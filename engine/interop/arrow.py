@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.errors import FormatError, ValidationError
 from engine.interop import require
+from engine.io.jsonfile import field_of, parse_json
 from engine.io.png import decode_pngs, encode_png, encode_pngs
 from engine.model.items import NO_LABEL
 from engine.model.subset import Subset, stack_images
@@ -215,8 +216,9 @@ def table_info(schema: Any, path: Any) -> TableInfo:
     metadata = schema.metadata or {}
     ours = _json(metadata.get(ENGINE_KEY), path, "mnist_engine")
     hf = _json(metadata.get(HF_KEY), path, "huggingface")
-    features = (hf.get("info") or {}).get("features") or {}
-    label_feature = features.get(LABEL) if isinstance(features, dict) else None
+    info = field_of(hf, "info", dict, path, {})
+    features = field_of(info, "features", dict, path, {})
+    label_feature = features.get(LABEL)
     categories = None
     if isinstance(label_feature, dict) and label_feature.get("_type") == "ClassLabel":
         names = label_feature.get("names")
@@ -257,13 +259,7 @@ def table_info(schema: Any, path: Any) -> TableInfo:
 def _json(raw: bytes | None, path: Any, key: str) -> dict:
     if raw is None:
         return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise FormatError(path, f"schema metadata {key!r} is not JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise FormatError(path, f"schema metadata {key!r} is not a JSON object")
-    return value
+    return parse_json(raw, path, what=f"schema metadata {key!r}", expect=dict)
 
 
 def _raw_shape(ours: dict, width: int, path: Any) -> tuple[tuple[int, ...], str]:
@@ -271,9 +267,13 @@ def _raw_shape(ours: dict, width: int, path: Any) -> tuple[tuple[int, ...], str]
     dtype = ours.get("dtype", "uint8")
     try:
         shape = tuple(int(d) for d in shape) if shape is not None else None
+        if not isinstance(dtype, str) or np.dtype(dtype).kind not in "biuf":
+            raise TypeError(dtype)
         itemsize = np.dtype(dtype).itemsize
-    except (TypeError, ValueError):
-        raise FormatError(path, f"raw image metadata shape={shape!r} dtype={dtype!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise FormatError(
+            path, f"raw image metadata shape={str(shape)[:80]} dtype={str(dtype)[:40]}"
+        ) from None
     if shape is None:
         side = math.isqrt(width // itemsize)
         shape = (side, side)

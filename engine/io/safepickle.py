@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.errors import FormatError
+from engine.io.regular import read_regular
 
 # numpy >= 2 keeps its internals in numpy._core; older pickles name numpy.core. Imported by name:
 # these private modules and their members are not in numpy's type stubs.
@@ -201,10 +202,8 @@ def load_restricted(path: Path, *, max_bytes: int = 1 << 34) -> Any:
     encoding numpy needs to rebuild their arrays.
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise FormatError(path, f"{size} bytes is more than the {max_bytes} allowed for a pickle")
-    data = path.read_bytes()
+    data = read_regular(path, max_bytes)
+    size = len(data)
     try:
         obj = _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
     except _ForbiddenGlobal as error:
