@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import FormatError, ProjectError
+from engine.errors import EngineError, FormatError, ProjectError
 from engine.io.toml_writer import dumps
 from engine.model import Dataset
 from engine.registry import get_format
@@ -191,8 +193,20 @@ class Project:
 
     def _resolve(self, path: str) -> Path:
         resolved = Path(path) if Path(path).is_absolute() else self.root / path
-        if not resolved.exists():
-            raise ProjectError(f"{self.config_path}: source path {path} does not exist")
+        shown = path if len(path) <= 200 else f"{path[:100]}...({len(path)} characters)"
+        try:
+            os.stat(resolved)
+        except OSError as error:
+            if error.errno == errno.ENAMETOOLONG:
+                raise ProjectError(
+                    f"{self.config_path}: source path {shown} is too long for this system"
+                ) from None
+            raise ProjectError(
+                f"{self.config_path}: source path {shown} does not exist or cannot be read "
+                f"({error.strerror})"
+            ) from None
+        except ValueError:  # a NUL in the path
+            raise ProjectError(f"{self.config_path}: source path {shown!r} is not a path") from None
         return resolved
 
     def dataset(self) -> Dataset:
@@ -206,10 +220,18 @@ class Project:
         from engine.ops.transforms import transform
 
         dataset = merge_datasets(_distinct_ids(self._loaded()))
-        for entry in self.transforms:
-            dataset = transform(
-                dataset, entry.name, **parse_transform_options(entry.name, entry.options)
-            )
+        for number, entry in enumerate(self.transforms, start=1):
+            try:
+                dataset = transform(
+                    dataset, entry.name, **parse_transform_options(entry.name, entry.options)
+                )
+            except EngineError:
+                raise
+            except (ValueError, TypeError, KeyError) as error:  # e.g. a subset that is gone
+                raise ProjectError(
+                    f"{self.config_path}: transform #{number} ({entry.name}) cannot run on the "
+                    f"project's dataset: {error}"
+                ) from None
         return dataset
 
     def remove_source(self, name: str) -> Source:

@@ -40,7 +40,11 @@ from pathlib import Path
 
 import numpy as np
 
-OUTCOMES = ("EngineError", "loaded", "foreign", "hang", "oom")
+OUTCOMES = ("EngineError", "loaded", "foreign", "hang", "oom", "crash")
+#: the outcomes that break the promise (a crash is a child killed by a signal: SIGSEGV...)
+BAD_OUTCOMES = ("foreign", "hang", "oom", "crash")
+#: every how many inputs a dataset that loads is saved back in its format
+SAVE_BACK_EVERY = int(os.environ.get("FUZZ_SAVE_BACK_EVERY", "4"))
 PROJECT = "project"
 INTERESTING_INTS = [0, 1, 2, 3, 7, 8, 255, 256, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
 INTERESTING_TEXT = [
@@ -483,7 +487,9 @@ def run_one(job: Job, seeds: dict[str, list[Path]], scratch: Path, seed: int) ->
                     engine.api.verify(work, job.format)
                 loaded = engine.load(job.format, work, **load_options(job.format))
                 _read_all(loaded)
-                if job.index % 4 == 1:  # what loads saves back (the qmnist hang)
+                if (
+                    job.index % SAVE_BACK_EVERY == 1 % SAVE_BACK_EVERY
+                ):  # save back (the qmnist hang)
                     back = scratch / f"back-{os.getpid()}"
                     shutil.rmtree(back, ignore_errors=True)
                     try:
@@ -663,7 +669,14 @@ def _finish(pid, state, running, pending, jobs, table, reason) -> None:
     if current is not None:
         code = os.waitstatus_to_exitcode(status)
         detail = f"child ended with {code} during the input"
-        table.add(jobs[current], reason if reason == "hang" or code < 0 else "foreign", detail)
+        if reason == "hang":
+            outcome = "hang"
+        elif code < 0:  # killed by a signal: SIGSEGV, SIGBUS, SIGABRT (memory limits raise)
+            outcome = "crash"
+            detail = f"child killed by signal {-code} during the input"
+        else:
+            outcome = "foreign"
+        table.add(jobs[current], outcome, detail)
         state["done"].add(current)
     rest = [(n, job) for n, job in state["chunk"] if n not in state["done"]]
     if rest:
@@ -698,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{outcome} ({len(examples)}):")
         for example in examples[: args.show]:
             print(f"  {example}")
-    bad = table.total("foreign") + table.total("hang") + table.total("oom")
+    bad = sum(table.total(outcome) for outcome in BAD_OUTCOMES)
     return 1 if bad else 0
 
 

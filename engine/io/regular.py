@@ -101,7 +101,9 @@ def read_regular(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
                 expected=f"<= {max_bytes} bytes",
                 actual=f"{size} bytes",
             )
-        data = handle.read(max_bytes + 1)
+        # ask for what the file holds (read(n) allocates n bytes first), one byte more to see
+        # a file that grew since
+        data = handle.read(size + 1)
     if len(data) > max_bytes:
         raise FormatError(Path(path), f"the file grew past {max_bytes} bytes while being read")
     return data
