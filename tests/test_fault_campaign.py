@@ -11,6 +11,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -175,3 +176,276 @@ def test_plain_numeric_pickles_still_load(tmp_path, protocol):
         assert np.array_equal(read[key], values[key])
         assert read[key].dtype.type == values[key].dtype.type  # numpy's own loads: same type
     assert read["scalar"] == values["scalar"] and read["labels"] == values["labels"]
+
+
+# -- 5. names that lead to a FIFO or a device are refused, never opened as data -----------------
+def _replace_with(path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("imagenet_txt", "default.txt"), ("image_zip", "default.zip")]
+)
+def test_a_named_file_that_is_not_regular_is_refused(tmp_path, fmt, name, kind):
+    folder = tmp_path / fmt
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.LabelsNotStoredWarning)
+        engine.save(make_dataset(counts=(("default", 4),)), fmt, folder, save_dataset_meta=False)
+    _replace_with(folder / name, kind)
+    done = _run_python(
+        f"""
+        import resource, engine
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        try:
+            engine.load({fmt!r}, {str(folder)!r})
+        except engine.FormatError as error:
+            print("refused:", error)
+        """,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{name}: not a regular file" in done.stdout
+
+
+def test_regular_file_helpers(tmp_path):
+    from engine.io.regular import open_regular, read_regular, read_regular_text
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(FormatError, match="FIFO"):
+        open_regular(tmp_path / "pipe")  # returns at once: the open does not block
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(FormatError, match="folder"):
+        read_regular(tmp_path / "dir")
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    with pytest.raises(FormatError, match="device"):
+        read_regular(tmp_path / "zero")
+    (tmp_path / "big").write_bytes(b"x" * 100)
+    with pytest.raises(FormatError, match="more than the 10"):
+        read_regular(tmp_path / "big", max_bytes=10)
+    (tmp_path / "text").write_bytes(b"ok\xff")
+    with pytest.raises(FormatError, match="byte 2"):
+        read_regular_text(tmp_path / "text")
+    with pytest.raises(FormatError, match="too long"):
+        read_regular(tmp_path / ("x" * 5000))
+
+
+# -- 6. save-back of mutated qmnist datasets ends ------------------------------------------------
+def test_mutated_qmnist_datasets_save_back_without_hanging(tmp_path):
+    done = _run_python(
+        """
+        import sys
+        sys.path.insert(0, "tools")
+        import os
+        os.environ["FUZZ_SAVE_BACK_EVERY"] = "1"
+        import fuzz
+        table = fuzz.fuzz(["qmnist"], 60, seed=19, timeout=20.0, workers=1)
+        print(table.render())
+        print("bad", sum(table.total(o) for o in fuzz.BAD_OUTCOMES))
+        """,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "bad 0" in done.stdout, done.stdout
+
+
+# -- 7. JSON from files: size, depth, numbers and types checked --------------------------------
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"labels": [' + "9" * 5000 + "]}", "integer of 5000 digits"),
+        ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ('{"labels": ' + "[" * 3000 + "]" * 3000 + "}", "nested too deeply"),
+        ("1.5", "JSON number, expected a JSON object"),
+        ('{"labels": 1.5}', "'labels' is a JSON number"),
+        ('{"label_map": ["a"]}', "'label_map' is a JSON array"),
+        ('{"labels": [{"a": 1}]}', "class name"),
+    ],
+)
+def test_dataset_meta_json_is_checked(tmp_path, text, message):
+    engine.save(make_dataset(), "mnist", tmp_path / "m")
+    (tmp_path / "m" / "dataset_meta.json").write_text(text)
+    with pytest.raises(FormatError, match=r"dataset_meta\.json") as caught:
+        engine.load("mnist", tmp_path / "m")
+    assert message in str(caught.value)
+
+
+def _rewrite_parquet(folder, change) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    for file in folder.glob("*.parquet"):
+        table = pq.read_table(file)
+        pq.write_table(change(table), file)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        (b"1.5", "'huggingface' is a JSON number"),
+        (b'{"info": 1.5}', "'info' is a JSON number"),
+        (b'{"info": {"features": [1]}}', "'features' is a JSON array"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b'{"x": ' + b"7" * 5000 + b"}", "digits"),
+    ],
+)
+def test_parquet_metadata_of_the_wrong_type_is_a_format_error(tmp_path, metadata, message):
+    pytest.importorskip("pyarrow")
+    engine.save(make_dataset(), "parquet", tmp_path / "p")
+
+    def change(table):
+        return table.replace_schema_metadata({**table.schema.metadata, b"huggingface": metadata})
+
+    _rewrite_parquet(tmp_path / "p", change)
+    with pytest.raises(FormatError, match=message):
+        engine.load("parquet", tmp_path / "p")
+    code, _out, err = run_main("info", str(tmp_path / "p"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and ".parquet" in err
+
+
+def test_parquet_without_an_image_column_loads_without_images(tmp_path):
+    pytest.importorskip("pyarrow")
+    engine.save(make_dataset(), "parquet", tmp_path / "p")
+    _rewrite_parquet(
+        tmp_path / "p",
+        lambda t: t.drop_columns(["image"]).replace_schema_metadata(t.schema.metadata),
+    )
+    loaded = engine.load("parquet", tmp_path / "p")
+    assert loaded["train"].images is None and len(loaded["train"]) == 7
+
+
+def test_webdataset_json_member_is_checked(tmp_path):
+    import io
+    import tarfile
+
+    shard = tmp_path / "w" / "default-000000.tar"
+    shard.parent.mkdir()
+    with tarfile.open(shard, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (("0.cls", b"1"), ("0.json", b'{"id": ' + b"8" * 5000 + b"}")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(FormatError, match=r"member 0\.json holds an integer"):
+        engine.load("webdataset", tmp_path / "w")
+
+
+# -- 8. paths and names --------------------------------------------------------------------------
+def _project(tmp_path, extra: str = "", path: str = "digits"):
+    engine.save(make_dataset(), "mnist", tmp_path / "digits")
+    (tmp_path / "project.toml").write_text(
+        f'[[source]]\nname = "digits"\nformat = "mnist"\npath = "{path}"\n\n{extra}'
+    )
+    from engine.project import Project
+
+    return Project.open(tmp_path)
+
+
+def test_a_project_source_path_too_long_is_a_project_error(tmp_path):
+    with pytest.raises(engine.ProjectError, match="too long"):
+        _project(tmp_path, path="x" * 5000).dataset()
+
+
+def test_a_project_filter_nested_too_deeply_is_a_filter_error(tmp_path):
+    deep = "/item[" + "(" * 3000 + "annotation/label>=0" + ")" * 3000 + "]"
+    project = _project(tmp_path, f'[[filter]]\nexpression = "{deep}"\n')
+    with pytest.raises(engine.FilterError, match="nested more than 100 deep") as caught:
+        project.dataset()
+    assert len(str(caught.value)) < 500  # a window of the expression, not all of it
+    code, _out, err = run_main("filter", "-e", deep, str(tmp_path / "digits"), "-o", "x")
+    assert code == 2 and "Traceback" not in err and "nested more than 100" in err
+
+
+def test_a_project_transform_on_a_missing_subset_is_a_project_error(tmp_path):
+    extra = '[[transform]]\nname = "map_subsets"\noptions = ["-s", "gone:x"]\n'
+    with pytest.raises(engine.ProjectError, match=r"transform #1 \(map_subsets\).*'gone'"):
+        _project(tmp_path, extra).dataset()
+
+
+def test_a_folder_where_a_shard_belongs_is_not_webdataset(tmp_path):
+    engine.save(make_dataset(), "webdataset", tmp_path / "w")
+    shard = next((tmp_path / "w").glob("train-*.tar"))
+    shard.unlink()
+    shard.mkdir()
+    assert "webdataset" not in engine.detect(tmp_path / "w")
+    with pytest.raises(FormatError, match="not a regular file"):
+        engine.load("webdataset", tmp_path / "w")
+
+
+def test_a_cls_value_beyond_int32_is_a_format_error(tmp_path):
+    import io
+    import tarfile
+
+    shard = tmp_path / "w" / "default-000000.tar"
+    shard.parent.mkdir()
+    with tarfile.open(shard, "w", format=tarfile.PAX_FORMAT) as tar:
+        data = str(2**70).encode()
+        info = tarfile.TarInfo("0.cls")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(FormatError, match="not a class index"):
+        engine.load("webdataset", tmp_path / "w")
+
+
+@pytest.mark.parametrize("fmt", ["image_zip", "parquet", "imagenet_txt", "webdataset"])
+def test_a_folder_without_the_formats_files_is_a_format_error(tmp_path, fmt):
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.md").write_text("nothing here")
+    with pytest.raises(FormatError, match="the folder holds no"):
+        engine.load(fmt, tmp_path / "empty")
+
+
+# -- 9. what a writer leaves alone, its reader leaves alone ---------------------------------------
+@pytest.mark.parametrize(
+    ("fmt", "kept"),
+    [
+        ("imagenet", {"docs/README.md": "about the data"}),
+        ("imagenet_txt", {"notes.txt": "Some notes about this data.\nMore notes.\n"}),
+        ("cifar", {"README": "CIFAR, converted\n"}),
+    ],
+)
+def test_files_an_overwrite_keeps_are_not_read_as_data(tmp_path, fmt, kept):
+    dataset = make_dataset(counts=(("default", 12),))
+    folder = tmp_path / fmt
+    engine.save(dataset, fmt, folder)
+    for name, text in kept.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    engine.save(dataset, fmt, folder, overwrite=True)
+    assert all((folder / name).read_text() == text for name, text in kept.items())
+    loaded = engine.load(fmt, folder)
+    assert list(loaded.categories) == list(dataset.categories)
+    assert {name: len(part) for name, part in loaded.subsets().items()} == {"default": 12}
+
+
+# -- 10. cifar ids and linked class folders -------------------------------------------------------
+@pytest.mark.parametrize("bad_id", ["", ".", "..", "a/b", "a\\b"])
+def test_cifar_refuses_ids_that_are_not_file_names(tmp_path, bad_id):
+    subset = engine.Subset(
+        name="default",
+        labels=np.zeros(2, np.int32),
+        images=np.zeros((2, 28, 28), np.uint8),
+        ids=np.array(["fine", bad_id], dtype=object),
+    )
+    with pytest.raises(ValidationError) as caught:
+        engine.save(engine.Dataset({"default": subset}, categories=["a"]), "cifar", tmp_path / "c")
+    assert caught.value.item_ids == [bad_id]
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_class_folder_linked_from_outside_is_warned_and_read_on_request(tmp_path):
+    dataset = make_dataset(counts=(("default", 30),))
+    folder = tmp_path / "inet"
+    engine.save(dataset, "imagenet", folder)
+    counts = {name: len(list((folder / name).iterdir())) for name in dataset.categories}
+    linked = next(name for name, count in counts.items() if count)
+    (folder / linked).rename(tmp_path / "elsewhere")
+    (folder / linked).symlink_to(tmp_path / "elsewhere")
+    with pytest.warns(engine.FormatWarning, match=f"not followed: {linked}/"):
+        plain = engine.load("imagenet", folder)
+    assert len(plain) == 30 - counts[linked]
+    followed = engine.load("imagenet", folder, follow_symlinks=True)
+    assert len(followed) == 30
