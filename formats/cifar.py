@@ -403,16 +403,16 @@ def _guarded(path: Path, function: Callable[..., T], *args: Any) -> T:
 
 def _batch_files(root: Path) -> list[Path]:
     """The batches: files without an extension that are pickles, what `owns` claims (a kept
-    README or LICENSE is the user's and is not read either)."""
+    README or LICENSE is the user's and is not read either); a FIFO or a device under such a
+    name is listed, to be refused when read."""
     return sorted(
         (
             p
             for p in root.iterdir()
-            if p.is_file()
-            and not p.suffix
+            if not p.suffix
             and not p.name.startswith(".")
             and p.name not in NOT_BATCHES
-            and _looks_pickled(p)
+            and (_looks_pickled(p) if p.is_file() else p.exists() and not p.is_dir())
         ),
         key=lambda p: (subset_order(p.name), natural_key(p.name)),
     )

@@ -207,7 +207,7 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
                     )
                 for batch in handle.iter_batches(batch_size=READ_BATCH_ROWS):
                     builder.add(batch, file)
-            except (pa.ArrowException, OSError) as error:
+            except (pa.ArrowException, OSError, UnicodeDecodeError) as error:  # names not UTF-8
                 raise FormatError(file, f"not a readable Parquet file ({error})") from None
         assert builder is not None  # parquet_files lists at least one file per subset
         return builder.subset(), categories

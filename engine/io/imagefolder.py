@@ -26,7 +26,8 @@ def natural_key(text: str) -> tuple:
 
 
 def list_files(root: Path, *, follow_symlinks: bool = False) -> list[PurePosixPath]:
-    """Every regular file below `root` as a relative path, hidden names skipped, natural order.
+    """Every file below `root` as a relative path, hidden names skipped, natural order (a FIFO
+    or a device is listed too, to be refused when read rather than passed over).
 
     Symbolic links (to files or to folders) that lead outside `root` are left out with one
     warning naming them, unless `follow_symlinks`; a folder link leading inside `root` is not
@@ -58,8 +59,8 @@ def list_files(root: Path, *, follow_symlinks: bool = False) -> list[PurePosixPa
                 elif real not in seen:
                     seen.add(real)
                     stack.append((entry.path, relative + "/"))
-            elif entry.is_file():
-                found.append(PurePosixPath(relative))
+            elif entry.is_file() or os.path.exists(entry.path):
+                found.append(PurePosixPath(relative))  # a FIFO or device: refused when read
     if not follow_symlinks:
         outside = set(links_outside(root, [str(p) for p in found], linked_folders))
         found = [p for p in found if str(p) not in outside]

@@ -58,18 +58,18 @@ def parse_json(
     data: bytes | str,
     path: str | Path | None,
     *,
-    what: str = "the JSON",
+    what: str = "",
     expect: type[T] = dict,  # type: ignore[assignment]
     max_depth: int = MAX_DEPTH,
 ) -> T:
     """The value of JSON text `data`, which must be of type `expect`; any problem is a
-    FormatError naming `path` and `what` (a member, a metadata key)."""
+    FormatError naming `path` and `what` (a member, a metadata key; empty for the file itself)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     depth = nesting_depth(raw, max_depth)
     if depth > max_depth:
         raise FormatError(
             path,
-            f"{what} is nested too deeply (more than {max_depth} levels)",
+            _says(what, "is", f"nested too deeply (more than {max_depth} levels)"),
             field="nesting",
             expected=f"<= {max_depth} levels",
             actual=f"> {max_depth} levels",
@@ -78,22 +78,28 @@ def parse_json(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise FormatError(
-            path, f"{what} is not UTF-8 text: {error.reason}", offset=error.start
+            path, _says(what, "is", f"not UTF-8 text: {error.reason}"), offset=error.start
         ) from None
     try:
         value = json.loads(text, parse_int=_parse_int)
     except _Refused as error:
-        raise FormatError(path, f"{what} holds {error}", field="number") from None
+        raise FormatError(path, _says(what, "holds", str(error)), field="number") from None
     except json.JSONDecodeError as error:
         raise FormatError(
-            path, f"{what} is not valid JSON: {error.msg}", line=error.lineno, column=error.colno
+            path,
+            _says(what, "is", f"not valid JSON: {error.msg}"),
+            line=error.lineno,
+            column=error.colno,
         ) from None
     except (ValueError, RecursionError) as error:
-        raise FormatError(path, f"{what} is not readable JSON ({type(error).__name__})") from None
+        reason = f"not readable JSON ({type(error).__name__})"
+        raise FormatError(path, _says(what, "is", reason)) from None
     if not isinstance(value, expect):
         raise FormatError(
             path,
-            f"{what} is a JSON {_json_type(value)}, expected a JSON {_json_type_name(expect)}",
+            _says(
+                what, "is", f"a JSON {_json_type(value)}, expected a JSON {_json_type_name(expect)}"
+            ),
             field="type",
             expected=_json_type_name(expect),
             actual=_json_type(value),
@@ -110,7 +116,7 @@ def load_json_file(
 ) -> T:
     """The JSON value in the regular file `path` (at most `max_bytes`), checked as `parse_json`."""
     data = read_regular(path, max_bytes)
-    return parse_json(data, path, what="the file", expect=expect, max_depth=max_depth)
+    return parse_json(data, path, what="", expect=expect, max_depth=max_depth)
 
 
 def field_of(
@@ -131,6 +137,11 @@ def field_of(
             actual=_json_type(value),
         )
     return value
+
+
+def _says(what: str, verb: str, rest: str) -> str:
+    """``<what> <verb> <rest>``, or just `rest` when the file itself is meant (its name leads)."""
+    return f"{what} {verb} {rest}" if what else rest
 
 
 def _json_type(value: Any) -> str:
