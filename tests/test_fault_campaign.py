@@ -449,3 +449,62 @@ def test_a_class_folder_linked_from_outside_is_warned_and_read_on_request(tmp_pa
     assert len(plain) == 30 - counts[linked]
     followed = engine.load("imagenet", folder, follow_symlinks=True)
     assert len(followed) == 30
+
+
+# -- found by the learned harness after the fixes ---------------------------------------------
+def test_a_truncated_cifar_meta_is_a_format_error(tmp_path):
+    engine.save(make_dataset(), "cifar", tmp_path / "c")
+    meta = tmp_path / "c" / "batches.meta"
+    meta.write_bytes(meta.read_bytes()[:20])
+    with pytest.raises(FormatError, match=r"batches\.meta: not a readable pickle"):
+        engine.load("cifar", tmp_path / "c")
+
+
+@pytest.mark.parametrize("kind", ["no-path-field", "bytes-not-binary"])
+def test_a_parquet_image_struct_of_another_shape_is_handled(tmp_path, kind):
+    pa = pytest.importorskip("pyarrow")
+    engine.save(make_dataset(), "parquet", tmp_path / "p")
+
+    def change(table):
+        column = table.column("image").combine_chunks()
+        if kind == "no-path-field":
+            image = pa.StructArray.from_arrays([column.field("bytes")], names=["bytes"])
+        else:
+            ints = pa.array(range(len(column)), pa.int64())
+            image = pa.StructArray.from_arrays(
+                [ints, column.field("path")], names=["bytes", "path"]
+            )
+        index = table.schema.get_field_index("image")
+        return table.set_column(index, "image", image)
+
+    _rewrite_parquet(tmp_path / "p", change)
+    if kind == "no-path-field":
+        assert len(engine.load("parquet", tmp_path / "p")["train"].images) == 7
+    else:
+        with pytest.raises(FormatError, match="column 'image'"):
+            engine.load("parquet", tmp_path / "p")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["info", "{folder}/cifar"],
+        ["stats", "{folder}/cifar"],
+        ["convert", "-i", "{folder}/cifar", "-f", "mnist", "-o", "{folder}/out"],
+        ["info", "{folder}/zip"],
+        ["filter", "-e", "/item", "{folder}/zip:image_zip", "-o", "{folder}/f"],
+    ],
+)
+def test_the_cli_says_one_line_and_exits_2(tmp_path, args):
+    engine.save(make_dataset(), "cifar", tmp_path / "cifar")
+    (tmp_path / "cifar" / "train").write_bytes(_crafted_batch(b"O8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        engine.save(make_dataset(counts=(("default", 3),)), "image_zip", tmp_path / "zip")
+    (tmp_path / "zip" / "default.zip").unlink()
+    os.mkfifo(tmp_path / "zip" / "default.zip")
+    code, _out, err = run_cli(*[a.format(folder=tmp_path) for a in args])
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if "warning" not in line]
+    assert len(lines) == 1 and lines[0].startswith("mnist-engine: error:"), err
+    assert "Traceback" not in err

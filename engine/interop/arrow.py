@@ -228,7 +228,11 @@ def table_info(schema: Any, path: Any) -> TableInfo:
     encoding = raw_shape = raw_dtype = None
     if IMAGE in names:
         kind = schema.field(IMAGE).type
-        if pa.types.is_struct(kind) and kind.get_field_index("bytes") >= 0:
+        if (
+            pa.types.is_struct(kind)
+            and kind.get_field_index("bytes") >= 0
+            and _is_binary(kind.field(kind.get_field_index("bytes")).type)
+        ):
             encoding = "png"
         elif pa.types.is_fixed_size_binary(kind):
             encoding = "raw"
@@ -254,6 +258,10 @@ def table_info(schema: Any, path: Any) -> TableInfo:
     return TableInfo(
         encoding, raw_shape, raw_dtype, categories, LABEL in names, ID in names, others
     )
+
+
+def _is_binary(kind: Any) -> bool:
+    return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
 
 
 def _json(raw: bytes | None, path: Any, key: str) -> dict:
@@ -338,12 +346,13 @@ class SubsetBuilder:
 
     def _decoded(self, column: Any, path: Any) -> list[np.ndarray | None]:
         blobs = column.field("bytes")
-        paths = column.field("path")
+        has_paths = column.type.get_field_index("path") >= 0  # Hugging Face's; optional here
+        paths = column.field("path") if has_paths else None
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         values = blobs.to_pylist()
         wanted = []
         for row, (ok, blob) in enumerate(zip(valid.tolist(), values, strict=True)):
-            if ok and blob is None and paths[row].is_valid:
+            if ok and blob is None and paths is not None and paths[row].is_valid:
                 raise FormatError(
                     path,
                     f"row {self.rows + row}: the image is a path ({paths[row]}), not embedded "

@@ -16,6 +16,7 @@ import codecs
 import importlib
 import io
 import pickle
+import struct
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -227,7 +228,15 @@ def load_restricted(path: Path, *, max_bytes: int = 1 << 34) -> Any:
     except MemoryError:
         raise FormatError(path, "the pickle asks for more memory than is available") from None
     # A damaged pickle surfaces as any of these, from the unpickler or numpy's __setstate__.
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError) as error:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        struct.error,
+    ) as error:
         raise FormatError(
             path, f"not a readable pickle ({type(error).__name__}: {error})"
         ) from None
