@@ -265,6 +265,7 @@ def test_mutated_qmnist_datasets_save_back_without_hanging(tmp_path):
         ('{"label_map": ["a"]}', "'label_map' is a JSON array"),
         ('{"labels": [{"a": 1}]}', "class name"),
     ],
+    ids=["huge-int", "deep", "deep-field", "top-float", "labels-float", "map-list", "name-dict"],
 )
 def test_dataset_meta_json_is_checked(tmp_path, text, message):
     engine.save(make_dataset(), "mnist", tmp_path / "m")
@@ -290,6 +291,7 @@ def _rewrite_parquet(folder, change) -> None:
         (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         (b'{"x": ' + b"7" * 5000 + b"}", "digits"),
     ],
+    ids=["float", "info-float", "features-list", "deep", "huge-int"],
 )
 def test_parquet_metadata_of_the_wrong_type_is_a_format_error(tmp_path, metadata, message):
     pytest.importorskip("pyarrow")
