@@ -106,6 +106,19 @@ def test_a_broken_user_spec_warns_and_the_others_still_load(tmp_path):
     assert "mybad.py" in err.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize(
+    "text", ["[" * 100_000 + "]" * 100_000, '{"schema_version": ' + "9" * 5000 + "}"]
+)
+def test_a_hostile_json_spec_is_a_spec_error_and_a_warning(tmp_path, text):
+    from engine.registry.spec_sources import load_spec_file
+
+    (tmp_path / "hostile.json").write_text(text)
+    with pytest.raises(SpecError, match=r"hostile\.json: not a valid spec"):
+        load_spec_file(tmp_path / "hostile.json")
+    code, out, err = run_cli("info", str(SAMPLE), env={"MNIST_ENGINE_SPEC_PATH": str(tmp_path)})
+    assert code == 0 and "items:   700" in out and "hostile.json" in err
+
+
 def test_a_spec_file_that_exits_is_a_spec_error(tmp_path):
     from engine.registry.spec_sources import load_spec_file
 
