@@ -107,7 +107,9 @@ def test_a_broken_user_spec_warns_and_the_others_still_load(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text", ["[" * 100_000 + "]" * 100_000, '{"schema_version": ' + "9" * 5000 + "}"]
+    "text",
+    ["[" * 100_000 + "]" * 100_000, '{"schema_version": ' + "9" * 5000 + "}"],
+    ids=["deep", "huge-int"],
 )
 def test_a_hostile_json_spec_is_a_spec_error_and_a_warning(tmp_path, text):
     from engine.registry.spec_sources import load_spec_file
