@@ -525,3 +525,30 @@ def test_the_cli_says_one_line_and_exits_2(tmp_path, args):
     lines = [line for line in err.splitlines() if "warning" not in line]
     assert len(lines) == 1 and lines[0].startswith("mnist-engine: error:"), err
     assert "Traceback" not in err
+
+
+def test_numpy_ndarray_is_never_called_from_a_pickle(tmp_path):
+    """``ndarray((2,), object, buffer)`` reads the buffer as pointers: a pickle naming
+    numpy.ndarray gets the name, never the constructor (run apart: a regression is a SIGSEGV)."""
+    crafted = (
+        b"\x80\x02cnumpy\nndarray\nK\x02\x85cnumpy\ndtype\nX\x02\x00\x00\x00O8\x89\x88\x87R"
+        b"C\x10" + b"A" * 16 + b"\x87R."
+    )
+    (tmp_path / "batch").write_bytes(crafted)
+    (tmp_path / "codec").write_bytes(
+        b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x04\x00\x00\x00zlib\x86R."
+    )
+    done = _run_python(
+        f"""
+        from engine.io.safepickle import load_restricted
+        import engine
+        for name in ("batch", "codec"):
+            try:
+                load_restricted({str(tmp_path)!r} + "/" + name)
+            except engine.FormatError as error:
+                print("refused:", error)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("refused:") == 2
+    assert "numpy.ndarray is not called" in done.stdout and "latin1 text only" in done.stdout

@@ -267,6 +267,16 @@ def mutate_pickle(data: bytes, rng: random.Random) -> tuple[bytes, str]:
         crafted = mutate_pickle_dtype(data, rng)
         if crafted is not None:
             return crafted
+    if rng.random() < 0.05:  # numpy.ndarray called directly over raw bytes with a hostile dtype
+        hostile = rng.choice(HOSTILE_DTYPES)
+        call = (
+            b"\x80\x02cnumpy\nndarray\nK\x02\x85cnumpy\ndtype\nX\x02\x00\x00\x00"
+            + hostile
+            + b"\x89\x88\x87RC\x10"
+            + b"A" * 16
+            + b"\x87R."
+        )
+        return call, f"pickle-ndarray-call-{hostile.decode()}"
     obj = _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
     if rng.random() < 0.2 and isinstance(obj, dict):  # names: '', '.', '..', separators, long
         for key in (b"filenames", "filenames"):

@@ -19,7 +19,7 @@ import pickle
 import struct
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -94,9 +94,29 @@ def _dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
     return np.dtype(plain_dtype(spec), copy=True)
 
 
+def _latin1_bytes(text: Any, encoding: Any = "latin1") -> bytes:
+    """``_codecs.encode(text, "latin1")``, the one use protocol-2 pickles make of it (no other
+    codec is looked up from a data file)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafeArrayState(f"_codecs.encode is admitted for latin1 text only, not {encoding!r}")
+    return codecs.encode(text, "latin1")
+
+
+class _NdarrayName:
+    """What the name ``numpy.ndarray`` stands for in a data pickle: the type ``_reconstruct``
+    is asked for, never a constructor (``ndarray(shape, object, buffer)`` reads the buffer's
+    bytes as pointers)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise UnsafeArrayState("numpy.ndarray is not called from a data pickle")
+
+
+_NDARRAY = _NdarrayName()
+
+
 def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
     """An empty ndarray for a BUILD to fill (what the pickle asks to allocate is ignored)."""
-    if subtype is not np.ndarray:
+    if subtype is not _NDARRAY:
         raise UnsafeArrayState("only numpy.ndarray is rebuilt, not a subclass")
     plain_dtype(dtype)
     return np.ndarray.__new__(np.ndarray, (0,), np.uint8)
@@ -144,9 +164,9 @@ def _dtype_state(state: Any) -> tuple[Any, ...]:
 
 
 _ALLOWED: dict[tuple[str, str], Any] = {
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _dtype,
-    ("_codecs", "encode"): codecs.encode,  # protocol-2 pickles spell bytes this way
+    ("_codecs", "encode"): _latin1_bytes,  # protocol-2 pickles spell bytes this way
 }
 for _module in ("numpy.core", "numpy._core"):
     _ALLOWED[(f"{_module}.multiarray", "_reconstruct")] = _reconstruct
