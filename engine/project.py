@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import EngineError, FormatError, ProjectError
+from engine.io.regular import read_regular
 from engine.io.toml_writer import dumps
 from engine.model import Dataset
 from engine.registry import get_format
@@ -26,6 +27,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_NAME = "project.toml"
+#: a project file larger than this is refused before it is read
+MAX_CONFIG_BYTES = 16 << 20
 FORMAT_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -89,12 +92,12 @@ class Project:
         """Reads the project in `root`; ProjectError naming the file when it is missing or bad."""
         root = Path(root)
         path = root / CONFIG_NAME
-        if not path.is_file():
+        if not path.exists():
             raise ProjectError(
                 f"{root}: not a project (no {CONFIG_NAME}); make one with `mnist-engine create`"
             )
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        try:  # a FIFO or a device is refused, not waited on
+            document = tomllib.loads(read_regular(path, MAX_CONFIG_BYTES).decode("utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise FormatError(path, f"not valid TOML: {error}") from None
         except UnicodeDecodeError as error:

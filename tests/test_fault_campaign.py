@@ -552,3 +552,11 @@ def test_numpy_ndarray_is_never_called_from_a_pickle(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("refused:") == 2
     assert "numpy.ndarray is not called" in done.stdout and "latin1 text only" in done.stdout
+
+
+def test_a_project_file_that_is_a_fifo_is_refused(tmp_path):
+    os.mkfifo(tmp_path / "project.toml")
+    with pytest.raises(FormatError, match=r"project\.toml: not a regular file"):
+        engine.load(None, tmp_path)
+    code, _out, err = run_main("info", str(tmp_path))
+    assert code == 2 and "project.toml: not a regular file" in err
