@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import bz2
+import contextlib
 import gzip
 import io
 import json
@@ -495,6 +496,9 @@ def run_one(job: Job, seeds: dict[str, list[Path]], scratch: Path, seed: int) ->
                     engine.api.detect(work)
                 if job.index % 7 == 3:  # nor verification
                     engine.api.verify(work, job.format)
+                if job.index % 9 == 4:  # nor a load that detects the format first
+                    with contextlib.suppress(EngineError):  # the explicit load below says
+                        _read_all(engine.load(None, work))
                 loaded = engine.load(job.format, work, **load_options(job.format))
                 _read_all(loaded)
                 if (
