@@ -73,7 +73,7 @@ def load(
     path = Path(path)
     if download:
         _fetch_for_load(format, path, subset, options)
-    if format is None and (path / CONFIG_NAME).is_file():
+    if format is None and (path / CONFIG_NAME).exists():
         given = {"subset": subset, "cache": cache, "cache_dir": cache_dir, "executor": executor}
         ignored = sorted([*(k for k, v in given.items() if v is not None), *options])
         if ignored:

@@ -165,10 +165,13 @@ class FilterError(EngineError, ValueError):
         self.expression = expression
         self.column = column
         self.reason = reason
-        caret = " " * (column - 1) + "^"
-        super().__init__(
-            f"bad filter expression, column {column}: {reason}\n  {expression}\n  {caret}"
-        )
+        shown, at = expression, column - 1
+        if len(expression) > 120:  # a window around the column, not the whole text
+            start = max(0, at - 60)
+            shown = ("..." if start else "") + expression[start : start + 120] + "..."
+            at = at - start + (3 if start else 0)
+        caret = " " * at + "^"
+        super().__init__(f"bad filter expression, column {column}: {reason}\n  {shown}\n  {caret}")
 
 
 class MissingExtraError(EngineError, ImportError):

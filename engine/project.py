@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import FormatError, ProjectError
+from engine.errors import EngineError, FormatError, ProjectError
+from engine.io.regular import read_regular
 from engine.io.toml_writer import dumps
 from engine.model import Dataset
 from engine.registry import get_format
@@ -24,6 +27,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_NAME = "project.toml"
+#: a project file larger than this is refused before it is read
+MAX_CONFIG_BYTES = 16 << 20
 FORMAT_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -87,12 +92,12 @@ class Project:
         """Reads the project in `root`; ProjectError naming the file when it is missing or bad."""
         root = Path(root)
         path = root / CONFIG_NAME
-        if not path.is_file():
+        if not path.exists():
             raise ProjectError(
                 f"{root}: not a project (no {CONFIG_NAME}); make one with `mnist-engine create`"
             )
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        try:  # a FIFO or a device is refused, not waited on
+            document = tomllib.loads(read_regular(path, MAX_CONFIG_BYTES).decode("utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise FormatError(path, f"not valid TOML: {error}") from None
         except UnicodeDecodeError as error:
@@ -191,8 +196,20 @@ class Project:
 
     def _resolve(self, path: str) -> Path:
         resolved = Path(path) if Path(path).is_absolute() else self.root / path
-        if not resolved.exists():
-            raise ProjectError(f"{self.config_path}: source path {path} does not exist")
+        shown = path if len(path) <= 200 else f"{path[:100]}...({len(path)} characters)"
+        try:
+            os.stat(resolved)
+        except OSError as error:
+            if error.errno == errno.ENAMETOOLONG:
+                raise ProjectError(
+                    f"{self.config_path}: source path {shown} is too long for this system"
+                ) from None
+            raise ProjectError(
+                f"{self.config_path}: source path {shown} does not exist or cannot be read "
+                f"({error.strerror})"
+            ) from None
+        except ValueError:  # a NUL in the path
+            raise ProjectError(f"{self.config_path}: source path {shown!r} is not a path") from None
         return resolved
 
     def dataset(self) -> Dataset:
@@ -206,10 +223,18 @@ class Project:
         from engine.ops.transforms import transform
 
         dataset = merge_datasets(_distinct_ids(self._loaded()))
-        for entry in self.transforms:
-            dataset = transform(
-                dataset, entry.name, **parse_transform_options(entry.name, entry.options)
-            )
+        for number, entry in enumerate(self.transforms, start=1):
+            try:
+                dataset = transform(
+                    dataset, entry.name, **parse_transform_options(entry.name, entry.options)
+                )
+            except EngineError:
+                raise
+            except (ValueError, TypeError, KeyError) as error:  # e.g. a subset that is gone
+                raise ProjectError(
+                    f"{self.config_path}: transform #{number} ({entry.name}) cannot run on the "
+                    f"project's dataset: {error}"
+                ) from None
         return dataset
 
     def remove_source(self, name: str) -> Source:

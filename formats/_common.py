@@ -96,7 +96,7 @@ def save_meta(directory: Path, categories: Sequence[str]) -> None:
 def read_meta(directory: Path) -> tuple[str, ...] | None:
     """Class names from `dataset_meta.json` in `directory`, or None when there is none."""
     path = directory / META_FILE
-    return parse_dataset_meta(path) if path.is_file() else None
+    return parse_dataset_meta(path) if path.exists() else None
 
 
 def strip_image_ext(name: str) -> str:

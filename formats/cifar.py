@@ -27,6 +27,7 @@ from engine.format import Adapter, Detection, LoadOptions, SaveOptions
 from engine.io.categories import META_FILE
 from engine.io.imagefolder import natural_key
 from engine.io.paths import NameUse
+from engine.io.regular import open_regular
 from engine.io.safepickle import load_restricted
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from formats._common import (
@@ -370,7 +371,7 @@ def _classes(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     coarse: tuple[str, ...] = ()
     for name in (META_10, META_100):
         path = root / name
-        if path.is_file():
+        if path.exists():  # a FIFO or a folder of that name is refused, not passed over
             meta = load_restricted(path)
             if not isinstance(meta, dict):
                 raise FormatError(path, field="meta", expected="a dict", actual=type(meta).__name__)
@@ -401,14 +402,17 @@ def _guarded(path: Path, function: Callable[..., T], *args: Any) -> T:
 
 
 def _batch_files(root: Path) -> list[Path]:
+    """The batches: files without an extension that are pickles, what `owns` claims (a kept
+    README or LICENSE is the user's and is not read either); a FIFO or a device under such a
+    name is listed, to be refused when read."""
     return sorted(
         (
             p
             for p in root.iterdir()
-            if p.is_file()
-            and not p.suffix
+            if not p.suffix
             and not p.name.startswith(".")
             and p.name not in NOT_BATCHES
+            and (_looks_pickled(p) if p.is_file() else p.exists() and not p.is_dir())
         ),
         key=lambda p: (subset_order(p.name), natural_key(p.name)),
     )
@@ -419,7 +423,7 @@ class CifarFormat(Adapter[SaveOptions, LoadOptions]):
 
     name = "cifar"
     description = "CIFAR-10/100 Python pickled batches (data_batch_N, test_batch, batches.meta)"
-    id_names: ClassVar[NameUse] = "text"
+    id_names: ClassVar[NameUse] = "file"  # ids become the batch's filenames: no "", ".", "..", "/"
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
@@ -492,9 +496,9 @@ class CifarFormat(Adapter[SaveOptions, LoadOptions]):
 def _looks_pickled(path: Path) -> bool:
     """Pickles of protocol 2 and up start with the PROTO opcode 0x80."""
     try:
-        with open(path, "rb") as file:
+        with open_regular(path) as file:
             head = file.read(2)
-    except OSError:
+    except (OSError, FormatError):
         return False
     return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 

@@ -21,6 +21,7 @@ from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, natural_key
 from engine.io.images import MAX_IMAGE_FILE_BYTES, check_encodable, encode_images
 from engine.io.paths import check_unique_paths, unsafe_reason
+from engine.io.regular import check_regular, is_regular
 from engine.model import DEFAULT_SUBSET, Dataset
 from formats._common import (
     ids_from_names,
@@ -83,7 +84,8 @@ class ImageZipFormat(Adapter[ImageZipOptions, LoadOptions]):
 
     def detect(self, path: Path) -> Detection:
         path = Path(path)
-        archives = [p for p in _archives(path) if zipfile.is_zipfile(p)] if path.exists() else []
+        found = _archives(path) if path.exists() else []
+        archives = [p for p in found if is_regular(p) and zipfile.is_zipfile(p)]
         if not archives:
             raise NotThisFormat("no zip archive")
         return Detection(self.name, 2.0, [f"{p.name}: a zip archive" for p in archives])
@@ -102,12 +104,19 @@ class ImageZipFormat(Adapter[ImageZipOptions, LoadOptions]):
     def read(self, path: Path, subset: str | None, opts: LoadOptions) -> Dataset:
         archives = _archives(path)
         if not archives:
-            raise FileNotFoundError(f"{path}: no .zip archive found")
+            raise FormatError(
+                path,
+                "the folder holds no .zip archive",
+                field="files",
+                expected="a .zip archive",
+                actual="none",
+            )
         if subset is not None and len(archives) > 1:
             archives = [a for a in archives if a.stem == subset]
         subsets = []
         for archive in archives:
             name = subset or (DEFAULT_SUBSET if len(archives) == 1 else archive.stem)
+            check_regular(archive)  # a FIFO would block the open, /dev/zero never end
             names, blobs = _read_members(archive)
             ids = ids_from_names(names, archive)
             found = read_files(names, blobs, archive, opts)

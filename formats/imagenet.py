@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -129,6 +130,8 @@ class ImagenetFormat(FolderAdapter):
         ]
         depths = {len(PurePosixPath(n).parts) for n in names if is_image_name(n)}
         split = bool(depths) and min(depths) >= 3
+        user = _user_folders(names, split)
+        names = [n for n in names if "/".join(n.split("/")[: 2 if split else 1]) not in user]
         groups: dict[str, list[str]] = {}
         if split:
             _check_stray([n for n in names if "/" not in n], root, opts)
@@ -138,7 +141,7 @@ class ImagenetFormat(FolderAdapter):
             groups.setdefault(key, []).append(name.split("/", 1)[1] if split else name)
         if split and subset is not None:
             groups = {k: v for k, v in groups.items() if k == subset}
-        classes = read_meta(root) or _class_folders(root, split)
+        classes = read_meta(root) or _class_folders(root, split, user)
         parts = []
         for group, members in sorted(groups.items(), key=lambda g: subset_order(g[0])):
             base = root / group if split else root
@@ -192,14 +195,33 @@ def _holds_images(folder: Path, depth: int) -> bool:
     return False
 
 
-def _class_folders(root: Path, split: bool) -> tuple[str, ...]:
-    """Class names: the folder names (below each subset folder when split), sorted."""
+def _user_folders(names: list[str], split: bool) -> set[str]:
+    """Class-level folders (`docs`, or `train/docs` when split) holding files but no image:
+    the user's, as `owns` says (an overwrite keeps them), so never read as classes either."""
+    depth = 2 if split else 1
+    holds_images: dict[str, bool] = {}
+    for name in names:
+        parts = name.split("/")
+        if len(parts) > depth:
+            folder = "/".join(parts[:depth])
+            holds_images[folder] = holds_images.get(folder, False) or is_image_name(name)
+    return {folder for folder, images in holds_images.items() if not images}
+
+
+def _class_folders(
+    root: Path, split: bool, user: AbstractSet[str] = frozenset()
+) -> tuple[str, ...]:
+    """Class names: the folder names (below each subset folder when split), sorted; folders
+    that are the user's (files but no image) are not classes."""
     bases = [p for p in root.iterdir() if p.is_dir()] if split else [root]
     names = {
         entry.name
         for base in bases
         for entry in base.iterdir()
-        if entry.is_dir() and not entry.name.startswith(".") and entry.name != NO_LABEL_DIR
+        if entry.is_dir()
+        and not entry.name.startswith(".")
+        and entry.name != NO_LABEL_DIR
+        and entry.relative_to(root).as_posix() not in user
     }
     return tuple(sorted(names, key=natural_key))
 

@@ -24,6 +24,7 @@ from engine.io.categories import META_FILE
 from engine.io.imagefolder import is_image_name, links_outside
 from engine.io.images import check_encodable
 from engine.io.paths import check_relative_names, check_unique_paths, relative_path, unsafe_reason
+from engine.io.regular import is_regular, open_regular, read_regular_text
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from formats._common import (
     FolderAdapter,
@@ -39,6 +40,9 @@ LABELS_FILE = "synsets.txt"
 IMAGE_DIR = "images"
 #: with no synsets.txt, class names `class-N` are made up for labels below this
 MAX_UNDECLARED_CLASSES = 100_000
+#: a list or synsets file larger than this is refused before it is read (1.3M ImageNet lines
+#: take about 40 MB)
+MAX_LIST_BYTES = 1 << 30
 NOT_LISTS = {LABELS_FILE, "labels.txt"}
 _QUOTED = re.compile(r'^"([^"]*)"(\S*)((?:\s+\S+)*)\s*$')
 
@@ -97,7 +101,7 @@ class ImagenetTxtFormat(FolderAdapter):
         evidence = []
         for file in lists[:3]:
             try:
-                with open(file, encoding="utf-8") as opened:
+                with open_regular(file, "r", encoding="utf-8") as opened:
                     first = next((line for line in opened if line.strip()), None)
                 if first is None:
                     continue
@@ -128,9 +132,15 @@ class ImagenetTxtFormat(FolderAdapter):
         if subset is not None:
             lists = [f for f in lists if f.stem == subset]
         if not lists:
-            raise FileNotFoundError(f"{path}: no <subset>.txt list found")
+            raise FormatError(
+                path,
+                "the folder holds no <subset>.txt list",
+                field="files",
+                expected="a <subset>.txt list",
+                actual="none",
+            )
         declared = read_meta(root)
-        if declared is None and (root / LABELS_FILE).is_file():
+        if declared is None and (root / LABELS_FILE).exists():
             declared = _read_synsets(root / LABELS_FILE)
         classes = declared or ()
         entries = [_read_list(f, declared) for f in lists]
@@ -199,21 +209,25 @@ class ImagenetTxtFormat(FolderAdapter):
 
 
 def _lists(root: Path) -> list[Path]:
+    """The subset lists: `.txt` files whose first lines read as list lines (what `owns` claims;
+    a kept `notes.txt` is the user's), and any `.txt` that is not a regular file (refused when
+    read, never skipped in silence)."""
     if not root.is_dir():
         return []
     found = [
-        p for p in root.glob("*.txt") if p.name not in NOT_LISTS and not p.name.startswith(".")
+        p
+        for p in root.glob("*.txt")
+        if p.name not in NOT_LISTS
+        and not p.name.startswith(".")
+        and (not is_regular(p) or _is_list_file(p))
     ]
     return sorted(found, key=lambda p: subset_order(p.stem))
 
 
 def _read_synsets(path: Path) -> tuple[str, ...]:
-    if not path.is_file():
+    if not path.exists():
         return ()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text: {error.reason}", offset=error.start) from None
+    text = read_regular_text(path, MAX_LIST_BYTES)
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
@@ -222,10 +236,7 @@ def _read_list(path: Path, declared: tuple[str, ...] | None) -> list[tuple[str, 
     MAX_UNDECLARED_CLASSES names made up) is a FormatError naming the line."""
     classes = declared if declared is not None else ()
     bound = len(classes) if declared is not None else MAX_UNDECLARED_CLASSES
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text: {error.reason}", offset=error.start) from None
+    text = read_regular_text(path, MAX_LIST_BYTES)
     entries = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -300,15 +311,20 @@ def _subset(root: Path, path: Path, entries, opts) -> Subset:
 FORMAT = ImagenetTxtFormat()
 
 
-_LIST_LINE = re.compile(r'^("[^"]*"|\S+)((?:\s+-?\d+)*)\s*$')
+_LIST_LINE = re.compile(r'^("[^"]*"\S*|\S+)((?:\s+-?\d+)*)\s*$')
 
 
 def _is_list_file(path: Path) -> bool:
-    """Whether the first lines of a `.txt` file read as list lines (`<file> [<label>...]`)."""
+    """Whether a `.txt` file is a list: empty, or its first line reads as a list line
+    (`<file> [<label>...]`). A damaged later line is still the list's (an error when read);
+    a file of prose (a kept `notes.txt`) is the user's."""
     try:
-        with open(path, encoding="utf-8") as file:
-            lines = [line for line in (file.readline() for _ in range(8)) if line.strip()]
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, "r", encoding="utf-8-sig") as file:
+            lines = (file.readline(1 << 16) for _ in range(64))
+            first = next((line for line in lines if line.strip()), None)
+    except (OSError, UnicodeDecodeError, FormatError):
         return False
-    found = [_LIST_LINE.match(line) for line in lines]
-    return all(m and (m[2] or is_image_name(m[1].strip('"'))) for m in found)
+    if first is None:
+        return True
+    found = _LIST_LINE.match(first)
+    return bool(found and (found[2] or is_image_name(found[1].strip('"'))))

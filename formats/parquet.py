@@ -30,6 +30,7 @@ from engine.io.imagefolder import natural_key
 from engine.io.images import MAX_IMAGE_FILE_BYTES
 from engine.io.paths import check_relative_names
 from engine.io.png import encode_pngs
+from engine.io.regular import check_regular, open_regular
 from engine.model import DEFAULT_SUBSET, Dataset, subset_order
 from formats._common import non_empty_subsets
 
@@ -65,7 +66,7 @@ def parquet_files(path: Path) -> dict[str, list[Path]]:
         folder = folder / "data"
     found: dict[str, list[Path]] = {}
     for file in sorted(folder.glob("*.parquet"), key=lambda p: natural_key(p.name)):
-        if file.is_file():
+        if not file.is_dir():  # a FIFO or a device is refused when read, not skipped
             found.setdefault(_subset_of(file.name), []).append(file)
     for subset, files in found.items():
         _check_shards(subset, files)
@@ -143,9 +144,12 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
         files = [f for group in _safe_files(path).values() for f in group]
         evidence = []
         for file in files[:4]:
-            with open(file, "rb") as handle:
-                if handle.read(4) != MAGIC:
-                    raise NotThisFormat(f"{file.name}: no Parquet magic")
+            try:
+                with open_regular(file) as handle:
+                    if handle.read(4) != MAGIC:
+                        raise NotThisFormat(f"{file.name}: no Parquet magic")
+            except FormatError as error:
+                raise NotThisFormat(str(error)) from None
             evidence.append(f"{file.name}: Parquet file")
         if not evidence:
             raise NotThisFormat("no .parquet file")
@@ -157,7 +161,13 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
         if subset is not None:
             groups = {name: files for name, files in groups.items() if name == subset}
         if not groups:
-            raise FileNotFoundError(f"{path}: no .parquet files found")
+            raise FormatError(
+                path,
+                "the folder holds no .parquet file",
+                field="files",
+                expected="a .parquet file",
+                actual="none",
+            )
         subsets, categories = [], None
         for name, files in groups.items():
             part, names = self._read_subset(name, files, opts)
@@ -187,6 +197,7 @@ class ParquetFormat(Adapter[ParquetOptions, LoadOptions]):
         categories = None
         for file in files:
             try:
+                check_regular(file)  # a FIFO would block Arrow's open, /dev/zero never end
                 handle = pq.ParquetFile(file)
                 info = table_info(handle.schema_arrow, file)
                 if builder is None:

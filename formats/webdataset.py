@@ -28,8 +28,10 @@ from engine.format import Adapter, Detection, LoadOptions, PngSaveOptions
 from engine.io.categories import load_categories, save_categories
 from engine.io.imagefolder import natural_key
 from engine.io.images import IMAGE_EXTENSIONS
+from engine.io.jsonfile import parse_json
 from engine.io.paths import check_relative_names, unsafe_reason
 from engine.io.png import decode_pngs, encode_png
+from engine.io.regular import open_regular
 from engine.model import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset, stack_images, subset_order
 from formats._common import non_empty_subsets
 
@@ -41,6 +43,8 @@ MEMBER_NAME = re.compile(r"^((?:.*/|)[^./]+)\.([^/]*)$")
 #: a member declaring more bytes than this is refused before it is read
 MAX_MEMBER_BYTES = 64 << 20
 LABEL_EXTENSIONS = ("cls", "label", "index")
+#: the largest class index a label member may hold (labels are int32)
+MAX_LABEL = 2**31 - 1
 
 
 def shard_name(subset: str, index: int) -> str:
@@ -87,8 +91,11 @@ class WebDatasetFormat(Adapter[WebDatasetOptions, LoadOptions]):
         files = [f for group in tar_files(path).values() for f in group] if path.exists() else []
         evidence = []
         for file in files[:4]:
-            with open(file, "rb") as handle:
-                head = handle.read(512)
+            try:
+                with open_regular(file) as handle:
+                    head = handle.read(512)
+            except FormatError as error:
+                raise NotThisFormat(str(error)) from None
             if len(head) < 512 or head[257:262] != b"ustar":
                 raise NotThisFormat(f"{file.name}: not a POSIX tar file")
             evidence.append(f"{file.name}: tar shard")
@@ -101,7 +108,13 @@ class WebDatasetFormat(Adapter[WebDatasetOptions, LoadOptions]):
         if subset is not None:
             groups = {name: files for name, files in groups.items() if name == subset}
         if not groups:
-            raise FileNotFoundError(f"{path}: no .tar shards found")
+            raise FormatError(
+                path,
+                "the folder holds no .tar shard",
+                field="files",
+                expected="a .tar shard",
+                actual="none",
+            )
         subsets = [self._read_subset(name, files, opts) for name, files in groups.items()]
         top = max((int(s.labels.max()) for s in subsets if len(s)), default=-1)
         root = path if path.is_dir() else path.parent
@@ -246,7 +259,7 @@ def _samples(file: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     key: str | None = None
     members: dict[str, bytes] = {}
     try:
-        with tarfile.open(file, "r:") as tar:
+        with open_regular(file) as raw, tarfile.open(fileobj=raw, mode="r:") as tar:
             for member in tar:
                 if member.isdir():
                     continue
@@ -278,7 +291,7 @@ def _samples(file: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
 
 def _check_end(file: Path, offset: int) -> None:
     """tarfile takes a cut-off header for the end of the archive: demand the two zero blocks."""
-    with open(file, "rb") as handle:
+    with open_regular(file) as handle:
         handle.seek(offset)
         end = handle.read(1024)
     if len(end) < 1024 or end.count(0) != 1024:
@@ -334,13 +347,7 @@ def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo, file: Path) -> 
 def _json_record(data: bytes | None, file: Path, key: str) -> dict[str, Any]:
     if data is None:
         return {}
-    try:
-        record = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise FormatError(file, f"{key}.json is not JSON ({error})", field="json") from None
-    if not isinstance(record, dict):
-        raise FormatError(file, f"{key}.json is not a JSON object", field="json")
-    return record
+    return parse_json(data, file, what=f"member {key}.json", expect=dict)
 
 
 def _label(members: dict[str, bytes], record: dict[str, Any], file: Path, key: str) -> int:
@@ -348,12 +355,12 @@ def _label(members: dict[str, bytes], record: dict[str, Any], file: Path, key: s
     if extension is None:
         return NO_LABEL
     text = members[extension].decode("ascii", "replace").strip()
-    if not text.lstrip("-").isdigit() or int(text) < -1:
+    if not text.lstrip("-").isdigit() or len(text) > 10 or not -1 <= int(text) <= MAX_LABEL:
         raise FormatError(
             file,
             f"{key}.{extension} holds {text[:20]!r}, not a class index",
             field="label",
-            expected="a whole number >= 0",
+            expected=f"a whole number from 0 to {MAX_LABEL}",
             actual=text[:20],
         )
     return int(text)

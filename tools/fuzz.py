@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import bz2
+import contextlib
 import gzip
 import io
 import json
@@ -40,7 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-OUTCOMES = ("EngineError", "loaded", "foreign", "hang", "oom")
+OUTCOMES = ("EngineError", "loaded", "foreign", "hang", "oom", "crash")
+#: the outcomes that break the promise (a crash is a child killed by a signal: SIGSEGV...)
+BAD_OUTCOMES = ("foreign", "hang", "oom", "crash")
+#: every how many inputs a dataset that loads is saved back in its format
+SAVE_BACK_EVERY = int(os.environ.get("FUZZ_SAVE_BACK_EVERY", "4"))
 PROJECT = "project"
 INTERESTING_INTS = [0, 1, 2, 3, 7, 8, 255, 256, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
 INTERESTING_TEXT = [
@@ -60,7 +65,16 @@ INTERESTING_TEXT = [
     "0x10",
     " 3 ",
     "\t",
+    ".",
+    "..",
+    "a/b",
+    "/abs",
+    "x" * 5000,
+    "\u202e\u0301",
+    "9" * 5000,
 ]
+#: names a file or an id may be given: long, empty, dots, separators, unicode
+ODD_NAMES = ["", ".", "..", "a/b", "../up", "x" * 300, "\u00e9\u202e", "CON", " ", "a\\b"]
 
 
 # -- seeds ---------------------------------------------------------------------------------------
@@ -228,10 +242,51 @@ def mutate_structure(value: object, rng: random.Random) -> object:
     return wrong_value(rng, value)
 
 
+#: dtype codes as pickles spell them, and what a crafted batch puts instead (references, fields)
+PICKLE_DTYPES = [b"u1", b"i8", b"i4", b"i2", b"u2", b"f8", b"f4"]
+HOSTILE_DTYPES = [b"O8", b"O4", b"V8", b"M8", b"U1", b"S1", b"V1", b"c8"]
+
+
+def mutate_pickle_dtype(data: bytes, rng: random.Random) -> tuple[bytes, str] | None:
+    """A dtype the pickle names (a BINUNICODE of two bytes) replaced by one holding references
+    or fields: numpy reads such an array's raw bytes as pointers unless the reader refuses it."""
+    found = [
+        code
+        for code in PICKLE_DTYPES
+        if b"\x00\x00\x00" + code in data or b"\x8c\x02" + code in data
+    ]
+    if not found:
+        return None
+    code, hostile = rng.choice(found), rng.choice(HOSTILE_DTYPES)
+    for prefix in (b"X\x02\x00\x00\x00", b"\x8c\x02"):
+        data = data.replace(prefix + code, prefix + hostile)
+    return data, f"pickle-dtype-{code.decode()}-{hostile.decode()}"
+
+
 def mutate_pickle(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     from engine.io.safepickle import _RestrictedUnpickler
 
+    if rng.random() < 0.25:
+        crafted = mutate_pickle_dtype(data, rng)
+        if crafted is not None:
+            return crafted
+    if rng.random() < 0.05:  # numpy.ndarray called directly over raw bytes with a hostile dtype
+        hostile = rng.choice(HOSTILE_DTYPES)
+        call = (
+            b"\x80\x02cnumpy\nndarray\nK\x02\x85cnumpy\ndtype\nX\x02\x00\x00\x00"
+            + hostile
+            + b"\x89\x88\x87RC\x10"
+            + b"A" * 16
+            + b"\x87R."
+        )
+        return call, f"pickle-ndarray-call-{hostile.decode()}"
     obj = _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
+    if rng.random() < 0.2 and isinstance(obj, dict):  # names: '', '.', '..', separators, long
+        for key in (b"filenames", "filenames"):
+            if key in obj and len(obj[key]):
+                obj[key] = list(obj[key])
+                obj[key][rng.randrange(len(obj[key]))] = rng.choice(ODD_NAMES) + ".png"
+                return pickle.dumps(obj, protocol=rng.choice([2, 4])), "pickle-name"
     if rng.random() < 0.15:  # a key of the wrong type or an unknown key
         obj[rng.choice([5, b"data", "data", "labels", None])] = wrong_value(rng, None)
         return pickle.dumps(obj, protocol=rng.choice([2, 4])), "pickle-key"
@@ -240,17 +295,38 @@ def mutate_pickle(data: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 def mutate_json(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     value = json.loads(data.decode("utf-8"))
-    if rng.random() < 0.1:
+    kind = rng.choice(["deep", "deep-field", "huge-int", "top-type", "field", "field", "field"])
+    if kind == "deep":
         depth = rng.choice([100, 5000, 100_000])
         return ("[" * depth + "]" * depth).encode(), "json-deep"
-    mutated = mutate_structure(value, rng)
-    return json.dumps(mutated, default=lambda o: repr(o)).encode(), "json-field"
+    if kind == "top-type":
+        top = rng.choice(["1.5", "[]", '"x"', "null", "7", "9" * 5000, "{}"])
+        return top.encode(), "json-top-type"
+    text = json.dumps(mutate_structure(value, rng), default=lambda o: repr(o))
+    if kind in ("deep-field", "huge-int") and isinstance(value, dict) and value:
+        depth = rng.choice([50, 3000, 50_000])
+        nested = "[" * depth + "]" * depth if kind == "deep-field" else "9" * 5000
+        key = json.dumps(rng.choice(list(value)))
+        return ("{" + key + ": " + nested + "}").encode(), f"json-{kind}"
+    return text.encode(), "json-field"
 
 
 def mutate_toml(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     text = data.decode("utf-8")
-    kind = rng.choice(["value", "key", "deep", "array", "text"])
+    kind = rng.choice(["value", "key", "deep", "array", "text", "nested", "path", "transform"])
     lines = text.split("\n")
+    if kind == "nested":  # a filter nested deep enough to exhaust a recursive compiler
+        depth = rng.choice([200, 2000, 20_000])
+        expression = "/item[" + "(" * depth + "annotation/label>=0" + ")" * depth + "]"
+        text = text.replace('"/item[annotation/label>=0]"', json.dumps(expression))
+        return text.encode("utf-8"), "toml-nested"
+    if kind == "path":  # a source path too long, odd or pointing at nothing
+        odd = rng.choice(["x" * 5000, "/".join(["y" * 250] * 20), "", ".", "/dev/zero", "../.."])
+        return text.replace('path = "digits"', f"path = {json.dumps(odd)}").encode(), "toml-path"
+    if kind == "transform":  # a transform naming a subset that is not there
+        extra = '\n[[transform]]\nname = "remap_labels"\nsubset = "gone"\n'
+        extra = rng.choice([extra, '\n[[transform]]\nname = "random_split"\nsubset = "gone"\n'])
+        return (text + extra).encode("utf-8"), "toml-transform"
     assignable = [i for i, line in enumerate(lines) if " = " in line]
     row = rng.choice(assignable)
     key = lines[row].split(" = ")[0]
@@ -307,8 +383,45 @@ def mutate_content(path: Path, data: bytes, rng: random.Random) -> tuple[bytes, 
     return mutate_bytes(data, rng)
 
 
+FILE_TYPE_MUTATIONS = ["fifo", "dir-for-file", "link-dev-zero", "link-outside", "empty", "rename"]
+
+
+def mutate_file_type(folder: Path, rng: random.Random) -> str:
+    """A file or folder of the seed replaced by what a reader must not open as data: a FIFO
+    (opening blocks), a folder, a link to /dev/zero (endless), a link leading outside, an empty
+    file, or renamed to a long, unicode or dotted name."""
+    entries = sorted(folder.rglob("*"))
+    target = rng.choice(entries)
+    kind = rng.choice(FILE_TYPE_MUTATIONS)
+    if target.is_dir():
+        shutil.rmtree(target)
+    else:
+        target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "dir-for-file":
+        (target / "inner").mkdir(parents=True)
+    elif kind == "link-dev-zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "link-outside":
+        outside = folder.parent / f"outside-{os.getpid()}"
+        outside.mkdir(exist_ok=True)
+        (outside / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        target.symlink_to(outside)
+    elif kind == "empty":
+        target.write_bytes(b"")
+    else:
+        name = rng.choice(
+            ["x" * 250, "\u00e9\u202e" + target.name, "." + target.name, target.name + "."]
+        )
+        target.with_name(name).write_bytes(b"")
+    return f"{target.relative_to(folder)} {kind}"
+
+
 def mutate_folder(folder: Path, rng: random.Random) -> str:
     """Mutates one (sometimes two) files of the copied seed folder; says what it did."""
+    if rng.random() < 0.15:
+        return mutate_file_type(folder, rng)
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     done = []
     for _ in range(1 if rng.random() < 0.85 else 2):
@@ -383,7 +496,24 @@ def run_one(job: Job, seeds: dict[str, list[Path]], scratch: Path, seed: int) ->
             else:
                 if job.index % 5 == 0:  # detection must not fail either (it costs more)
                     engine.api.detect(work)
-                _read_all(engine.load(job.format, work, **load_options(job.format)))
+                if job.index % 7 == 3:  # nor verification
+                    engine.api.verify(work, job.format)
+                if job.index % 9 == 4:  # nor a load that detects the format first
+                    with contextlib.suppress(EngineError):  # the explicit load below says
+                        _read_all(engine.load(None, work))
+                loaded = engine.load(job.format, work, **load_options(job.format))
+                _read_all(loaded)
+                if (
+                    job.index % SAVE_BACK_EVERY == 1 % SAVE_BACK_EVERY
+                ):  # save back (the qmnist hang)
+                    back = scratch / f"back-{os.getpid()}"
+                    shutil.rmtree(back, ignore_errors=True)
+                    try:
+                        engine.save(loaded, job.format, back, **load_options(job.format))
+                    except engine.ValidationError:
+                        pass  # what the format cannot hold, said before writing
+                    finally:
+                        shutil.rmtree(back, ignore_errors=True)
         return "loaded", what
     except EngineError:
         return "EngineError", what
@@ -397,6 +527,7 @@ def run_one(job: Job, seeds: dict[str, list[Path]], scratch: Path, seed: int) ->
         return "foreign", f"{what}: {type(error).__name__}: {str(error)[:200]}"
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(scratch / f"outside-{os.getpid()}", ignore_errors=True)
 
 
 def _on_alarm(signum, frame):
@@ -554,7 +685,14 @@ def _finish(pid, state, running, pending, jobs, table, reason) -> None:
     if current is not None:
         code = os.waitstatus_to_exitcode(status)
         detail = f"child ended with {code} during the input"
-        table.add(jobs[current], reason if reason == "hang" or code < 0 else "foreign", detail)
+        if reason == "hang":
+            outcome = "hang"
+        elif code < 0:  # killed by a signal: SIGSEGV, SIGBUS, SIGABRT (memory limits raise)
+            outcome = "crash"
+            detail = f"child killed by signal {-code} during the input"
+        else:
+            outcome = "foreign"
+        table.add(jobs[current], outcome, detail)
         state["done"].add(current)
     rest = [(n, job) for n, job in state["chunk"] if n not in state["done"]]
     if rest:
@@ -589,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{outcome} ({len(examples)}):")
         for example in examples[: args.show]:
             print(f"  {example}")
-    bad = table.total("foreign") + table.total("hang") + table.total("oom")
+    bad = sum(table.total(outcome) for outcome in BAD_OUTCOMES)
     return 1 if bad else 0
 
 

@@ -115,6 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("mnist-engine: interrupted", file=sys.stderr)
             return 130
+        except Exception as error:  # a bug, not bad input: still one line, never a traceback
+            if args.debug:
+                raise
+            print(
+                f"mnist-engine: error: unexpected {type(error).__name__}: {_describe(error)} "
+                "(a bug in mnist-engine: --debug shows where; please report it)",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
         finally:
             progress.disable()
             AUDIENCE.reset(audience)

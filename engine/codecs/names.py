@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.io.regular import check_regular
+
 _PLACEHOLDER = re.compile(r"\{(prefix|variant)\}")
 
 
@@ -78,7 +80,9 @@ def find_variant_files(
     """
     spelled = {name.lower(): name for name in variants}
     ranked: dict[tuple[str | None, str], tuple[tuple[int, int], Path]] = {}
-    names = sorted(p.name for p in root.iterdir() if p.is_file()) if root.is_dir() else []
+    # not only regular files: a FIFO or a device under a subset's name is refused below, never
+    # passed over (the subset would silently lose its images)
+    names = sorted(p.name for p in root.iterdir() if not p.is_dir()) if root.is_dir() else []
     lowered = [c.lower() for c in compressions]
     for rank, text in enumerate(patterns):
         pattern = NamePattern(text, compressions, variants)
@@ -94,4 +98,6 @@ def find_variant_files(
             order = (rank, lowered.index(fields.get("compression", "").lower()))
             if key not in ranked or order < ranked[key][0]:
                 ranked[key] = (order, root / name)
+    for _, path in ranked.values():
+        check_regular(path)
     return {key: path for key, (_, path) in ranked.items()}

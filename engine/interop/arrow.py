@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.errors import FormatError, ValidationError
 from engine.interop import require
+from engine.io.jsonfile import field_of, parse_json
 from engine.io.png import decode_pngs, encode_png, encode_pngs
 from engine.model.items import NO_LABEL
 from engine.model.subset import Subset, stack_images
@@ -215,8 +216,9 @@ def table_info(schema: Any, path: Any) -> TableInfo:
     metadata = schema.metadata or {}
     ours = _json(metadata.get(ENGINE_KEY), path, "mnist_engine")
     hf = _json(metadata.get(HF_KEY), path, "huggingface")
-    features = (hf.get("info") or {}).get("features") or {}
-    label_feature = features.get(LABEL) if isinstance(features, dict) else None
+    info = field_of(hf, "info", dict, path, {})
+    features = field_of(info, "features", dict, path, {})
+    label_feature = features.get(LABEL)
     categories = None
     if isinstance(label_feature, dict) and label_feature.get("_type") == "ClassLabel":
         names = label_feature.get("names")
@@ -226,7 +228,11 @@ def table_info(schema: Any, path: Any) -> TableInfo:
     encoding = raw_shape = raw_dtype = None
     if IMAGE in names:
         kind = schema.field(IMAGE).type
-        if pa.types.is_struct(kind) and kind.get_field_index("bytes") >= 0:
+        if (
+            pa.types.is_struct(kind)
+            and kind.get_field_index("bytes") >= 0
+            and _is_binary(kind.field(kind.get_field_index("bytes")).type)
+        ):
             encoding = "png"
         elif pa.types.is_fixed_size_binary(kind):
             encoding = "raw"
@@ -254,16 +260,14 @@ def table_info(schema: Any, path: Any) -> TableInfo:
     )
 
 
+def _is_binary(kind: Any) -> bool:
+    return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
+
+
 def _json(raw: bytes | None, path: Any, key: str) -> dict:
     if raw is None:
         return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise FormatError(path, f"schema metadata {key!r} is not JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise FormatError(path, f"schema metadata {key!r} is not a JSON object")
-    return value
+    return parse_json(raw, path, what=f"schema metadata {key!r}", expect=dict)
 
 
 def _raw_shape(ours: dict, width: int, path: Any) -> tuple[tuple[int, ...], str]:
@@ -271,9 +275,13 @@ def _raw_shape(ours: dict, width: int, path: Any) -> tuple[tuple[int, ...], str]
     dtype = ours.get("dtype", "uint8")
     try:
         shape = tuple(int(d) for d in shape) if shape is not None else None
+        if not isinstance(dtype, str) or np.dtype(dtype).kind not in "biuf":
+            raise TypeError(dtype)
         itemsize = np.dtype(dtype).itemsize
-    except (TypeError, ValueError):
-        raise FormatError(path, f"raw image metadata shape={shape!r} dtype={dtype!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise FormatError(
+            path, f"raw image metadata shape={str(shape)[:80]} dtype={str(dtype)[:40]}"
+        ) from None
     if shape is None:
         side = math.isqrt(width // itemsize)
         shape = (side, side)
@@ -338,12 +346,13 @@ class SubsetBuilder:
 
     def _decoded(self, column: Any, path: Any) -> list[np.ndarray | None]:
         blobs = column.field("bytes")
-        paths = column.field("path")
+        has_paths = column.type.get_field_index("path") >= 0  # Hugging Face's; optional here
+        paths = column.field("path") if has_paths else None
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         values = blobs.to_pylist()
         wanted = []
         for row, (ok, blob) in enumerate(zip(valid.tolist(), values, strict=True)):
-            if ok and blob is None and paths[row].is_valid:
+            if ok and blob is None and paths is not None and paths[row].is_valid:
                 raise FormatError(
                     path,
                     f"row {self.rows + row}: the image is a path ({paths[row]}), not embedded "

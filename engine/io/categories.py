@@ -9,53 +9,47 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.errors import FormatError
+from engine.io.jsonfile import field_of, load_json_file
+from engine.io.regular import read_regular_text
 
 META_FILE = "dataset_meta.json"
 LABELS_FILE = "labels.txt"
+#: a class list larger than this is refused before it is read
+MAX_LABELS_BYTES = 64 << 20
 
 
 def load_categories(root: str | Path, default: Sequence[str]) -> tuple[str, ...]:
     """The class names for the dataset in `root`."""
     root = Path(root)
-    if (root / META_FILE).is_file():
+    if (root / META_FILE).exists():
         return parse_dataset_meta(root / META_FILE)
-    if (root / LABELS_FILE).is_file():
+    if (root / LABELS_FILE).exists():
         return parse_labels_txt(root / LABELS_FILE)
     return tuple(default)
 
 
 def parse_dataset_meta(path: Path) -> tuple[str, ...]:
     """Names from Datumaro's `dataset_meta.json`: `labels`, then `label_map` values, no repeats."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as error:
-        raise FormatError(
-            path, f"not valid JSON: {error.msg}", line=error.lineno, column=error.colno
-        ) from None
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text: {error.reason}", offset=error.start) from None
-    except RecursionError:
-        raise FormatError(path, "JSON nested too deeply to read", field="nesting") from None
-    if not isinstance(meta, dict):
-        raise FormatError(
-            path, f"expected a JSON object, found {type(meta).__name__}", line=1, column=1
-        )
+    meta = load_json_file(path, expect=dict)
     names: dict[str, None] = {}
-    labels = meta.get("labels", [])
-    label_map = meta.get("label_map", {})
-    if not isinstance(labels, list) or not isinstance(label_map, dict):
-        raise FormatError(path, '"labels" must be a list and "label_map" an object')
+    labels = field_of(meta, "labels", list, path, [])
+    label_map = field_of(meta, "label_map", dict, path, {})
     for name in [*labels, *label_map.values()]:
+        if not isinstance(name, str | int) or isinstance(name, bool):
+            raise FormatError(
+                path,
+                f"a class name is a JSON {type(name).__name__}, expected a string",
+                field="labels",
+                expected="strings",
+                actual=type(name).__name__,
+            )
         names.setdefault(str(name), None)
     return tuple(names)
 
 
 def parse_labels_txt(path: Path) -> tuple[str, ...]:
     """One class name per line; blank lines are skipped, surrounding spaces stripped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FormatError(path, f"not UTF-8 text: {error.reason}", offset=error.start) from None
+    text = read_regular_text(path, MAX_LABELS_BYTES)
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 

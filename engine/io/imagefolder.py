@@ -26,37 +26,61 @@ def natural_key(text: str) -> tuple:
 
 
 def list_files(root: Path, *, follow_symlinks: bool = False) -> list[PurePosixPath]:
-    """Every regular file below `root` as a relative path, hidden names skipped, natural order.
+    """Every file below `root` as a relative path, hidden names skipped, natural order (a FIFO
+    or a device is listed too, to be refused when read rather than passed over).
 
-    Symbolic links that lead outside `root` are left out with a warning naming them, unless
-    `follow_symlinks`.
+    Symbolic links (to files or to folders) that lead outside `root` are left out with one
+    warning naming them, unless `follow_symlinks`; a folder link leading inside `root` is not
+    walked twice (its files are listed where they really are). Link loops are walked once.
     """
-    found = []
-    for path in root.rglob("*"):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+    found: list[PurePosixPath] = []
+    linked_folders: list[str] = []
+    base = os.path.realpath(root)
+    seen = {base}
+    stack = [(str(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
             continue
-        found.append(PurePosixPath(relative.as_posix()))
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, relative + "/"))
+            elif entry.is_symlink() and entry.is_dir():
+                real = os.path.realpath(entry.path)
+                if real == base or real.startswith(base + os.sep):
+                    continue  # its files are listed at their real place
+                if not follow_symlinks:
+                    linked_folders.append(relative + "/")
+                elif real not in seen:
+                    seen.add(real)
+                    stack.append((entry.path, relative + "/"))
+            elif entry.is_file() or os.path.exists(entry.path):
+                found.append(PurePosixPath(relative))  # a FIFO or device: refused when read
     if not follow_symlinks:
-        outside = set(links_outside(root, [str(p) for p in found]))
+        outside = set(links_outside(root, [str(p) for p in found], linked_folders))
         found = [p for p in found if str(p) not in outside]
     return sorted(found, key=lambda p: natural_key(str(p)))
 
 
-def links_outside(root: Path, names: Sequence[str]) -> list[str]:
-    """The names (relative to `root`) that resolve outside `root`; warns once naming them."""
+def links_outside(root: Path, names: Sequence[str], folders: Sequence[str] = ()) -> list[str]:
+    """The names (relative to `root`) that resolve outside `root`; warns once naming them and
+    the linked `folders` (left out whole, as they lead outside too)."""
     base = os.path.realpath(root)
     outside = []
     for name in names:
         real = os.path.realpath(root / name)
         if real != base and not real.startswith(base + os.sep):
             outside.append(name)
-    if outside:
-        shown = ", ".join(outside[:5]) + (
-            f" and {len(outside) - 5} more" if len(outside) > 5 else ""
-        )
+    named = [*folders, *outside]
+    if named:
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
         warn_caller(
-            f"{root}: {len(outside)} symbolic links lead outside the dataset folder and were not "
+            f"{root}: {len(named)} symbolic links lead outside the dataset folder and were not "
             f"followed: {shown}; pass {hint('follow_symlinks=True', '--follow-symlinks')} to "
             "read them",
             FormatWarning,

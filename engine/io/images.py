@@ -18,6 +18,7 @@ import numpy as np
 from engine.compute.pool import chunk_bounds, resolve_workers, run_chunks
 from engine.compute.progress import Progress
 from engine.errors import ValidationError
+from engine.io.regular import open_regular
 
 #: file extensions read as images
 IMAGE_EXTENSIONS = frozenset(
@@ -244,8 +245,9 @@ def decode_image(source: str | Path | bytes) -> np.ndarray:
     """
     from PIL import Image
 
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source
-    with Image.open(stream) as picture:
+    # a name is opened as a regular file only: a FIFO would block Pillow, /dev/zero never end
+    stream = io.BytesIO(source) if isinstance(source, bytes) else open_regular(source)
+    with stream, Image.open(stream) as picture:
         picture.load()
         mode = picture.mode
         if mode == "P":

@@ -105,17 +105,40 @@ def tokenize(expression: str) -> list[_Token]:
     return tokens
 
 
+#: the deepest nesting of brackets and predicates a filter may have (the parser, the evaluator
+#: and lxml all recurse on it; real filters nest a few levels)
+MAX_NESTING = 100
+
+
 def parse(expression: str) -> object:
     """The syntax tree of `expression`: FilterError if malformed, Unsupported beyond the subset."""
     if not expression.strip():
         raise FilterError(expression, 1, "the expression is empty")
-    return _Parser(expression).parse()
+    tokens = tokenize(expression)
+    _check_nesting(expression, tokens)
+    return _Parser(expression, tokens).parse()
+
+
+def _check_nesting(expression: str, tokens: list[_Token]) -> None:
+    """FilterError at the first bracket nested deeper than MAX_NESTING, before any recursion."""
+    depth = 0
+    for token in tokens:
+        if token.kind == "op" and token.text in ("(", "["):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise FilterError(
+                    expression,
+                    token.column,
+                    f"brackets and predicates nested more than {MAX_NESTING} deep",
+                )
+        elif token.kind == "op" and token.text in (")", "]"):
+            depth -= 1
 
 
 class _Parser:
-    def __init__(self, expression: str) -> None:
+    def __init__(self, expression: str, tokens: list[_Token] | None = None) -> None:
         self.expression = expression
-        self.tokens = tokenize(expression)
+        self.tokens = tokenize(expression) if tokens is None else tokens
         self.index = 0
 
     # -- token helpers

@@ -6,7 +6,6 @@ variable and the `mnist_engine.specs` entry-point group of installed plugin pack
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -16,12 +15,16 @@ from types import ModuleType
 
 from pydantic import ValidationError as PydanticValidationError
 
-from engine.errors import SpecError
+from engine.errors import FormatError, SpecError
+from engine.io.jsonfile import load_json_file
+from engine.io.regular import read_regular
 from specs.schema import SCHEMA_VERSION, DatasetSpec
 
 ENV_VAR = "MNIST_ENGINE_SPEC_PATH"
 ENTRY_POINT_GROUP = "mnist_engine.specs"
 SPEC_SUFFIXES = (".py", ".json")
+#: a JSON spec larger than this is refused before it is read
+MAX_SPEC_BYTES = 16 << 20
 
 
 def specs_in_module(module: ModuleType) -> list[DatasetSpec]:
@@ -68,7 +71,8 @@ def load_spec_file(path: str | Path) -> list[DatasetSpec]:
     if path.suffix == ".json":
         _check_declared_version(path)
         try:
-            return [checked_version(DatasetSpec.model_validate_json(path.read_bytes()), str(path))]
+            spec = DatasetSpec.model_validate_json(read_regular(path, MAX_SPEC_BYTES))
+            return [checked_version(spec, str(path))]
         except PydanticValidationError as error:
             raise SpecError(f"{path}: not a valid spec: {_first_problem(error)}") from None
     if path.suffix != ".py":
@@ -84,7 +88,7 @@ def load_spec_file(path: str | Path) -> list[DatasetSpec]:
     except PydanticValidationError as error:
         del sys.modules[module_name]
         raise SpecError(f"{path}: not a valid spec: {_first_problem(error)}") from None
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a spec file calling exit() stops no command
         del sys.modules[module_name]
         raise SpecError(f"{path}: failed to import: {type(error).__name__}: {error}") from error
     return specs_in(module, str(path))
@@ -106,9 +110,10 @@ def _check_declared_version(path: Path) -> None:
     """A JSON spec for a newer schema is refused by its version before its fields are read (a
     newer schema may have fields this one does not know)."""
     try:
-        declared = json.loads(path.read_bytes()).get("schema_version", SCHEMA_VERSION)
-    except (ValueError, AttributeError):
-        return  # not a JSON object: validation says what is wrong
+        document = load_json_file(path, expect=dict)
+    except FormatError as error:  # deep, huge, not an object, not a regular file: said here
+        raise SpecError(f"{path}: not a valid spec: {error.reason}") from None
+    declared = document.get("schema_version", SCHEMA_VERSION)
     if isinstance(declared, int) and declared > SCHEMA_VERSION:
         raise SpecError(
             f"{path}: written for spec schema version {declared}; this mnist-engine reads "

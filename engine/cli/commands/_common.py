@@ -142,7 +142,7 @@ def read_input(
         running.check_paths([path])
     from engine.api import load
 
-    if input_format is None and (path / CONFIG_NAME).is_file():
+    if input_format is None and (path / CONFIG_NAME).exists():
         from engine.project import Project
 
         if skip_broken or follow_symlinks:
@@ -173,7 +173,7 @@ def input_paths(target: str | Path) -> list[Path]:
     """The folders a target (`PATH`, `PATH:FORMAT` or a project) reads: an output is never
     inside them, nor holds them, and is one of them only as an in-place edit."""
     path = Path(split_target(str(target))[0])
-    if (path / CONFIG_NAME).is_file():
+    if (path / CONFIG_NAME).exists():
         from engine.project import Project
 
         return [path, *Project.open(path).source_paths()]

@@ -27,6 +27,7 @@ from engine.codecs.sidefile import (
 from engine.compute import executors
 from engine.errors import FormatError, NotThisFormat, ValidationError
 from engine.io.compression import open_writer, read_head
+from engine.io.regular import check_regular
 from engine.model import NO_LABEL, Subset, subset_order
 from engine.model.filearray import RowSpill
 from specs.schema import CsvLayout, DatasetSpec, Layout
@@ -52,7 +53,9 @@ class CsvCodec(LayoutCodec[CsvLayout]):
     def subset_files(self, path: Path) -> tuple[Path, list[SubsetFiles]]:
         """(dataset root, the subsets found); `path` is the folder or one subset's file."""
         root = path if path.is_dir() else path.parent
-        candidates = [path] if path.is_file() else sorted(p for p in root.iterdir() if p.is_file())
+        candidates = (
+            [path] if path.is_file() else sorted(p for p in root.iterdir() if not p.is_dir())
+        )
         found: dict[str, SubsetFiles] = {}
         for candidate in candidates:
             prefix = self._prefix_of(candidate.name)
@@ -65,6 +68,7 @@ class CsvCodec(LayoutCodec[CsvLayout]):
                     f"both {found[subset].path.name} and {candidate.name} hold subset "
                     f"{subset!r}; load one of them by its path",
                 )
+            check_regular(candidate)  # a FIFO or a device under a subset's name: refused
             found[subset] = SubsetFiles(subset, candidate, candidate)
         return root, sorted(found.values(), key=lambda f: subset_order(f.subset))
 

@@ -23,6 +23,7 @@ from engine.codecs.prepare import PreparedSubset, prepare_tensors
 from engine.codecs.sidefile import SideRows, read_side_file, side_path, write_side_file
 from engine.errors import FormatError, NotThisFormat
 from engine.io.compression import read_head
+from engine.io.regular import check_regular
 from engine.model import NO_LABEL, Subset, subset_order
 from specs.schema import IdxLayout, RowRange
 
@@ -169,8 +170,9 @@ class IdxCodec(LayoutCodec[IdxLayout]):
         if side is None or labels is None:
             return None
         path = side_path(root, side, subset)
-        if not path.is_file():
+        if not path.exists():
             return None
+        check_regular(path)  # a FIFO or a device: refused, not passed over
         return read_side_file(path, side, len(labels))
 
     def _read_ragged(self, path: Path, sizes: np.ndarray, root: Path, subset: str):
