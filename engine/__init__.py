@@ -27,6 +27,7 @@ from engine.errors import (
     NoImagePathWarning,
     NotSupportedError,
     OptionError,
+    OptionNotUsedWarning,
     OutputError,
     OutputExistsError,
     ProjectError,
@@ -46,6 +47,9 @@ _LAZY = {
     "detect": "engine.api",
     "detect_one": "engine.api",
     "fetch": "engine.fetching",
+    "find_duplicates": "engine.ops.duplicates",
+    "DuplicatePair": "engine.ops.duplicates",
+    "DuplicateReport": "engine.ops.duplicates",
     "from_hf": "engine.api",
     "merge": "engine.api",
     "load": "engine.api",
@@ -110,6 +114,7 @@ if TYPE_CHECKING:
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
     from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
+    from engine.ops.duplicates import DuplicatePair, DuplicateReport, find_duplicates
     from engine.ops.verify import FileCheck
     from engine.project import Project
     from engine.registry import formats, get_format, register_format, register_spec, register_specs
@@ -160,6 +165,8 @@ __all__ = [
     "DatasetItem",
     "Detection",
     "DownloadError",
+    "DuplicatePair",
+    "DuplicateReport",
     "EmptyFilterWarning",
     "EngineError",
     "FileCheck",
@@ -183,6 +190,7 @@ __all__ = [
     "NoImagePathWarning",
     "NotSupportedError",
     "OptionError",
+    "OptionNotUsedWarning",
     "Options",
     "OutputError",
     "OutputExistsError",
@@ -199,6 +207,7 @@ __all__ = [
     "detect",
     "detect_one",
     "fetch",
+    "find_duplicates",
     "formats",
     "from_hf",
     "get_format",

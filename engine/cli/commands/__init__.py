@@ -90,6 +90,11 @@ COMMANDS = [
         "check a dataset against its format (and others), its classes and published checksums",
     ),
     Command(
+        "dedup",
+        "dedup",
+        "find identical and near-duplicate images within and across subsets (train/test leakage)",
+    ),
+    Command(
         "verify",
         "verify",
         "check files against the published ones (exit 1 when one differs or cannot be verified)",
