@@ -47,6 +47,8 @@ _LAZY = {
     "detect": "engine.api",
     "detect_one": "engine.api",
     "fetch": "engine.fetching",
+    "validate": "engine.inspection",
+    "QualityReport": "engine.ops.quality",
     "find_duplicates": "engine.ops.duplicates",
     "DuplicatePair": "engine.ops.duplicates",
     "DuplicateReport": "engine.ops.duplicates",
@@ -111,10 +113,12 @@ if TYPE_CHECKING:
         SaveOptions,
     )
     from engine.hl_ops import HLOps
+    from engine.inspection import validate
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
     from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
     from engine.ops.duplicates import DuplicatePair, DuplicateReport, find_duplicates
+    from engine.ops.quality import QualityReport
     from engine.ops.verify import FileCheck
     from engine.project import Project
     from engine.registry import formats, get_format, register_format, register_spec, register_specs
@@ -196,6 +200,7 @@ __all__ = [
     "OutputExistsError",
     "Project",
     "ProjectError",
+    "QualityReport",
     "SaveOptions",
     "SpecError",
     "SpecWarning",
@@ -220,6 +225,7 @@ __all__ = [
     "sample_path",
     "save",
     "subset_from_dask",
+    "validate",
     "verify",
     "write_idx",
 ]
