@@ -48,6 +48,7 @@ _LAZY = {
     "detect_one": "engine.api",
     "fetch": "engine.fetching",
     "validate": "engine.inspection",
+    "report": "engine.inspection",
     "QualityReport": "engine.ops.quality",
     "find_duplicates": "engine.ops.duplicates",
     "DuplicatePair": "engine.ops.duplicates",
@@ -113,7 +114,7 @@ if TYPE_CHECKING:
         SaveOptions,
     )
     from engine.hl_ops import HLOps
-    from engine.inspection import validate
+    from engine.inspection import report, validate
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
     from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
@@ -222,6 +223,7 @@ __all__ = [
     "register_format",
     "register_spec",
     "register_specs",
+    "report",
     "sample_path",
     "save",
     "subset_from_dask",

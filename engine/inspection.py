@@ -4,6 +4,7 @@ duplicates) and ``report`` (one self-contained HTML page of it all, with picture
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from engine.model import Dataset
@@ -44,3 +45,26 @@ def validate(
     report.problems += consistency.problems
     report.notes += consistency.notes
     return report
+
+
+def report(
+    dataset: Dataset,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    format: Any = None,
+    duplicates: bool = True,
+    near: bool = True,
+    threshold: float | None = None,
+) -> Path:
+    """Writes one self-contained HTML page about ``dataset`` to ``path`` (atomically): the info
+    table, class histograms per subset, mean image and samples per class, the findings of
+    ``validate`` (with ``format``, ``duplicates``, ``near``, ``threshold``) and the duplicate
+    pairs. Pictures are embedded PNGs; the page loads nothing from elsewhere."""
+    from engine.io.atomic_file import write_file_atomically
+    from engine.ops.report_html import report_page
+
+    target = Path(path)
+    quality = validate(dataset, format, duplicates=duplicates, near=near, threshold=threshold)
+    page = report_page(dataset, quality, title=title or target.stem)
+    return write_file_atomically(target, page.encode("utf-8"))

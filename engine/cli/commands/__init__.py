@@ -95,6 +95,12 @@ COMMANDS = [
         "find identical and near-duplicate images within and across subsets (train/test leakage)",
     ),
     Command(
+        "report",
+        "report",
+        "write one self-contained HTML page about a dataset: classes, mean images, samples, "
+        "quality findings, duplicates",
+    ),
+    Command(
         "verify",
         "verify",
         "check files against the published ones (exit 1 when one differs or cannot be verified)",
