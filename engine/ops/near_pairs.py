@@ -103,21 +103,29 @@ def _descriptor_step(images: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def _recentre(ink: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Each image moved by a sub-pixel amount (bilinear) so its centre of mass is the middle."""
+    """Each image moved by a sub-pixel amount (bilinear) so its centre of mass is the middle;
+    images moved by the same whole pixels are moved together, by slicing."""
     pad = 8
     middle = (SIDE - 1) / 2
     move = np.clip(middle - centres, -(pad - 1), pad - 1)  # (n, 2): rows, cols
     whole = np.floor(move).astype(np.int64)
     part = (move - whole).astype(np.float32)
     padded = np.pad(ink, ((0, 0), (pad, pad), (pad, pad)))
-    axis = np.arange(SIDE)
-    index = np.arange(len(ink))[:, None, None]
-    out = np.zeros_like(ink)
-    for dy, wy in ((0, 1 - part[:, 0]), (1, part[:, 0])):
-        rows = pad + axis[None, :] - whole[:, 0:1] - dy
-        for dx, wx in ((0, 1 - part[:, 1]), (1, part[:, 1])):
-            cols = pad + axis[None, :] - whole[:, 1:2] - dx
-            out += (wy * wx)[:, None, None] * padded[index, rows[:, :, None], cols[:, None, :]]
+    out = np.empty_like(ink)
+    keys = whole[:, 0] * 64 + whole[:, 1]
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        top, left = pad - int(whole[rows[0], 0]), pad - int(whole[rows[0], 1])
+        fy, fx = part[rows, 0, None, None], part[rows, 1, None, None]
+        block = padded[rows]
+        # out[y, x] = in[y - whole - d]: d = 0 weighs 1 - fraction, d = 1 weighs the fraction
+        out[rows] = (1 - fy) * (
+            (1 - fx) * block[:, top : top + SIDE, left : left + SIDE]
+            + fx * block[:, top : top + SIDE, left - 1 : left - 1 + SIDE]
+        ) + fy * (
+            (1 - fx) * block[:, top - 1 : top - 1 + SIDE, left : left + SIDE]
+            + fx * block[:, top - 1 : top - 1 + SIDE, left - 1 : left - 1 + SIDE]
+        )
     return out
 
 
@@ -156,7 +164,9 @@ def block_pairs(
     with itself. A module-level function, so an executor can run it anywhere.
     """
     products = left[0] @ right[0].T
-    rows, cols = np.nonzero(products >= cosine)
+    hits = np.flatnonzero(products.max(axis=1) >= cosine)  # few rows have any: look only there
+    rows, cols = np.nonzero(products[hits] >= cosine)
+    rows = hits[rows]
     del products
     if same:
         keep = rows < cols
