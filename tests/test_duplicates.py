@@ -131,13 +131,32 @@ def test_exact_only_and_threshold(digits):
         find_duplicates(dataset, near=False, threshold=0.2)
 
 
-def test_an_executor_gives_the_same_pairs_and_is_said_unused_without_near(digits):
+def test_an_executor_gives_the_same_pairs_and_is_said_unused_without_near(digits, monkeypatch):
+    monkeypatch.setattr(near_pairs, "BLOCK", 128)  # many block products, several windows
     dataset, _ = _planted(digits, count=40)
     here = find_duplicates(dataset)
     there = find_duplicates(dataset, executor=InlineExecutor())
     assert [p.to_dict() for p in here.pairs] == [p.to_dict() for p in there.pairs]
     with pytest.warns(engine.OptionNotUsedWarning, match="executor is not used"):
         find_duplicates(dataset, near=False, executor=InlineExecutor())
+
+
+@pytest.mark.filterwarnings("ignore:Couldn't detect a suitable IP address:RuntimeWarning")
+def test_a_dask_cluster_runs_the_block_products(digits, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(near_pairs, "BLOCK", 256)
+    dataset, truth = _planted(digits, count=40)
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        report = find_duplicates(dataset, executor=client)
+    assert _found(report) == truth and len(report) == len(truth)
 
 
 def test_hashed_buckets_beyond_the_all_pairs_limit_find_the_planted_pairs(digits, monkeypatch):

@@ -176,8 +176,10 @@ def block_pairs(
     return left[3][rows[keep]], right[3][cols[keep]], distance[keep]
 
 
-def all_pairs_blocks(count: int, block: int = BLOCK) -> Iterator[tuple[slice, slice, bool]]:
-    """The block products covering every pair of ``count`` images once (lazily)."""
+def all_pairs_blocks(count: int, block: int | None = None) -> Iterator[tuple[slice, slice, bool]]:
+    """The block products covering every pair of ``count`` images once (lazily); ``block`` rows
+    a side (default BLOCK)."""
+    block = block or BLOCK
     for i in range(0, count, block):
         for j in range(i, count, block):
             yield slice(i, min(i + block, count)), slice(j, min(j + block, count)), i == j
@@ -198,10 +200,11 @@ def lsh_plan(count: int) -> tuple[int, int]:
 
 
 def lsh_blocks(
-    vectors: np.ndarray, seed: int = 0, block: int = BLOCK
+    vectors: np.ndarray, seed: int = 0, block: int | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
     """Block products over the images sharing a bucket, table by table, lazily (a pair found
     in several tables comes several times)."""
+    block = block or BLOCK
     bits, tables = lsh_plan(len(vectors))
     rng = np.random.default_rng(seed)
     weights = 1 << np.arange(bits, dtype=np.int64)
