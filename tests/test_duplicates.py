@@ -331,6 +331,13 @@ def test_other_sizes_colour_float_and_missing_images(digits):
     labels_only = engine.Dataset({"train": Subset("train", np.zeros(4, np.int32))}, CLASSES)
     assert len(find_duplicates(labels_only)) == 0
 
+    odd = [np.zeros((2, 28, 28, 1), np.uint8), np.ones((2, 28, 28, 1), np.uint8)]
+    strange = engine.Dataset({"train": Subset("train", np.zeros(2, np.int32), odd)}, CLASSES)
+    with pytest.raises(
+        ValueError, match=r"item '0': an image of shape .2, 28, 28, 1. .* no picture"
+    ):
+        find_duplicates(strange)
+
 
 def test_pairs_serialise_and_the_public_names_exist(digits):
     dataset, _ = _planted(digits, count=8)

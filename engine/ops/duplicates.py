@@ -362,7 +362,15 @@ def canonical_images(
         for position, row in zip(mine, rows, strict=True):
             image = images[int(row)]
             assert image is not None
-            out[position] = _as_grey_28(image)
+            try:
+                out[position] = _as_grey_28(image)
+            except (TypeError, ValueError):
+                shown = np.asarray(image)
+                raise ValueError(
+                    f"subset {part.name!r}, item {part.id_at(int(row))!r}: an image of shape "
+                    f"{shown.shape} and type {shown.dtype} is no picture (H x W, or H x W x 1, 3 "
+                    "or 4 channels of numbers)"
+                ) from None
     return out
 
 

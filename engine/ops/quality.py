@@ -188,6 +188,9 @@ def _count_images(quality: SubsetQuality, images: np.ndarray) -> None:
     if not images.size:
         return
     flat = images.reshape(len(images), -1)
+    if images.dtype.kind not in "fiub":  # not numbers: nothing else can be measured
+        quality.out_of_range += len(images)
+        return
     if images.dtype.kind == "f":
         scale, low = 1.0, 0.0
         values = np.nan_to_num(flat.astype(np.float32), nan=-1.0)
