@@ -401,8 +401,8 @@ def _near_search(
         blocks: Iterable[tuple[Any, Any, bool]] = near_pairs.all_pairs_blocks(len(pixels))
         method = "all pairs (blocked)"
     else:
-        blocks = near_pairs.lsh_blocks(images.vectors)
-        bits, tables = near_pairs.lsh_plan(len(pixels))
+        bits, tables = near_pairs.lsh_plan(len(pixels), near_pairs.lsh_bits(images.vectors))
+        blocks = near_pairs.lsh_blocks(images.vectors, bits, tables)
         method = f"LSH ({tables} tables of {bits} bits)"
     chunks = (
         (

@@ -10,7 +10,7 @@ The steps, for uint8 grey images of 28x28 (``canonical_images`` makes them from 
 3. Candidates: pairs whose descriptors have a cosine of at least ``CANDIDATE_COSINE``; all pairs
    in blocks of ``BLOCK`` rows up to ``ALL_PAIRS_LIMIT`` images (exact: memory is bounded by one
    block product, never n^2), and beyond that random-hyperplane hashing (LSH), comparing only
-   images whose hashes agree in one of several tables (see ``lsh_plan``).
+   images whose hashes agree in one of several tables (see ``lsh_bits`` and ``lsh_plan``).
 4. Confirmation: the second image is aligned on the first by the rounded difference of their
    centres of mass (at most ``MAX_SHIFT`` pixels each way; both roundings where it is close to
    a half); the distance is the share of ink pixels (above ``TOLERANCE`` in either image) whose
@@ -39,11 +39,13 @@ MAX_SHIFT = 2
 #: rows per block of the candidate search (a block product holds BLOCK x BLOCK float32)
 BLOCK = 4096
 #: up to this many distinct images every pair is compared; beyond it, LSH buckets
-ALL_PAIRS_LIMIT = 131072
+ALL_PAIRS_LIMIT = 100_000
 #: LSH: the bucket size aimed at, and the recall aimed at for a pair at LSH_COSINE
-LSH_BUCKET = 2048
+LSH_BUCKET = 1024
 LSH_COSINE = 0.97
 LSH_RECALL = 0.999
+#: LSH: at most this many bits per table
+LSH_MAX_BITS = 30
 #: images per step when computing descriptors and confirming (bounds the temporary arrays)
 STEP = 8192
 
@@ -185,35 +187,58 @@ def all_pairs_blocks(count: int, block: int | None = None) -> Iterator[tuple[sli
             yield slice(i, min(i + block, count)), slice(j, min(j + block, count)), i == j
 
 
-def lsh_plan(count: int) -> tuple[int, int]:
-    """(bits per table, tables) for ``count`` images: buckets of about LSH_BUCKET images, and
-    enough tables that a pair at cosine LSH_COSINE shares a bucket with probability LSH_RECALL.
+def lsh_plan(count: int, bits: int | None = None) -> tuple[int, int]:
+    """(bits per table, tables): ``bits`` (default: buckets of LSH_BUCKET images if the images
+    were spread evenly), and enough tables that a pair at cosine LSH_COSINE shares a bucket in
+    one of them with probability LSH_RECALL.
 
     A random hyperplane separates two unit vectors at angle t with probability t / pi (Charikar
     2002), so k bits agree with probability (1 - t / pi)^k and L tables miss with
     (1 - (1 - t / pi)^k)^L.
     """
-    bits = max(1, math.ceil(math.log2(max(count, 2) / LSH_BUCKET)))
+    if bits is None:
+        bits = max(1, math.ceil(math.log2(max(count, 2) / LSH_BUCKET)))
     agree = (1 - math.acos(LSH_COSINE) / math.pi) ** bits
     tables = max(1, math.ceil(math.log(1 - LSH_RECALL) / math.log(1 - agree)))
     return bits, tables
 
 
+def lsh_bits(vectors: np.ndarray, seed: int = 0) -> int:
+    """The fewest bits from ``lsh_plan``'s upwards whose buckets give each image at most about
+    LSH_BUCKET others to compare with (the sum of squared bucket sizes over the images), measured
+    on the images: digits bunch in few directions, so even buckets need more bits than log2."""
+    start = lsh_plan(len(vectors))[0]
+    rng = np.random.default_rng(seed + 1)
+    planes = rng.standard_normal((vectors.shape[1], LSH_MAX_BITS)).astype(np.float32)
+    signs = _signs(vectors, planes)
+    for bits in range(start, LSH_MAX_BITS):
+        keys = signs >> np.int64(LSH_MAX_BITS - bits)  # the first ``bits`` planes
+        _, sizes = np.unique(keys, return_counts=True)
+        if float((sizes.astype(np.float64) ** 2).sum()) / len(vectors) <= LSH_BUCKET:
+            return bits
+    return LSH_MAX_BITS
+
+
+def _signs(vectors: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """Per image, the sides of the planes as one integer (the first plane the highest bit)."""
+    weights = 1 << np.arange(planes.shape[1] - 1, -1, -1, dtype=np.int64)
+    keys = np.empty(len(vectors), dtype=np.int64)
+    for start in range(0, len(vectors), STEP * 8):
+        part = vectors[start : start + STEP * 8]
+        keys[start : start + len(part)] = ((part @ planes) > 0).astype(np.int64) @ weights
+    return keys
+
+
 def lsh_blocks(
-    vectors: np.ndarray, seed: int = 0, block: int | None = None
+    vectors: np.ndarray, bits: int, tables: int, seed: int = 0, block: int | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
     """Block products over the images sharing a bucket, table by table, lazily (a pair found
     in several tables comes several times)."""
     block = block or BLOCK
-    bits, tables = lsh_plan(len(vectors))
     rng = np.random.default_rng(seed)
-    weights = 1 << np.arange(bits, dtype=np.int64)
     for _ in range(tables):
         planes = rng.standard_normal((vectors.shape[1], bits)).astype(np.float32)
-        keys = np.empty(len(vectors), dtype=np.int64)
-        for start in range(0, len(vectors), STEP * 8):
-            part = vectors[start : start + STEP * 8]
-            keys[start : start + len(part)] = ((part @ planes) > 0).astype(np.int64) @ weights
+        keys = _signs(vectors, planes)
         order = np.argsort(keys, kind="stable")
         bounds = np.flatnonzero(np.diff(keys[order])) + 1
         for members in np.split(order, bounds):
