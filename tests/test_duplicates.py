@@ -162,6 +162,7 @@ def test_a_dask_cluster_runs_the_block_products(digits, monkeypatch):
 def test_hashed_buckets_beyond_the_all_pairs_limit_find_the_planted_pairs(digits, monkeypatch):
     monkeypatch.setattr(near_pairs, "ALL_PAIRS_LIMIT", 100)
     monkeypatch.setattr(near_pairs, "LSH_BUCKET", 64)
+    monkeypatch.setattr(near_pairs, "LSH_GROUP", 40)  # buckets both grouped and on their own
     dataset, truth = _planted(digits)
     report = find_duplicates(dataset)
     assert report.method.startswith("LSH")

@@ -398,7 +398,9 @@ def _near_search(
         return empty, empty, np.zeros(0, np.float32), "all pairs"
     images = Images.prepare(pixels)
     if len(pixels) <= near_pairs.ALL_PAIRS_LIMIT:
-        blocks: Iterable[tuple[Any, Any, bool]] = near_pairs.all_pairs_blocks(len(pixels))
+        blocks: Iterable[tuple[Any, Any, bool, Any]] = (
+            (*block, None) for block in near_pairs.all_pairs_blocks(len(pixels))
+        )
         method = "all pairs (blocked)"
     else:
         bits, tables = near_pairs.lsh_plan(len(pixels), near_pairs.lsh_bits(images.vectors))
@@ -406,14 +408,14 @@ def _near_search(
         method = f"LSH ({tables} tables of {bits} bits)"
     chunks = (
         (
-            images.part(left),
-            images.part(right),
+            images.part(left, buckets),
+            images.part(right, buckets),
             same,
             near_pairs.candidate_cosine(threshold),
             threshold,
             TOLERANCE,
         )
-        for left, right, same in blocks
+        for left, right, same, buckets in blocks
     )
     results = _run_blocks(chunks, executor)
     first = np.concatenate([r[0] for r in results] or [empty]).astype(np.int64)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,8 @@ LSH_COSINE = 0.97
 LSH_RECALL = 0.999
 #: LSH: at most this many bits per table
 LSH_MAX_BITS = 30
+#: LSH: buckets smaller than this are compared together, this many images a block product
+LSH_GROUP = 768
 #: images per step when computing descriptors and confirming (bounds the temporary arrays)
 STEP = 8192
 
@@ -144,15 +147,18 @@ class Images:
         centres = centres_of_mass(pixels)
         return cls(pixels, centres, descriptors(pixels, centres))
 
-    def part(self, rows: np.ndarray | slice) -> tuple[np.ndarray, ...]:
-        """(descriptors, pixels, centres, ids) of some rows, as ``block_pairs`` takes them."""
-        ids = np.arange(len(self.pixels))[rows]
-        return self.vectors[rows], self.pixels[rows], self.centres[rows], ids
+    def part(
+        self, rows: np.ndarray | slice, buckets: np.ndarray | None = None
+    ) -> tuple[np.ndarray | None, ...]:
+        """(descriptors, pixels, centres, ids, buckets) of some rows, as ``block_pairs`` takes
+        them; ``buckets`` (one key per row, or None) keeps only pairs within one bucket."""
+        ids = np.arange(*rows.indices(len(self.pixels))) if isinstance(rows, slice) else rows
+        return self.vectors[rows], self.pixels[rows], self.centres[rows], ids, buckets
 
 
 def block_pairs(
-    left: tuple[np.ndarray, ...],
-    right: tuple[np.ndarray, ...],
+    left: tuple[Any, ...],
+    right: tuple[Any, ...],
     same: bool,
     cosine: float,
     threshold: float,
@@ -160,19 +166,23 @@ def block_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The confirmed pairs of one block product: (global ids, global ids, distances).
 
-    ``left`` and ``right`` are (descriptors, pixels, centres, global ids). Candidates have a
-    cosine of at least ``cosine``; each is kept when its pixel distance is at most
-    ``threshold``. With ``same`` (a run against itself) each pair comes once, never an image
-    with itself. A module-level function, so an executor can run it anywhere.
+    ``left`` and ``right`` are (descriptors, pixels, centres, global ids, bucket keys or None).
+    Candidates have a cosine of at least ``cosine`` (and the same bucket key, when given); each
+    is kept when its pixel distance is at most ``threshold``. With ``same`` (a run against
+    itself) each pair comes once, never an image with itself. A module-level function, so an
+    executor can run it anywhere.
     """
     products = left[0] @ right[0].T
     hits = np.flatnonzero(products.max(axis=1) >= cosine)  # few rows have any: look only there
     rows, cols = np.nonzero(products[hits] >= cosine)
     rows = hits[rows]
     del products
-    if same:
-        keep = rows < cols
-        rows, cols = rows[keep], cols[keep]
+    keep = rows < cols if same else np.ones(len(rows), dtype=bool)
+    if left[4] is not None and right[4] is not None:
+        keep &= left[4][rows] == right[4][cols]
+    rows, cols = rows[keep], cols[keep]
+    if not len(rows):
+        return left[3][:0], right[3][:0], np.zeros(0, dtype=np.float32)
     distance = confirm(left[1][rows], left[2][rows], right[1][cols], right[2][cols], tolerance)
     keep = distance <= threshold
     return left[3][rows[keep]], right[3][cols[keep]], distance[keep]
@@ -231,9 +241,10 @@ def _signs(vectors: np.ndarray, planes: np.ndarray) -> np.ndarray:
 
 def lsh_blocks(
     vectors: np.ndarray, bits: int, tables: int, seed: int = 0, block: int | None = None
-) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]]:
     """Block products over the images sharing a bucket, table by table, lazily (a pair found
-    in several tables comes several times)."""
+    in several tables comes several times). Small buckets go together, up to LSH_GROUP images
+    a product, with their keys, so that one product serves many buckets."""
     block = block or BLOCK
     rng = np.random.default_rng(seed)
     for _ in range(tables):
@@ -241,13 +252,25 @@ def lsh_blocks(
         keys = _signs(vectors, planes)
         order = np.argsort(keys, kind="stable")
         bounds = np.flatnonzero(np.diff(keys[order])) + 1
+        group: list[np.ndarray] = []
+        size = 0
         for members in np.split(order, bounds):
             if len(members) < 2:
                 continue
-            members = np.sort(members)
-            for i in range(0, len(members), block):
-                for j in range(i, len(members), block):
-                    yield members[i : i + block], members[j : j + block], i == j
+            if len(members) >= LSH_GROUP:
+                for i in range(0, len(members), block):
+                    for j in range(i, len(members), block):
+                        yield members[i : i + block], members[j : j + block], i == j, None
+                continue
+            if size + len(members) > LSH_GROUP:
+                together = np.concatenate(group)
+                yield together, together, True, keys[together]
+                group, size = [], 0
+            group.append(members)
+            size += len(members)
+        if group:
+            together = np.concatenate(group)
+            yield together, together, True, keys[together]
 
 
 def confirm(
