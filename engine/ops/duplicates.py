@@ -423,7 +423,7 @@ def _near_search(
     distance = np.concatenate([r[2] for r in results] or [np.zeros(0, np.float32)])
     low, high = np.minimum(first, second), np.maximum(first, second)
     key = low * len(pixels) + high
-    _, unique = np.unique(key, return_index=True)  # LSH finds a pair in several tables
+    _, unique = np.unique(key, return_index=True)  # each pair once, in order
     return low[unique], high[unique], distance[unique], method
 
 

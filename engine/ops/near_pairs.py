@@ -150,10 +150,12 @@ class Images:
     def part(
         self, rows: np.ndarray | slice, buckets: np.ndarray | None = None
     ) -> tuple[np.ndarray | None, ...]:
-        """(descriptors, pixels, centres, ids, buckets) of some rows, as ``block_pairs`` takes
-        them; ``buckets`` (one key per row, or None) keeps only pairs within one bucket."""
+        """(descriptors, pixels, centres, ids, keys) of some rows, as ``block_pairs`` takes
+        them; ``buckets`` (None, or LSH keys: a row per image, a column per table so far) keeps
+        only pairs whose first shared bucket is in the last column."""
         ids = np.arange(*rows.indices(len(self.pixels))) if isinstance(rows, slice) else rows
-        return self.vectors[rows], self.pixels[rows], self.centres[rows], ids, buckets
+        keys = None if buckets is None else buckets[rows]
+        return self.vectors[rows], self.pixels[rows], self.centres[rows], ids, keys
 
 
 def block_pairs(
@@ -178,8 +180,9 @@ def block_pairs(
     rows = hits[rows]
     del products
     keep = rows < cols if same else np.ones(len(rows), dtype=bool)
-    if left[4] is not None and right[4] is not None:
-        keep &= left[4][rows] == right[4][cols]
+    if left[4] is not None and right[4] is not None:  # LSH: this table is the first they share
+        agree = left[4][rows] == right[4][cols]
+        keep &= agree[:, -1] & ~agree[:, :-1].any(axis=1)
     rows, cols = rows[keep], cols[keep]
     if not len(rows):
         return left[3][:0], right[3][:0], np.zeros(0, dtype=np.float32)
@@ -241,17 +244,21 @@ def _signs(vectors: np.ndarray, planes: np.ndarray) -> np.ndarray:
 
 def lsh_blocks(
     vectors: np.ndarray, bits: int, tables: int, seed: int = 0, block: int | None = None
-) -> Iterator[tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]]:
-    """Block products over the images sharing a bucket, table by table, lazily (a pair found
-    in several tables comes several times). Small buckets go together, up to LSH_GROUP images
-    a product, with their keys, so that one product serves many buckets."""
+) -> Iterator[tuple[np.ndarray, np.ndarray, bool, np.ndarray]]:
+    """Block products over the images sharing a bucket, table by table, lazily, each with the
+    rows' keys in this table and the ones before (a pair is kept only in the first table where it
+    shares a bucket, so it is confirmed once). Small buckets go together, up to LSH_GROUP images
+    a product, so that one product serves many buckets."""
     block = block or BLOCK
     rng = np.random.default_rng(seed)
-    for _ in range(tables):
+    keys = np.empty((len(vectors), tables), dtype=np.int64)
+    for table in range(tables):
         planes = rng.standard_normal((vectors.shape[1], bits)).astype(np.float32)
-        keys = _signs(vectors, planes)
-        order = np.argsort(keys, kind="stable")
-        bounds = np.flatnonzero(np.diff(keys[order])) + 1
+        keys[:, table] = _signs(vectors, planes)
+    for table in range(tables):
+        column = keys[:, table]
+        order = np.argsort(column, kind="stable")
+        bounds = np.flatnonzero(np.diff(column[order])) + 1
         group: list[np.ndarray] = []
         size = 0
         for members in np.split(order, bounds):
@@ -260,17 +267,18 @@ def lsh_blocks(
             if len(members) >= LSH_GROUP:
                 for i in range(0, len(members), block):
                     for j in range(i, len(members), block):
-                        yield members[i : i + block], members[j : j + block], i == j, None
+                        left, right = members[i : i + block], members[j : j + block]
+                        yield left, right, i == j, keys[:, : table + 1]
                 continue
             if size + len(members) > LSH_GROUP:
                 together = np.concatenate(group)
-                yield together, together, True, keys[together]
+                yield together, together, True, keys[:, : table + 1]
                 group, size = [], 0
             group.append(members)
             size += len(members)
         if group:
             together = np.concatenate(group)
-            yield together, together, True, keys[together]
+            yield together, together, True, keys[:, : table + 1]
 
 
 def confirm(
