@@ -29,6 +29,7 @@ from engine.errors import (
     NoImagePathWarning,
     NotSupportedError,
     OptionError,
+    OptionNotUsedWarning,
     OutputError,
     OutputExistsError,
     ProjectError,
@@ -48,6 +49,12 @@ _LAZY = {
     "detect": "engine.api",
     "detect_one": "engine.api",
     "fetch": "engine.fetching",
+    "validate": "engine.inspection",
+    "report": "engine.inspection",
+    "QualityReport": "engine.ops.quality",
+    "find_duplicates": "engine.ops.duplicates",
+    "DuplicatePair": "engine.ops.duplicates",
+    "DuplicateReport": "engine.ops.duplicates",
     "from_hf": "engine.api",
     "merge": "engine.api",
     "load": "engine.api",
@@ -109,9 +116,12 @@ if TYPE_CHECKING:
         SaveOptions,
     )
     from engine.hl_ops import HLOps
+    from engine.inspection import report, validate
     from engine.model import NO_LABEL, DatasetItem, Image, ItemView, Label
     from engine.model.categories import AnnotationType, LabelCategories, LabelCategory
     from engine.ops.compare import Comparison
+    from engine.ops.duplicates import DuplicatePair, DuplicateReport, find_duplicates
+    from engine.ops.quality import QualityReport
     from engine.ops.verify import FileCheck
     from engine.project import Project
     from engine.registry import formats, get_format, register_format, register_spec, register_specs
@@ -163,6 +173,8 @@ __all__ = [
     "DatasetItem",
     "Detection",
     "DownloadError",
+    "DuplicatePair",
+    "DuplicateReport",
     "EmptyFilterWarning",
     "EngineError",
     "FileCheck",
@@ -187,11 +199,13 @@ __all__ = [
     "NoImagePathWarning",
     "NotSupportedError",
     "OptionError",
+    "OptionNotUsedWarning",
     "Options",
     "OutputError",
     "OutputExistsError",
     "Project",
     "ProjectError",
+    "QualityReport",
     "SaveOptions",
     "SpecError",
     "SpecWarning",
@@ -203,6 +217,7 @@ __all__ = [
     "detect",
     "detect_one",
     "fetch",
+    "find_duplicates",
     "formats",
     "from_hf",
     "get_format",
@@ -212,9 +227,11 @@ __all__ = [
     "register_format",
     "register_spec",
     "register_specs",
+    "report",
     "sample_path",
     "save",
     "subset_from_dask",
+    "validate",
     "verify",
     "write_idx",
 ]

@@ -209,6 +209,11 @@ class NoImagePathWarning(UserWarning):
     """`id_from_image_name` met items whose image has no file name; their ids were kept."""
 
 
+class OptionNotUsedWarning(UserWarning):
+    """An option was given that this call cannot use (the message says why), e.g. an executor
+    for work that runs only here."""
+
+
 class CacheWarning(UserWarning):
     """A compressed file could not be cached on disk; it is decompressed in memory instead."""
 

@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine.registry",),
     ("engine.project",),
     ("engine.fetching",),
-    ("engine.api", "engine.hl_ops", "engine"),
+    ("engine.api", "engine.hl_ops", "engine.inspection", "engine"),
     ("engine.cli", "engine.__main__"),
 )
 

@@ -120,6 +120,56 @@ def _reindex(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     return lambda a: {"start": a.start}
 
 
+def _remove_duplicates(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "--keep",
+        choices=["first", "train"],
+        default="first",
+        help="first: keep the first item of each group of duplicates, within and across subsets "
+        "(default); train: remove only the copies leaked into other subsets from train",
+    )
+    parser.add_argument(
+        "--near",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also remove near-duplicates (default); --no-near: identical images only",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=_share,
+        metavar="T",
+        help="largest share of ink pixels that may differ (default 0.1; docs: duplicates)",
+    )
+    parser.add_argument(
+        "--train-subset",
+        default="train",
+        metavar="NAME",
+        help="the subset --keep train keeps (default train)",
+    )
+
+    def options(a: argparse.Namespace) -> dict:
+        if a.threshold is not None and not a.near:
+            raise UsageError("transform remove_duplicates: --threshold cannot go with --no-near")
+        return {
+            "keep": a.keep,
+            "near": a.near,
+            "threshold": a.threshold,
+            "train_subset": a.train_subset,
+        }
+
+    return options
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a share between 0 and 1")
+    return value
+
+
 def _no_options(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
     return lambda a: {}
 
@@ -130,6 +180,7 @@ _BUILDERS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Name
     "map_subsets": _map_subsets,
     "reindex": _reindex,
     "id_from_image_name": _no_options,
+    "remove_duplicates": _remove_duplicates,
 }
 
 

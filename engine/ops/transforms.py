@@ -1,5 +1,6 @@
 """Dataset transforms under Datumaro's names: random_split, remap_labels, map_subsets, reindex,
-id_from_image_name. One implementation serves `dataset.transform(...)` and the `transform` command.
+id_from_image_name, and remove_duplicates (after Datumaro's near-duplicate removal, by pixels).
+One implementation serves `dataset.transform(...)` and the `transform` command.
 
 Each returns a new dataset; the input is never changed (the public `engine.Dataset` verbs then
 take the result in place, as Datumaro's do). Class lists follow a remap in the order
@@ -203,6 +204,76 @@ def id_from_image_name(dataset: Dataset) -> Dataset:
     return _like(dataset, parts, dataset.categories)
 
 
+def remove_duplicates(
+    dataset: Dataset,
+    keep: str = "first",
+    *,
+    near: bool = True,
+    threshold: float | None = None,
+    train_subset: str = "train",
+) -> Dataset:
+    """Removes duplicate images found by ``engine.find_duplicates`` (exact, and near ones unless
+    ``near=False``, at ``threshold``); pairs linked through a shared item form one group.
+
+    ``keep="first"`` keeps the first item of every group (subsets in the order train, validation,
+    test, others by name; then row order) and removes the others, within and across subsets.
+    ``keep="train"`` removes only the leaked copies: every item of another subset in a group with
+    an item of ``train_subset``; duplicates within one subset stay. Ids are kept.
+    """
+    from engine.ops.duplicates import find_duplicates
+
+    if keep not in ("first", "train"):
+        raise ValueError(f"remove_duplicates: keep must be 'first' or 'train', not {keep!r}")
+    if keep == "train" and train_subset not in dataset:
+        raise ValueError(
+            f"remove_duplicates: keep='train' needs a subset {train_subset!r}; "
+            f"the subsets are {list(dataset.subsets())}"
+        )
+    report = find_duplicates(dataset, near=near, threshold=threshold)
+    names = report.names
+    offsets = np.cumsum([0, *(len(dataset[name]) for name in names)])
+    columns = report.columns
+    first = offsets[columns["part_a"]] + columns["row_a"]
+    second = offsets[columns["part_b"]] + columns["row_b"]
+    group = _groups(int(offsets[-1]), first, second)
+    linked = np.zeros(int(offsets[-1]), dtype=bool)
+    linked[first] = linked[second] = True
+    if keep == "first":
+        leader = np.full(len(group), len(group), dtype=np.int64)
+        np.minimum.at(leader, group, np.arange(len(group)))
+        drop = linked & (leader[group] != np.arange(len(group)))
+    else:
+        home = names.index(train_subset)
+        in_train = np.zeros(len(group), dtype=bool)
+        in_train[offsets[home] : offsets[home + 1]] = True
+        has_train = np.zeros(len(group), dtype=bool)
+        has_train[group[in_train & linked]] = True
+        drop = linked & ~in_train & has_train[group]
+    parts = [
+        dataset[name][~drop[offsets[k] : offsets[k + 1]]] if drop[offsets[k] : offsets[k + 1]].any()
+        else dataset[name]
+        for k, name in enumerate(names)
+    ]  # fmt: skip
+    order = list(dataset.subsets())
+    parts.sort(key=lambda part: order.index(part.name))
+    return _like(dataset, parts, dataset.categories)
+
+
+def _groups(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The group of each of ``count`` items when the pairs (first[k], second[k]) link items: the
+    smallest item of its group (min-label propagation with pointer jumping)."""
+    group = np.arange(count, dtype=np.int64)
+    while len(first):
+        low = np.minimum(group[first], group[second])
+        before = group.copy()
+        np.minimum.at(group, first, low)
+        np.minimum.at(group, second, low)
+        group = group[group]
+        if np.array_equal(group, before):
+            return group
+    return group
+
+
 def _like(dataset: Dataset, subsets: Iterable[Subset], categories: Iterable[str]) -> Dataset:
     return type(dataset)(subsets, categories, dataset.info)
 
@@ -214,6 +285,7 @@ TRANSFORMS: dict[str, Callable[..., Dataset]] = {
     "map_subsets": map_subsets,
     "reindex": reindex,
     "id_from_image_name": id_from_image_name,
+    "remove_duplicates": remove_duplicates,
 }
 
 

@@ -90,6 +90,17 @@ COMMANDS = [
         "check a dataset against its format (and others), its classes and published checksums",
     ),
     Command(
+        "dedup",
+        "dedup",
+        "find identical and near-duplicate images within and across subsets (train/test leakage)",
+    ),
+    Command(
+        "report",
+        "report",
+        "write one self-contained HTML page about a dataset: classes, mean images, samples, "
+        "quality findings, duplicates",
+    ),
+    Command(
         "verify",
         "verify",
         "check files against the published ones (exit 1 when one differs or cannot be verified)",

@@ -1,5 +1,7 @@
 """`validate PATH`: every constraint of the format, the dataset's own consistency and the
-published checksums; prints each problem and exits 1 when there is any.
+published checksums (exit 1 on any problem), and the data's quality: class balance, unlabeled,
+blank, faint or inverted images, values out of range, repeated ids, duplicates and leakage
+(exit 1 when a rule of ``--fail-on`` fails). A shell over ``engine.validate``.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ import argparse
 import json
 
 from engine.api import load
+from engine.cli.commands import info
 from engine.cli.commands._common import (
     add_input_format,
     existing_path,
@@ -17,12 +20,20 @@ from engine.cli.commands._common import (
 )
 from engine.compute import progress
 from engine.errors import FormatError, UsageError
-from engine.ops.checks import Report, dataset_consistency, format_constraints, published_checksums
+from engine.inspection import validate
+from engine.ops.checks import published_checksums
+from engine.ops.near_pairs import DEFAULT_THRESHOLD
+from engine.ops.quality import RULES, QualityReport, Rule, parse_rules
 from engine.registry import formats, get_format
 from engine.registry.loading import detect_best
 
 NAME = "validate"
-EXAMPLE = "mnist-engine validate ./mnist -t classification --official --as mnist_csv"
+EXAMPLE = (
+    "mnist-engine validate ./mnist -t classification --official --as mnist_csv\n"
+    "         mnist-engine validate ./mnist --fail-on leakage,imbalance>3,unlabeled\n\n"
+    "rules of --fail-on (NAME fails above 0, NAME>NUMBER above NUMBER):\n  "
+    + "\n  ".join(f"{name:10} {meaning}" for name, meaning in RULES.items())
+)
 EXIT_FAILED = 1
 #: Datumaro's task types; every MNIST-family dataset is a classification dataset
 TASKS = ("classification",)
@@ -55,6 +66,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the files must be the published ones: checksum mismatches and missing files fail",
     )
+    parser.add_argument(
+        "--fail-on",
+        metavar="RULES",
+        help="exit 1 when one of these quality rules fails, e.g. leakage,imbalance>3 (see below)",
+    )
+    parser.add_argument(
+        "--duplicates",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="look for duplicates and leakage (default); --no-duplicates skips it",
+    )
+    parser.add_argument(
+        "--near",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="near-duplicates too (default); --no-near: identical images only (faster)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help=f"near-duplicate threshold (default {DEFAULT_THRESHOLD:g}; see docs: duplicates)",
+    )
 
 
 def _task_or_format(args: argparse.Namespace) -> None:
@@ -84,9 +118,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         best = detect_best(path)
         format_name, options = best.format, dict(best.options)  # e.g. a detected split
+    rules = parse_rules(args.fail_on) if args.fail_on else []
+    _check_duplicate_flags(args, rules)
     fmt = get_format(format_name)
     targets = [get_format(name) for name in args.target_format]
-    report = Report()
+    report = QualityReport()
     dataset = None
     try:
         with progress.task(f"reading {format_name} from {path}"):
@@ -95,13 +131,20 @@ def run(args: argparse.Namespace) -> int:
         report.problems.append(str(error))
     if dataset is not None:
         with progress.task("checking"):
-            report.extend(format_constraints(dataset, fmt))
-            for target in targets:
-                found = format_constraints(dataset, target)
-                report.problems += [f"as {target.name}: {p}" for p in found.problems]
-            report.extend(dataset_consistency(dataset))
+            report = validate(
+                dataset,
+                fmt,
+                targets=targets,
+                duplicates=args.duplicates,
+                near=args.near,
+                threshold=args.threshold,
+            )
     with progress.task("comparing checksums"):
-        report.extend(published_checksums(path, fmt, required=args.official))
+        checksums = published_checksums(path, fmt, required=args.official)
+        report.problems += checksums.problems
+        report.notes += checksums.notes
+    failed = report.failed(rules) if dataset is not None else []
+    code = EXIT_FAILED if report.problems or failed else 0
     if args.json:
         print(
             json.dumps(
@@ -113,21 +156,82 @@ def run(args: argparse.Namespace) -> int:
                     "problems": report.problems,
                     "notes": report.notes,
                     "items": len(dataset) if dataset is not None else None,
+                    "rules": [str(rule) for rule in rules],
+                    "failed_rules": failed,
+                    "quality": report.to_dict() if dataset is not None else None,
                 },
                 indent=2,
             )
         )
-        return EXIT_FAILED if report.problems else 0
+        return code
     for problem in report.problems:
         print(f"problem: {problem}")
     if not args.quiet:
         for note in report.notes:
             print(f"note: {note}")
+    if dataset is not None and not args.quiet:
+        print(render(report))
+    for rule in failed:
+        print(f"failed: {rule}")
     if report.problems:
         count = len(report.problems)
         print(f"{path}: {count} problem{'s' if count > 1 else ''} ({format_name})")
         return EXIT_FAILED
     assert dataset is not None  # a failed load is one of the problems above
-    if not args.quiet:
+    if failed:
+        print(f"{path}: {len(failed)} rule{'s' if len(failed) > 1 else ''} failed")
+    elif not args.quiet:
         print(f"{path}: valid {format_name}, {summary(dataset)}")
-    return 0
+    return code
+
+
+def _check_duplicate_flags(args: argparse.Namespace, rules: list[Rule]) -> None:
+    if args.threshold is not None and not (args.duplicates and args.near):
+        raise UsageError("--threshold is for the near-duplicate search; drop --no-near")
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise UsageError(f"--threshold {args.threshold:g}: give a share between 0 and 1")
+    needs = [r for r in rules if r.name in ("leakage", "duplicates", "exact", "near", "disagree")]
+    if needs and not args.duplicates:
+        raise UsageError(f"--fail-on {needs[0]}: needs the duplicate search; drop --no-duplicates")
+
+
+def render(report: QualityReport) -> str:
+    """The quality findings as one screen: a row per subset, then duplicates and ids."""
+    header = ["subset", "items", "unlabeled", "imbalance", "blank", "faint", "inverted", "range"]
+    header += ["ids"]
+    rows = []
+    for name, q in report.subsets.items():
+        ratio = "-" if not q.items else ("inf" if q.imbalance is None else f"{q.imbalance:.2f}")
+        rows.append(
+            [
+                name,
+                str(q.items),
+                str(q.unlabeled),
+                ratio,
+                str(q.blank + q.near_blank),
+                str(q.faint),
+                str(q.inverted),
+                str(q.out_of_range),
+                str(q.repeated_ids),
+            ]
+        )
+    lines = ["quality", *info.table(header, rows, left=1, total=False)]
+    for name, q in report.subsets.items():
+        if q.items and q.classes:
+            counts = " ".join(f"{c}:{n}" for c, n in q.classes.items())
+            lines.append(f"{name} per class: {counts}")
+    if report.ids_in_several_subsets:
+        lines.append(f"{report.ids_in_several_subsets} ids are in several subsets")
+    if report.duplicates is not None:
+        totals = report.duplicates.totals()
+        by_pair = ", ".join(
+            f"{pair} {c['exact']}+{c['near']}"
+            for pair, c in report.duplicates.counts().items()
+            if c["exact"] or c["near"]
+        )
+        lines.append(
+            f"duplicates: {totals['exact']} exact, {totals['near']} near "
+            f"(threshold {report.duplicates.threshold:g}); {totals['leaked']} across subsets; "
+            f"{totals['disagree']} with labels that disagree" + (f" [{by_pair}]" if by_pair else "")
+        )
+    return "\n".join(lines)
