@@ -123,7 +123,7 @@ HELP = {
     "save_media": "write the images (the default; --no-save-media: labels only)",
     "image_ext": "image file extension, for formats that store image files",
     "save_dataset_meta": "also write dataset_meta.json with the class names",
-    "compresslevel": "compression level 0..9 (gzip / PNG zlib)",
+    "compresslevel": "compression level 0..9 (gzip and PNG zlib level, xz preset, bz2 level)",
     "grayscale": "convert RGB/RGBA images to one channel (ITU-R 601)",
     "resize": "resample images to HEIGHTxWIDTH, e.g. 28x28 (antialiased)",
     "mnistify": "LeCun's normalisation: 20x20 box, centred by mass, 28x28",
