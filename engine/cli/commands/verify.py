@@ -12,7 +12,7 @@ from engine.cli.commands._common import existing_path, no_extra
 from engine.ops.verify import DIFFERS, MISSING, UNVERIFIABLE
 
 NAME = "verify"
-EXAMPLE = "mnist-engine verify path/to/mnist"
+EXAMPLE = "mnist-engine verify samples/mnist"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
