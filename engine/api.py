@@ -102,9 +102,11 @@ def load(
     loaded = Dataset.adopt(found)
     loaded.sources = (path,)
     loaded.partial = subset is not None or path.is_file()
+    whole = frozenset() if loaded.partial else frozenset(loaded.subsets())
     for part in loaded.subsets().values():
         if isinstance(part, Subset):  # a dataset built from this subset remembers its folder
             part.sources, part.partial = (path,), True  # one subset: part of the folder
+            part.siblings = whole
             part.lineage = loaded.lineage
     loaded.data_path, loaded.format = str(path), get_format(format).name
     return loaded
@@ -369,6 +371,16 @@ _NOT_OFFERED = {
 }
 
 
+def _part_of_folder(part: Any, names: set[str]) -> bool:
+    """Whether a subset among ``names`` leaves out part of its source folder: every subset the
+    folder held, under its own name (a transform that rebuilds the dataset keeps them all), is
+    the whole folder again."""
+    if not getattr(part, "partial", False):
+        return False
+    siblings: frozenset[str] = getattr(part, "siblings", frozenset())
+    return not siblings or not siblings <= names
+
+
 class Subset(model.Subset):
     """One subset's columns (see `engine.model.Subset`) plus the bridges to torch (`to_torch`,
     `batches(device=...)`), which live here because they sit above the model (engine.interop)."""
@@ -377,6 +389,8 @@ class Subset(model.Subset):
     sources: tuple[Path, ...] = ()
     #: whether it is part of what its source folder holds (then never written over the folder)
     partial = False
+    #: the subsets its folder held when read whole: a dataset of all of them is the whole folder
+    siblings: frozenset[str] = frozenset()
     #: the provenance of the dataset it was taken from (see engine.model.lineage)
     lineage: Lineage | None = None
 
@@ -511,7 +525,8 @@ class Dataset(model.Dataset):
             kept = [part.name for part in parts]
             self.lineage = lineage.then(Step("edit", "subsets", {"keep": kept}))
         #: read from part of its source folder (one subset or one file): never written over it
-        self.partial = any(getattr(part, "partial", False) for part in parts)
+        names = set(subsets) if isinstance(subsets, Mapping) else {p.name for p in parts}
+        self.partial = any(_part_of_folder(part, names) for part in parts)
         #: where it was read from or last exported to, and in which format (Datumaro's)
         self.data_path: str | None = None
         self.format: str | None = None

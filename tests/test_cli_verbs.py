@@ -234,3 +234,13 @@ def test_merge_policies_exact_and_intersect(digits, tmp_path):
     )
     assert code == 0, err
     assert engine.compare(engine.load("mnist", tmp_path / "i"), engine.load("mnist", digits)).equal
+
+
+def test_verify_takes_path_colon_format(digits, tmp_path):
+    plain = run_main("verify", digits, "--json")
+    named = run_main("verify", f"{digits}:MNIST", "--json")
+    assert (
+        named[0] == plain[0] and named[1] == run_main("verify", digits, "-f", "mnist", "--json")[1]
+    )
+    code, _, err = run_main("verify", f"{digits}:mnist", "-f", "mnist_csv")
+    assert code == 2 and "names format mnist" in err

@@ -4,6 +4,7 @@ between formats sharing MNIST's layout (which otherwise detect as `mnist`)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,11 @@ def test_tie_is_refused(tmp_path: Path, sandbox_registry) -> None:
     engine.register_spec(MNIST.model_copy(update={"name": "mnist_twin"}))
     with pytest.raises(engine.UnknownFormatError, match="ambiguous"):
         engine.api.detect_one(folder)
+
+
+def test_a_folder_nothing_recognises_names_what_is_never_read(tmp_path):
+    os.mkfifo(tmp_path / "default.zip")  # the image_zip name, but a FIFO: never opened
+    (tmp_path / "notes.md").write_text("mine")
+    with pytest.raises(engine.UnknownFormatError) as caught:
+        engine.load(None, tmp_path)
+    assert "default.zip is a FIFO (named pipe), never read as data" in str(caught.value)

@@ -260,6 +260,19 @@ def test_user_mirrors_come_first_and_a_folder_works_offline(fakes, tmp_path, mon
     )
 
 
+def test_a_folder_mirror_lacking_one_file_still_serves_the_others(fakes, tmp_path, monkeypatch):
+    partial, rest = tmp_path / "test-only", tmp_path / "rest"
+    partial.mkdir()
+    rest.mkdir()
+    for name, data in fakes.items():  # one folder holds the test files, another the train files
+        (partial if name.startswith("t10k") else rest).joinpath(name).write_bytes(data)
+    _spec(monkeypatch, fakes, "http://mirror.invalid/")
+    root = engine.fetch("mnist", tmp_path / "m", mirrors=[str(partial), str(rest)])
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == sorted(fakes)
+    for name, data in fakes.items():
+        assert (root / name).read_bytes() == data
+
+
 def test_a_file_that_does_not_verify_is_named_and_replaced(server, fakes, tmp_path, monkeypatch):
     _serve(server, fakes)
     _spec(monkeypatch, fakes, server.url)

@@ -148,3 +148,16 @@ def test_a_dataset_read_with_subset_is_never_written_over_its_folder(tmp_path):
     whole = engine.load("mnist", x).transform("reindex", start=100)
     whole.export(str(x), "mnist")  # the whole folder: an in-place edit
     assert engine.load("mnist", x)["test"][0].id == "107"
+
+
+def test_a_dataset_rebuilt_from_every_subset_of_a_folder_is_the_whole_folder(tmp_path):
+    x = _mnist(tmp_path / "x")
+    loaded = engine.load("mnist", x)
+    rebuilt = engine.Dataset(list(loaded.subsets().values()), loaded.categories)
+    engine.save(rebuilt, "mnist", x, overwrite=True)  # every subset, same names: in place
+    assert list(engine.load("mnist", x).subsets()) == ["train", "test"]
+    code, _, err = run_main("transform", "-t", "remove_duplicates", "--overwrite", x)
+    assert code == 0, err
+    train_only = engine.Dataset([engine.load("mnist", x)["train"]])
+    with pytest.raises(engine.OutputExistsError, match="part of this folder"):
+        engine.save(train_only, "mnist", x, overwrite=True)

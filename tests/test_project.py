@@ -199,3 +199,17 @@ def test_a_path_is_imported_once_and_sources_can_be_listed_and_removed(tmp_path)
     assert code == 0 and printed.startswith("digits\tmnist\t")
     code, printed, _ = run_cli("sources", "-p", tmp_path / "p", "--remove", "digits")
     assert code == 0 and Project.open(tmp_path / "p").sources == []
+
+
+def test_info_and_stats_without_a_path_read_the_project_they_run_in(
+    tmp_path, two_sources, monkeypatch
+):
+    first, _, a, _ = two_sources
+    project = tmp_path / "project"
+    run_main("create", "-o", project)
+    run_main("import", "-p", project, "-f", "mnist", first)
+    monkeypatch.chdir(project)  # Datumaro's `datum dinfo` / `datum stats` in a project folder
+    for verb in ("info", "stats"):
+        code, out, err = run_main(verb)
+        assert code == 0, err
+        assert "format:  project" in out and f"items:   {len(a)}" in out

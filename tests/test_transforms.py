@@ -314,3 +314,15 @@ def test_merge_exact_needs_equal_classes_and_distinct_ids():
         engine.merge(first, first, merge_policy="exact")
     with pytest.raises(ValueError, match="not one of union, exact, intersect"):
         engine.merge(first, second, merge_policy="vote")
+
+
+def test_merge_and_transform_warnings_point_at_the_callers_line():
+    one = engine.Dataset(
+        [Subset("train", np.array([1, 0], np.int32), np.zeros((2, 2, 2), np.uint8))], ("a", "b")
+    )
+    with pytest.warns(engine.IdsRenumberedWarning) as caught:
+        engine.merge(one, one.clone())
+    assert caught[0].filename == __file__
+    with pytest.warns(NoImagePathWarning) as caught:
+        one.clone().transform("id_from_image_name")
+    assert caught[0].filename == __file__

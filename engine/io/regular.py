@@ -33,6 +33,14 @@ def _kind(mode: int) -> str:
     return "not a plain file"
 
 
+def kind_of(path: str | Path) -> str:
+    """What `path` leads to, in words ("a FIFO (named pipe)", "a device", ...)."""
+    try:
+        return _kind(os.stat(path).st_mode)
+    except OSError:
+        return "not readable"
+
+
 def not_regular(path: str | Path, mode: int) -> FormatError:
     """The FormatError for a name that leads to something other than a regular file."""
     return FormatError(

@@ -47,6 +47,11 @@ class MirrorFailed(Exception):
     """What one mirror answered for one file, in a line (collected into a DownloadError)."""
 
 
+class MirrorLacksFile(MirrorFailed):
+    """A mirror folder (``file://``) that does not hold this file: the folder is not dead, and
+    may hold the run's other files (a folder of the test files alone is a common offline copy)."""
+
+
 @dataclass
 class Fetched:
     """A finished transfer: the `.part` holds `size` bytes whose digests are `digests`."""
@@ -227,6 +232,8 @@ def _copy_local(
         source = Path(f"//{parsed.netloc}") / source.relative_to(source.anchor)
     try:
         handle = open(source, "rb")  # noqa: SIM115 - closed by the `with` below
+    except FileNotFoundError as error:
+        raise MirrorLacksFile(f"{source}: {error.strerror or error}") from None
     except OSError as error:
         raise MirrorFailed(f"{source}: {error.strerror or error}") from None
     with handle:

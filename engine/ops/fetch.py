@@ -35,6 +35,7 @@ from engine.io.transfer import (
     DEFAULT_TIMEOUT,
     Fetched,
     MirrorFailed,
+    MirrorLacksFile,
     check_start,
     download,
     make_session,
@@ -237,6 +238,9 @@ class Fetcher:
                     verdict, detail = judge(
                         part, known, fetched.digests, name=name, links=self._links()
                     )
+            except MirrorLacksFile as failure:  # a folder without this file: try it for the rest
+                self.attempts.append((name, url, str(failure)))
+                continue
             except MirrorFailed as failure:
                 if part.exists() and part.stat().st_size == 0:
                     part.unlink()

@@ -11,14 +11,18 @@ sources agree. The three are Datumaro's merge policies `exact`, `union` and `int
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from engine.errors import IdsRenumberedWarning, LabelsDisagreeWarning, ValidationError
+from engine.errors import (
+    IdsRenumberedWarning,
+    LabelsDisagreeWarning,
+    ValidationError,
+    warn_caller,
+)
 from engine.model import NO_LABEL, Dataset, Subset, stack_images, subset_order
 from engine.model.filearray import concat_rows
 from engine.model.lineage import Lineage, Step
@@ -184,11 +188,10 @@ def merge_intersect(sources: Sequence[tuple[str, Dataset]]) -> Dataset:
         merged.append(replace(first, labels=labels, multi_labels=multi))
     if disagreeing:
         shown = ", ".join(disagreeing[:10]) + (" ..." if len(disagreeing) > 10 else "")
-        warnings.warn(
+        warn_caller(
             f"intersect merge: the sources label {len(disagreeing)} items differently; they are "
             f"kept unlabeled: {shown}",
             LabelsDisagreeWarning,
-            stacklevel=3,
         )
     merged.sort(key=lambda subset: subset_order(subset.name))
     kind = type(sources[0][1]) if sources else Dataset
@@ -295,11 +298,10 @@ def unique_ids(name: str, parts: list[tuple[str, Subset]], renumber: bool) -> np
         if clashes:
             shown = ", ".join(f"{old}->{new}" for old, new in clashes[:5])
             more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
-            warnings.warn(
+            warn_caller(
                 f"subset {name!r}: {len(clashes)} items of source {source!r} had ids already "
                 f"taken; renumbered {shown}{more}",
                 IdsRenumberedWarning,
-                stacklevel=3,
             )
     return np.array(result, dtype=object)
 

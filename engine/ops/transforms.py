@@ -10,7 +10,6 @@ documented on `remap_labels`.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import NoImagePathWarning
+from engine.errors import NoImagePathWarning, warn_caller
 from engine.model import NO_LABEL, Dataset, Subset, subset_order
 from engine.model.lineage import Step, plain
 from engine.ops.merge import join_subsets, relabel, unique_ids
@@ -196,10 +195,9 @@ def id_from_image_name(dataset: Dataset) -> Dataset:
                 missing += 1
         parts.append(replace(subset, ids=ids))
     if missing:
-        warnings.warn(
+        warn_caller(
             f"id_from_image_name: {missing} items have no image file name; their ids are kept",
             NoImagePathWarning,
-            stacklevel=3,
         )
     return _like(dataset, parts, dataset.categories)
 

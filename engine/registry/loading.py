@@ -12,6 +12,7 @@ from engine.format import Detection
 from engine.io.cache import caching
 from engine.io.categories import LABELS_FILE, META_FILE
 from engine.io.output import recover
+from engine.io.regular import is_regular, kind_of
 from engine.model import Dataset
 from engine.model.lineage import Lineage, Source
 from engine.registry.catalog import all_formats, detections, get_format
@@ -64,11 +65,26 @@ def detect_best(path: str | Path) -> Detection:
     found = detections(path)
     if not found:
         _explain_undetected(Path(path))
-        raise UnknownFormatError(f"{path}: no known format recognises it")
+        raise UnknownFormatError(f"{path}: no known format recognises it{_not_read(Path(path))}")
     if len(found) > 1 and found[0].score == found[1].score:
         tied = [d.format for d in found if d.score == found[0].score]
         raise UnknownFormatError(f"{path}: ambiguous, could be any of {tied}; name the format")
     return found[0]
+
+
+def _not_read(path: Path) -> str:
+    """A note naming the entries detection never reads (FIFOs, devices, sockets): the likely
+    reason nothing recognised the folder."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        odd = sorted(
+            f"{entry.name} is {kind_of(entry)}"
+            for entry in folder.iterdir()
+            if not entry.is_dir() and not is_regular(entry) and entry.exists()
+        )
+    except OSError:
+        return ""
+    return f" ({'; '.join(odd[:5])}, never read as data)" if odd else ""
 
 
 #: files that name classes, which many formats keep beside their data

@@ -23,7 +23,10 @@ EXAMPLE = "mnist-engine stats samples/mnist"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "path",
-        help="dataset folder (PATH or PATH:FORMAT), one file of a subset, or a project folder",
+        nargs="?",
+        default=".",
+        help="dataset folder (PATH or PATH:FORMAT), one file of a subset, or a project folder "
+        "(default: here, as Datumaro's commands read the project they run in)",
     )
     add_input_format(parser)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -30,7 +30,7 @@ from engine.registry.loading import detect_best
 NAME = "validate"
 EXAMPLE = (
     "mnist-engine validate ./mnist -t classification --official --as mnist_csv\n"
-    "         mnist-engine validate ./mnist --fail-on leakage,imbalance>3,unlabeled\n\n"
+    "         mnist-engine validate ./mnist --fail-on 'leakage,imbalance>3,unlabeled'\n\n"
     "rules of --fail-on (NAME fails above 0, NAME>NUMBER above NUMBER):\n  "
     + "\n  ".join(f"{name:10} {meaning}" for name, meaning in RULES.items())
 )

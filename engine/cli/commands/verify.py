@@ -8,22 +8,26 @@ import dataclasses
 import json
 
 from engine.api import verify
-from engine.cli.commands._common import existing_path, no_extra
+from engine.cli.commands._common import existing_path, no_extra, split_target
+from engine.errors import UsageError
 from engine.ops.verify import DIFFERS, MISSING, UNVERIFIABLE
 
 NAME = "verify"
-EXAMPLE = "mnist-engine verify path/to/mnist"
+EXAMPLE = "mnist-engine verify samples/mnist"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="a dataset folder, or one file")
+    parser.add_argument("path", help="a dataset folder, or one file (PATH or PATH:FORMAT)")
     parser.add_argument("-f", "--format", help="compare only with this format's published files")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
-    checks = verify(existing_path(args.path), args.format)
+    path, named = split_target(args.path)  # Datumaro's PATH:FORMAT names the format, as -f does
+    if named and args.format and named.lower() != args.format.lower():
+        raise UsageError(f"{args.path}: names format {named}, but -f names {args.format}")
+    checks = verify(existing_path(path), args.format or named)
     failed = [check for check in checks if check.status in (DIFFERS, UNVERIFIABLE, MISSING)]
     if args.json:
         entries = [
