@@ -109,6 +109,7 @@ def test_transform_help_lists_whole_sentences():
         text = " ".join(entry.group(1).split())
         assert text.endswith("."), (name, text)
         assert text.count("(") == text.count(")") and text.count("`") % 2 == 0, (name, text)
+        assert "``" not in text, (name, text)  # RST literals are for the docs site, not a terminal
 
 
 def test_a_filter_keeping_no_item_warns(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -213,3 +214,21 @@ def test_info_and_stats_without_a_path_read_the_project_they_run_in(
         code, out, err = run_main(verb)
         assert code == 0, err
         assert "format:  project" in out and f"items:   {len(a)}" in out
+
+
+def test_validate_reads_the_project_it_runs_in_with_its_filters(tmp_path, two_sources, monkeypatch):
+    first, _, a, _ = two_sources
+    project = tmp_path / "project"
+    run_main("create", "-o", project)
+    run_main("import", "-p", project, "-f", "mnist", first)
+    run_main("filter", "-p", project, "-e", '/item[annotation/label="1"]')
+    monkeypatch.chdir(project)  # Datumaro's `datum validate` in a project folder
+    kept = sum(1 for item in a if item.annotations and item.annotations[0].label == 1)
+    assert 0 < kept < len(a)  # the project's filter is applied
+    code, out, err = run_main("validate", "--json", "--no-near", "--fail-on", "leakage")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["format"] == "project" and report["items"] == kept
+    assert report["failed_rules"] == []
+    code, _, err = run_main("validate", "--official")
+    assert code == 2 and "give a source's folder" in err

@@ -133,7 +133,7 @@ def test_rules_parse(text, expected):
     ("text", "message"),
     [
         ("leak", "'leak' is not a rule"),
-        ("imbalance", "imbalance needs a limit"),
+        ("imbalance", "imbalance needs a limit.*quote the rules"),
         ("imbalance>x", "is not a rule"),
         ("imbalance<3", "is not a rule"),
         ("leakage>-1", "is not a rule"),

@@ -270,8 +270,11 @@ def parse_rules(text: str) -> list[Rule]:
                 f"NAME one of {', '.join(RULES)}"
             )
         if name == "imbalance" and match.group(2) is None:
-            raise UsageError("--fail-on: imbalance needs a limit, e.g. imbalance>3")
+            raise UsageError(
+                "--fail-on: imbalance needs a limit, e.g. --fail-on 'imbalance>3' (quote the "
+                "rules: unquoted, the shell reads >3 as a redirection)"
+            )
         rules.append(Rule(name, float(match.group(2) or 0)))
     if not rules:
-        raise UsageError("--fail-on: name at least one rule, e.g. --fail-on leakage,imbalance>3")
+        raise UsageError("--fail-on: name at least one rule, e.g. --fail-on 'leakage,imbalance>3'")
     return rules

@@ -219,7 +219,8 @@ def describe_transforms() -> list[str]:
     texts."""
     lines = []
     for name, function in TRANSFORMS.items():
-        paragraph = " ".join((function.__doc__ or "").strip().split("\n\n")[0].split())
+        docstring = (function.__doc__ or "").replace("``", "")  # RST literals read plain here
+        paragraph = " ".join(docstring.strip().split("\n\n")[0].split())
         sentence = re.split(r"(?<=[.;])\s+(?=[A-Z])", paragraph, maxsplit=1)[0].rstrip(";")
         wrapped = textwrap.wrap(sentence, width=76) or [""]
         lines.append(f"{name:20} {wrapped[0]}")

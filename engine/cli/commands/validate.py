@@ -14,13 +14,16 @@ from engine.cli.commands import info
 from engine.cli.commands._common import (
     add_input_format,
     existing_path,
+    is_project,
     no_extra,
+    read_input,
     split_target,
     summary,
 )
 from engine.compute import progress
 from engine.errors import FormatError, UsageError
 from engine.inspection import validate
+from engine.model import Dataset
 from engine.ops.checks import published_checksums
 from engine.ops.near_pairs import DEFAULT_THRESHOLD
 from engine.ops.quality import RULES, QualityReport, Rule, parse_rules
@@ -41,7 +44,11 @@ TASKS = ("classification",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "path", help="dataset folder, or one file of a subset (PATH or PATH:FORMAT)"
+        "path",
+        nargs="?",
+        default=".",
+        help="dataset folder, one file of a subset (PATH or PATH:FORMAT), or a project folder "
+        "(default: here, as Datumaro's validate reads the project it runs in)",
     )
     add_input_format(parser, skip_broken=False)
     parser.add_argument(
@@ -109,6 +116,8 @@ def _task_or_format(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     _task_or_format(args)
+    if args.input_format is None and is_project(args.path):
+        return _validate_project(args)
     given, named = split_target(args.path)
     path = existing_path(given)
     options = {}
@@ -146,23 +155,7 @@ def run(args: argparse.Namespace) -> int:
     failed = report.failed(rules) if dataset is not None else []
     code = EXIT_FAILED if report.problems or failed else 0
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "path": str(path),
-                    "format": format_name,
-                    "task": args.task_type or "classification",
-                    "valid": not report.problems,
-                    "problems": report.problems,
-                    "notes": report.notes,
-                    "items": len(dataset) if dataset is not None else None,
-                    "rules": [str(rule) for rule in rules],
-                    "failed_rules": failed,
-                    "quality": report.to_dict() if dataset is not None else None,
-                },
-                indent=2,
-            )
-        )
+        _print_json(args, str(path), format_name, dataset, report, rules, failed)
         return code
     for problem in report.problems:
         print(f"problem: {problem}")
@@ -183,6 +176,67 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"{path}: valid {format_name}, {summary(dataset)}")
     return code
+
+
+def _validate_project(args: argparse.Namespace) -> int:
+    """A project's dataset (its sources with its filters and transforms) checked for quality;
+    the published checksums belong to each source's folder, where ``validate SOURCE`` compares
+    them."""
+    rules = parse_rules(args.fail_on) if args.fail_on else []
+    _check_duplicate_flags(args, rules)
+    if args.official:
+        raise UsageError("--official compares a dataset folder's files: give a source's folder")
+    dataset, format_name = read_input(args.path, None)
+    targets = [get_format(name) for name in args.target_format]
+    with progress.task("checking"):
+        report = validate(
+            dataset,
+            None,
+            targets=targets,
+            duplicates=args.duplicates,
+            near=args.near,
+            threshold=args.threshold,
+        )
+    failed = report.failed(rules)
+    if args.json:
+        _print_json(args, str(args.path), format_name, dataset, report, rules, failed)
+    else:
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        if not args.quiet:
+            for note in report.notes:
+                print(f"note: {note}")
+            print(render(report))
+        for rule in failed:
+            print(f"failed: {rule}")
+        if not (report.problems or failed or args.quiet):
+            print(f"{args.path}: valid {format_name}, {summary(dataset)}")
+    return EXIT_FAILED if report.problems or failed else 0
+
+
+def _print_json(
+    args: argparse.Namespace,
+    path: str,
+    format_name: str,
+    dataset: Dataset | None,
+    report: QualityReport,
+    rules: list[Rule],
+    failed: list[str],
+) -> None:
+    """The report as one JSON document (``quality`` is null when the dataset did not load)."""
+    document = {
+        "path": path,
+        "format": format_name,
+        "task": args.task_type or "classification",
+        "valid": not report.problems,
+        "problems": report.problems,
+        "notes": report.notes,
+        "items": len(dataset) if dataset is not None else None,
+        "rules": [str(rule) for rule in rules],
+        "failed_rules": failed,
+        "quality": report.to_dict() if dataset is not None else None,
+    }
+    print(json.dumps(document, indent=2))
 
 
 def _check_duplicate_flags(args: argparse.Namespace, rules: list[Rule]) -> None:
