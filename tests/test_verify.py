@@ -85,6 +85,35 @@ def test_without_a_content_md5_a_recompressed_file_is_unverifiable(
     assert status_of(copy, format="probe_b").status == "unverifiable"
 
 
+def test_an_unverifiable_verdict_names_the_datasets_whose_content_it_fails(
+    published: Path, tmp_path: Path
+) -> None:
+    """Several datasets publish files under one name: the file is refuted by the one that gives
+    a content hash and only unprovable against the others, and the detail says which is which."""
+    images = published / "train-images-idx3-ubyte.gz"
+    content = gzip.decompress(images.read_bytes())
+    engine.register_spec(
+        get_format("probe_b").spec.model_copy(
+            update={
+                "name": "probe_c",
+                "known_files": (
+                    KnownFile(
+                        name=images.name,
+                        md5="0" * 32,
+                        content_md5=hashlib.md5(content + b"x").hexdigest(),
+                    ),
+                ),
+            }
+        )
+    )
+    copy = tmp_path / images.name
+    copy.write_bytes(gzip.compress(content, compresslevel=9))
+    check = status_of(copy)
+    assert check.status == "unverifiable" and {"probe_b", "probe_c"} <= set(check.formats)
+    assert "content differs from the published probe_c file" in check.detail
+    assert "probe_b" in check.detail.split("byte-identical", 1)[1]
+
+
 def test_folder_reports_every_file_and_unknown_ones(published: Path) -> None:
     checks = {c.path.name: c for c in engine.verify(published)}
     assert checks[NAME].status == "identical" and "probe_a" in checks[NAME].formats

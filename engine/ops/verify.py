@@ -11,7 +11,7 @@ from typing import Protocol
 
 from engine.codecs.idx.container import HEAD_BYTES, declared_size_of
 from engine.errors import FormatError
-from engine.io.checksums import compare, stem_of
+from engine.io.checksums import Match, compare, stem_of
 from engine.io.compression import compression_of, read_head
 from specs.schema import DatasetSpec, IdxLayout, KnownFile
 
@@ -126,15 +126,33 @@ def _check(path: Path, candidates: list[tuple[str, KnownFile]], idx: bool = Fals
     unprovable = [m.known for m in matches if not m.known.content_md5]
     if unprovable and not matches[0].detail:  # a content longer than declared is no published one
         return FileCheck(
-            path,
-            UNVERIFIABLE,
-            names,
-            matches[0].known.name,
-            "not byte-identical; the publisher gives no content MD5, so a recompressed copy "
-            "cannot be told from a changed one",
+            path, UNVERIFIABLE, names, matches[0].known.name, _unprovable(matches, owners)
         )
     detail = matches[0].detail or "content differs from the published file"
     return FileCheck(path, DIFFERS, names, matches[0].known.name, detail)
+
+
+def _unprovable(matches: list[Match], owners: dict[int, str]) -> str:
+    """Why a file is neither proven published nor proven changed, naming the datasets whose
+    content hash it fails where others publish none (several datasets share MNIST's names)."""
+    reason = (
+        "not byte-identical; the publisher gives no content MD5, so a recompressed copy "
+        "cannot be told from a changed one"
+    )
+    refuted = sorted({owners[id(m.known)] for m in matches if m.known.content_md5})
+    if not refuted:
+        return reason
+    silent = sorted({owners[id(m.known)] for m in matches if not m.known.content_md5})
+    files, give, copy = (
+        ("files", "publishers give", "them")
+        if len(silent) > 1
+        else ("file", "publisher gives", "it")
+    )
+    return (
+        f"content differs from the published {' and '.join(refuted)} file; not byte-identical "
+        f"to the {' and '.join(silent)} {files} either, whose {give} no content MD5, so a "
+        f"recompressed copy of {copy} cannot be told from a changed one"
+    )
 
 
 def _how_stored(path: Path, known: KnownFile) -> str:
