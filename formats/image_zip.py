@@ -101,6 +101,10 @@ class ImageZipFormat(Adapter[ImageZipOptions, LoadOptions]):
             return False
         return bool(names) and all(is_image_name(name) for name in names)
 
+    def named_like(self, entry: Path) -> bool:
+        """Any regular ``.zip`` file: a damaged archive is still named as this format's."""
+        return entry.suffix.lower() == ".zip" and entry.is_file() and not entry.is_symlink()
+
     def read(self, path: Path, subset: str | None, opts: LoadOptions) -> Dataset:
         archives = _archives(path)
         if not archives:

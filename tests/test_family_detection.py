@@ -92,3 +92,15 @@ def test_a_folder_nothing_recognises_names_what_is_never_read(tmp_path):
     with pytest.raises(engine.UnknownFormatError) as caught:
         engine.load(None, tmp_path)
     assert "default.zip is a FIFO (named pipe), never read as data" in str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"PK\x03\x04damaged", os.urandom(3000), b""])
+def test_a_damaged_zip_is_named_as_image_zip_with_the_cause(tmp_path: Path, content) -> None:
+    """A regular .zip no format recognises: detection names image_zip and why the file fails."""
+    (tmp_path / "default.zip").write_bytes(content)
+    with pytest.raises(engine.FormatError) as caught:
+        engine.load(None, tmp_path)
+    message = str(caught.value)
+    assert "default.zip" in message and "not a readable zip archive" in message
+    assert "its file names are image_zip's" in message
+    assert (tmp_path / "default.zip").read_bytes() == content  # never touched

@@ -73,6 +73,11 @@ class Adapter(Generic[S, L]):
         """
         return entry.name == META_FILE or is_image_tree(entry)
 
+    def named_like(self, entry: Path) -> bool:
+        """The files this adapter owns; an adapter whose ownership reads content (a zip's
+        members) widens it to the names alone."""
+        return self.owns(entry)
+
     # -- what a subclass writes -------------------------------------------------------------------
     def detect(self, path: Path) -> Detection:
         """Evidence that `path` is of this format; raises NotThisFormat when it is not."""

@@ -63,3 +63,7 @@ class Format(Protocol):
     def owns(self, entry: Path) -> bool:
         """Whether `entry`, a top-level file or folder of an output folder, belongs to a dataset
         of this format (an overwrite replaces it) rather than to the user (it survives)."""
+
+    def named_like(self, entry: Path) -> bool:
+        """Whether `entry`'s name is one this format writes, its content unread: how detection
+        names the format a folder it cannot recognise points to (never a reason to delete)."""

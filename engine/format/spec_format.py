@@ -113,6 +113,10 @@ class SpecFormat:
             subsets = [_transposed(subset) for subset in subsets]
         return Dataset(subsets, load_categories(root, classes), info)
 
+    def named_like(self, entry: Path) -> bool:
+        """The spec's file names decide ownership (content unread), so the two agree."""
+        return self.owns(entry)
+
     def owns(self, entry: Path) -> bool:
         """Files named by any of the spec's layouts (any subset, any compression), their side
         files and the class-name files."""

@@ -103,7 +103,7 @@ def _explain_undetected(path: Path) -> None:
         entries = [path]
     claims = {}
     for fmt in all_formats():
-        owned = [e for e in entries if e.is_file() and fmt.owns(e)]
+        owned = [e for e in entries if e.is_file() and fmt.named_like(e)]
         # a class-name file alone (labels.txt) points to no format in particular
         if any(e.name not in CLASS_NAME_FILES for e in owned):
             claims[fmt.name] = len(owned)
