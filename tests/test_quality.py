@@ -188,6 +188,10 @@ def test_validate_command_rules_and_exit_codes(tmp_path):
     code, _, err = run_main("validate", path, "--fail-on", "leakage", "--no-duplicates")
     assert code == 2 and "needs the duplicate search" in err
     code, _, err = run_main("validate", path, "--no-near", "--threshold", "0.2")
-    assert code == 2
+    assert code == 2 and "--threshold cannot go with --no-near" in err
+    code, _, err = run_main("validate", path, "--no-duplicates", "--threshold", "0.2")
+    assert code == 2 and "--threshold cannot go with --no-duplicates" in err
+    code, _, err = run_main("report", path, "-o", str(tmp_path / "r.html"), "--threshold", "-1")
+    assert code == 2 and "between 0 and 1" in err and not (tmp_path / "r.html").exists()
     code, out, _ = run_main("validate", path, "--no-duplicates")
     assert code == 0 and "duplicates:" not in out

@@ -15,11 +15,11 @@ from engine.cli.commands._common import (
     no_extra,
     read_input_of,
 )
+from engine.cli.commands._duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.compute import progress
 from engine.errors import OutputExistsError, UsageError
 from engine.io.atomic_file import write_file_atomically
 from engine.ops.duplicates import DuplicatePair, DuplicateReport, find_duplicates
-from engine.ops.near_pairs import DEFAULT_THRESHOLD
 
 NAME = "dedup"
 EXAMPLE = (
@@ -39,19 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dataset folder (PATH or PATH:FORMAT), one file of a subset, or a project folder",
     )
     add_input_format(parser)
-    parser.add_argument(
-        "--near",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also find near-duplicates (default); --no-near: identical images only",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        metavar="T",
-        help=f"largest share of ink pixels that may differ (default {DEFAULT_THRESHOLD:g}; "
-        "see docs: duplicates)",
-    )
+    add_duplicate_flags(parser, optional_search=False)
     parser.add_argument(
         "-s", "--subset", action="append", metavar="NAME", help="only these subsets (repeatable)"
     )
@@ -66,11 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     no_extra(args)
     sheet = _sheet_path(args)
+    check_duplicate_flags(args)
     dataset, format_name = read_input_of(args, args.path)
-    if args.threshold is not None and not args.near:
-        raise UsageError("--threshold is for the near search; it cannot go with --no-near")
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise UsageError(f"--threshold {args.threshold:g}: give a share between 0 and 1")
     for name in args.subset or []:
         if name not in dataset:
             raise UsageError(f"no subset {name!r}; subsets are {', '.join(dataset.subsets())}")

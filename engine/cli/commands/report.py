@@ -14,10 +14,10 @@ from engine.cli.commands._common import (
     no_extra,
     read_input_of,
 )
+from engine.cli.commands._duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.compute import progress
 from engine.errors import OutputExistsError, UsageError
 from engine.inspection import report
-from engine.ops.near_pairs import DEFAULT_THRESHOLD
 
 NAME = "report"
 EXAMPLE = "mnist-engine report ./mnist -o mnist-report.html"
@@ -33,24 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_input_format(parser)
     parser.add_argument("--title", help="the page's title (default: the dataset folder's name)")
-    parser.add_argument(
-        "--duplicates",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="look for duplicates and leakage (default); --no-duplicates skips it",
-    )
-    parser.add_argument(
-        "--near",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="near-duplicates too (default); --no-near: identical images only (faster)",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        metavar="T",
-        help=f"near-duplicate threshold (default {DEFAULT_THRESHOLD:g}; see docs: duplicates)",
-    )
+    add_duplicate_flags(parser, optional_search=True)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
     add_scheduler_argument(parser)
 
@@ -62,10 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{output}: the report is an HTML page; name the file *.html")
     if output.exists() and not args.overwrite:
         raise UsageError(f"{output}: exists; pass --overwrite to replace it")
-    if args.threshold is not None and not (args.duplicates and args.near):
-        raise UsageError("--threshold is for the near-duplicate search; drop --no-near")
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise UsageError(f"--threshold {args.threshold:g}: give a share between 0 and 1")
+    check_duplicate_flags(args)
     for given in input_paths(args.path):  # a file written into a dataset would become its data
         folder = given.parent if given.is_file() else given
         if folder.resolve() in output.resolve().parents:

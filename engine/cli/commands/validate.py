@@ -20,12 +20,12 @@ from engine.cli.commands._common import (
     split_target,
     summary,
 )
+from engine.cli.commands._duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.compute import progress
 from engine.errors import FormatError, UsageError
 from engine.inspection import validate
 from engine.model import Dataset
 from engine.ops.checks import published_checksums
-from engine.ops.near_pairs import DEFAULT_THRESHOLD
 from engine.ops.quality import RULES, QualityReport, Rule, parse_rules
 from engine.registry import formats, get_format
 from engine.registry.loading import detect_best
@@ -78,24 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RULES",
         help="exit 1 when one of these quality rules fails, e.g. leakage,imbalance>3 (see below)",
     )
-    parser.add_argument(
-        "--duplicates",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="look for duplicates and leakage (default); --no-duplicates skips it",
-    )
-    parser.add_argument(
-        "--near",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="near-duplicates too (default); --no-near: identical images only (faster)",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        metavar="T",
-        help=f"near-duplicate threshold (default {DEFAULT_THRESHOLD:g}; see docs: duplicates)",
-    )
+    add_duplicate_flags(parser, optional_search=True)
 
 
 def _task_or_format(args: argparse.Namespace) -> None:
@@ -240,10 +223,7 @@ def _print_json(
 
 
 def _check_duplicate_flags(args: argparse.Namespace, rules: list[Rule]) -> None:
-    if args.threshold is not None and not (args.duplicates and args.near):
-        raise UsageError("--threshold is for the near-duplicate search; drop --no-near")
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise UsageError(f"--threshold {args.threshold:g}: give a share between 0 and 1")
+    check_duplicate_flags(args)
     needs = [r for r in rules if r.name in ("leakage", "duplicates", "exact", "near", "disagree")]
     if needs and not args.duplicates:
         raise UsageError(f"--fail-on {needs[0]}: needs the duplicate search; drop --no-duplicates")
