@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import UsageError
+from engine.ops.duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.ops.transforms import TRANSFORMS
 
 
@@ -128,17 +129,10 @@ def _remove_duplicates(parser: argparse.ArgumentParser) -> Callable[[argparse.Na
         help="first: keep the first item of each group of duplicates, within and across subsets "
         "(default); train: remove only the copies leaked into other subsets from train",
     )
-    parser.add_argument(
-        "--near",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also remove near-duplicates (default); --no-near: identical images only",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=_share,
-        metavar="T",
-        help="largest share of ink pixels that may differ (default 0.1; docs: duplicates)",
+    add_duplicate_flags(
+        parser,
+        optional_search=False,
+        near_help="also remove near-duplicates (default); --no-near: identical images only",
     )
     parser.add_argument(
         "--train-subset",
@@ -148,8 +142,7 @@ def _remove_duplicates(parser: argparse.ArgumentParser) -> Callable[[argparse.Na
     )
 
     def options(a: argparse.Namespace) -> dict:
-        if a.threshold is not None and not a.near:
-            raise UsageError("transform remove_duplicates: --threshold cannot go with --no-near")
+        check_duplicate_flags(a, "transform remove_duplicates: ")
         return {
             "keep": a.keep,
             "near": a.near,
@@ -158,16 +151,6 @@ def _remove_duplicates(parser: argparse.ArgumentParser) -> Callable[[argparse.Na
         }
 
     return options
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a share between 0 and 1")
-    return value
 
 
 def _no_options(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:

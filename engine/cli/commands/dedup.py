@@ -15,10 +15,10 @@ from engine.cli.commands._common import (
     no_extra,
     read_input_of,
 )
-from engine.cli.commands._duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.compute import progress
 from engine.errors import OutputExistsError, UsageError
 from engine.io.atomic_file import write_file_atomically
+from engine.ops.duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.ops.duplicates import DuplicatePair, DuplicateReport, find_duplicates
 
 NAME = "dedup"

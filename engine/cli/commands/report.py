@@ -14,10 +14,10 @@ from engine.cli.commands._common import (
     no_extra,
     read_input_of,
 )
-from engine.cli.commands._duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.compute import progress
 from engine.errors import OutputExistsError, UsageError
 from engine.inspection import report
+from engine.ops.duplicate_flags import add_duplicate_flags, check_duplicate_flags
 
 NAME = "report"
 EXAMPLE = "mnist-engine report ./mnist -o mnist-report.html"

@@ -20,12 +20,12 @@ from engine.cli.commands._common import (
     split_target,
     summary,
 )
-from engine.cli.commands._duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.compute import progress
 from engine.errors import FormatError, UsageError
 from engine.inspection import validate
 from engine.model import Dataset
 from engine.ops.checks import published_checksums
+from engine.ops.duplicate_flags import add_duplicate_flags, check_duplicate_flags
 from engine.ops.quality import RULES, QualityReport, Rule, parse_rules
 from engine.registry import formats, get_format
 from engine.registry.loading import detect_best
