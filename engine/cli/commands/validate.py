@@ -22,6 +22,7 @@ from engine.cli.commands._common import (
 )
 from engine.compute import progress
 from engine.errors import FormatError, UsageError
+from engine.format.protocol import Format
 from engine.inspection import validate
 from engine.model import Dataset
 from engine.ops.checks import published_checksums
@@ -122,23 +123,57 @@ def run(args: argparse.Namespace) -> int:
     except FormatError as error:
         report.problems.append(str(error))
     if dataset is not None:
-        with progress.task("checking"):
-            report = validate(
-                dataset,
-                fmt,
-                targets=targets,
-                duplicates=args.duplicates,
-                near=args.near,
-                threshold=args.threshold,
-            )
+        report = _check_quality(args, dataset, fmt, targets)
     with progress.task("comparing checksums"):
         checksums = published_checksums(path, fmt, required=args.official)
         report.problems += checksums.problems
         report.notes += checksums.notes
+    return _answer(args, str(path), format_name, dataset, report, rules)
+
+
+def _validate_project(args: argparse.Namespace) -> int:
+    """A project's dataset (its sources with its filters and transforms) checked for quality;
+    the published checksums belong to each source's folder, where ``validate SOURCE`` compares
+    them."""
+    rules = parse_rules(args.fail_on) if args.fail_on else []
+    _check_duplicate_flags(args, rules)
+    if args.official:
+        raise UsageError("--official compares a dataset folder's files: give a source's folder")
+    dataset, format_name = read_input(args.path, None)
+    targets = [get_format(name) for name in args.target_format]
+    report = _check_quality(args, dataset, None, targets)
+    return _answer(args, str(args.path), format_name, dataset, report, rules)
+
+
+def _check_quality(
+    args: argparse.Namespace, dataset: Dataset, fmt: Format | None, targets: list[Format]
+) -> QualityReport:
+    """The library's checks with the command line's duplicate-search flags."""
+    with progress.task("checking"):
+        return validate(
+            dataset,
+            fmt,
+            targets=targets,
+            duplicates=args.duplicates,
+            near=args.near,
+            threshold=args.threshold,
+        )
+
+
+def _answer(
+    args: argparse.Namespace,
+    path: str,
+    format_name: str,
+    dataset: Dataset | None,
+    report: QualityReport,
+    rules: list[Rule],
+) -> int:
+    """Print the report (a table or ``--json``) and give the exit code: 1 when a problem was
+    found or a rule the user marked fails."""
     failed = report.failed(rules) if dataset is not None else []
     code = EXIT_FAILED if report.problems or failed else 0
     if args.json:
-        _print_json(args, str(path), format_name, dataset, report, rules, failed)
+        _print_json(args, path, format_name, dataset, report, rules, failed)
         return code
     for problem in report.problems:
         print(f"problem: {problem}")
@@ -152,49 +187,11 @@ def run(args: argparse.Namespace) -> int:
     if report.problems:
         count = len(report.problems)
         print(f"{path}: {count} problem{'s' if count > 1 else ''} ({format_name})")
-        return EXIT_FAILED
-    assert dataset is not None  # a failed load is one of the problems above
-    if failed:
+    elif failed:
         print(f"{path}: {len(failed)} rule{'s' if len(failed) > 1 else ''} failed")
-    elif not args.quiet:
+    elif dataset is not None and not args.quiet:
         print(f"{path}: valid {format_name}, {summary(dataset)}")
     return code
-
-
-def _validate_project(args: argparse.Namespace) -> int:
-    """A project's dataset (its sources with its filters and transforms) checked for quality;
-    the published checksums belong to each source's folder, where ``validate SOURCE`` compares
-    them."""
-    rules = parse_rules(args.fail_on) if args.fail_on else []
-    _check_duplicate_flags(args, rules)
-    if args.official:
-        raise UsageError("--official compares a dataset folder's files: give a source's folder")
-    dataset, format_name = read_input(args.path, None)
-    targets = [get_format(name) for name in args.target_format]
-    with progress.task("checking"):
-        report = validate(
-            dataset,
-            None,
-            targets=targets,
-            duplicates=args.duplicates,
-            near=args.near,
-            threshold=args.threshold,
-        )
-    failed = report.failed(rules)
-    if args.json:
-        _print_json(args, str(args.path), format_name, dataset, report, rules, failed)
-    else:
-        for problem in report.problems:
-            print(f"problem: {problem}")
-        if not args.quiet:
-            for note in report.notes:
-                print(f"note: {note}")
-            print(render(report))
-        for rule in failed:
-            print(f"failed: {rule}")
-        if not (report.problems or failed or args.quiet):
-            print(f"{args.path}: valid {format_name}, {summary(dataset)}")
-    return EXIT_FAILED if report.problems or failed else 0
 
 
 def _print_json(
