@@ -109,6 +109,39 @@ def test_label_above_254_is_refused(tmp_path):
         engine.save(dataset, "mnist", tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([0.5, 1, 2], "whole class indices, found 0.5 at 0"),
+        ([float("nan"), 1, 2], "found nan at 0"),
+        (["a", "b", "c"], "class indices (integers)"),
+        ([[0, 1], [1, 2], [2, 3]], "shape (3, 2)"),
+        (np.array(["x", 1, 2], dtype=object), "class indices (integers)"),
+    ],
+)
+def test_labels_that_are_no_class_indices_are_refused_before_any_write(tmp_path, labels, message):
+    """A label 0.5 is not written as 0, text not compared as numbers, a table not written into
+    a one-column file: the subset refuses them when it is made, naming the subset."""
+    images = np.zeros((3, 28, 28), np.uint8)
+    with pytest.raises(ValueError, match="subset 'train'") as caught:
+        engine.Subset("train", labels, images)
+    assert message in str(caught.value)
+
+
+def test_whole_float_bool_and_none_labels_are_class_indices(tmp_path):
+    images = np.zeros((4, 28, 28), np.uint8)
+    floats = engine.Subset("train", np.array([0.0, 1.0, 2.0, 9.0]), images)
+    flags = engine.Subset("flags", np.array([True, False, True, False]), images)
+    missing = engine.Subset("test", np.array([None, 3, 4, None], dtype=object), images)
+    assert floats.labels.tolist() == [0, 1, 2, 9] and floats.labels.dtype.kind == "i"
+    assert flags.labels.tolist() == [1, 0, 1, 0]
+    dataset = engine.Dataset([floats, missing], categories=[str(d) for d in range(10)])
+    engine.save(dataset, "mnist", tmp_path / "out")
+    back = engine.load("mnist", tmp_path / "out")
+    assert back["train"].labels.tolist() == [0, 1, 2, 9]
+    assert back["test"].labels.tolist() == [NO_LABEL, 3, 4, NO_LABEL]
+
+
 def test_ids_too_long_for_the_side_file_are_refused(tmp_path):
     long_id = "x" * 33
     dataset = items_dataset(engine.DatasetItem(id=long_id, image=np.zeros((28, 28))))

@@ -23,6 +23,45 @@ from engine.model.filearray import take_rows
 from engine.model.items import NO_LABEL, Image, Label
 
 
+def class_indices(labels: Any, subset: str) -> np.ndarray:
+    """``labels`` as one integer class index per item (``NO_LABEL`` or None: unlabeled).
+
+    Integers pass as they are (no copy); bools and whole floats become integers; anything that
+    would be rounded, or is not a class index at all (text, NaN, several columns), is refused
+    here, so no writer turns 0.5 into 0 or writes a table where one column belongs."""
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise ValueError(
+            f"subset {subset!r}: labels must be one class index per item (shape (N,)), "
+            f"found shape {array.shape}"
+        )
+    kind = array.dtype.kind
+    if kind in "iu":
+        return array
+    if array.size == 0 or kind == "b":
+        return array.astype(np.int64)
+    if kind == "O":
+        array = np.array([NO_LABEL if value is None else value for value in array])
+        if array.dtype.kind in "iub":
+            return array.astype(np.int64)
+        kind = array.dtype.kind
+    if kind == "f":
+        whole = np.isfinite(array) & (array == np.round(array))
+        if whole.all():
+            return array.astype(np.int64)
+        bad = np.flatnonzero(~whole)
+        raise ValueError(
+            f"subset {subset!r}: labels must be whole class indices, found "
+            f"{', '.join(f'{array[i].item()!r} at {i}' for i in bad[:5])}"
+            f"{f' and {len(bad) - 5} more' if len(bad) > 5 else ''}"
+        )
+    raise ValueError(
+        f"subset {subset!r}: labels must be class indices (integers), found {array.dtype} "
+        f"values such as {array[0].item()!r}; give class names as categories= and their indices as "
+        "labels"
+    )
+
+
 class ItemView:
     """One row of a subset, made on access; reads the columns, copies nothing."""
 
@@ -91,7 +130,7 @@ class Subset:
     categories: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.labels = np.asarray(self.labels)
+        self.labels = class_indices(self.labels, self.name)
         count = len(self.labels)
         if self.images is not None and len(self.images) != count:
             raise ValueError(f"subset {self.name!r}: {len(self.images)} images, {count} labels")
