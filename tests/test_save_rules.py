@@ -247,3 +247,9 @@ def test_cli_reports_a_broken_file_in_one_line(tmp_path):
         "mnist-engine: error: t10k-labels-idx1-ubyte: byte 2: "
         "IDX type code 0x0a is not one of 0x08 0x09 0x0b 0x0c 0x0d 0x0e"
     )
+
+
+@pytest.mark.parametrize("parts", [{"train": (np.zeros((2, 28, 28)), [1, 2])}, [None]])
+def test_a_dataset_of_something_else_than_subsets_says_how_to_make_one(parts):
+    with pytest.raises(TypeError, match=r"expected an engine.Subset, found (tuple|NoneType)"):
+        engine.Dataset(parts)

@@ -39,10 +39,11 @@ class Dataset:
         if isinstance(subsets, Mapping):  # the keys name the subsets
             subsets = [
                 part if part.name == key else dataclasses.replace(part, name=str(key))
-                for key, part in subsets.items()
+                for key, part in ((key, _subset(part, key)) for key, part in subsets.items())
             ]
         self._subsets: dict[str, Subset] = {}
         for part in subsets:
+            part = _subset(part, None)
             if part.name in self._subsets:
                 raise ValueError(
                     f"two subsets are named {part.name!r}; give each subset its own name "
@@ -229,4 +230,17 @@ def _subset_from_items(name: str, items: list[DatasetItem]) -> Subset:
         ids=ids,
         attributes=attributes,
         multi_labels=multi,
+    )
+
+
+def _subset(part: object, key: object) -> Subset:
+    """``part`` when it is a Subset; anything else (a tuple of arrays, a torchvision dataset) is
+    a TypeError saying how to make one."""
+    if isinstance(part, Subset):
+        return part
+    name = f"subset {str(key)!r}" if key is not None else "a subset"
+    raise TypeError(
+        f"{name}: expected an engine.Subset, found {type(part).__name__}; make one with "
+        "engine.Subset(name, labels, images), or build the dataset with "
+        "engine.Dataset.from_iterable(items, categories=...)"
     )
