@@ -22,11 +22,13 @@ from engine.errors import (
     FormatError,
     FormatWarning,
     IdsRenumberedWarning,
+    ItemReplacedWarning,
     LabelsDisagreeWarning,
     LabelsNotStoredWarning,
     LocalStepWarning,
     MissingExtraError,
     NoImagePathWarning,
+    NotOfferedError,
     NotSupportedError,
     OptionError,
     OptionNotUsedWarning,
@@ -152,6 +154,13 @@ def __getattr__(name: str) -> Any:
     if module is None:
         if name in _SUBMODULES:
             return importlib.import_module(f"engine.{name}")
+        from engine.model.datumaro_names import NOT_OFFERED
+
+        if name in NOT_OFFERED:
+            raise NotOfferedError(
+                f"engine.{name}: Datumaro's {name} is not supported by this engine; "
+                f"{NOT_OFFERED[name]}"
+            )
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
@@ -187,6 +196,7 @@ __all__ = [
     "HLOps",
     "IdsRenumberedWarning",
     "Image",
+    "ItemReplacedWarning",
     "ItemView",
     "Label",
     "LabelCategories",
@@ -197,6 +207,7 @@ __all__ = [
     "LocalStepWarning",
     "MissingExtraError",
     "NoImagePathWarning",
+    "NotOfferedError",
     "NotSupportedError",
     "OptionError",
     "OptionNotUsedWarning",

@@ -20,6 +20,7 @@ from engine.compute import executors
 from engine.errors import (
     CardWarning,
     EngineError,
+    NotOfferedError,
     NotSupportedError,
     OutputExistsError,
     UnknownFormatError,
@@ -875,5 +876,5 @@ class Dataset(model.Dataset):
     def __getattr__(self, name: str) -> Any:
         reason = _NOT_OFFERED.get(name)
         if reason:
-            raise NotSupportedError(f"Dataset.{name}: not supported by this engine; {reason}")
+            raise NotOfferedError(f"Dataset.{name}: not supported by this engine; {reason}")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -123,6 +123,11 @@ class NotSupportedError(EngineError, NotImplementedError):
     says what is not supported and, where there is one, what to use instead."""
 
 
+class NotOfferedError(NotSupportedError, AttributeError):
+    """A Datumaro attribute name this engine does not offer: a NotSupportedError saying so, and
+    an AttributeError, so ``hasattr`` and ``getattr(x, name, default)`` still answer."""
+
+
 class SpecWarning(UserWarning):
     """A user's spec (MNIST_ENGINE_SPEC_PATH, an entry point) failed to load: named once, and
     the other formats work on; asking for that format raises its SpecError."""
@@ -199,6 +204,11 @@ class LabelsNotStoredWarning(UserWarning):
 
 class IdsRenumberedWarning(UserWarning):
     """Items of a merged dataset got new ids because their ids were taken by an earlier source."""
+
+
+class ItemReplacedWarning(UserWarning):
+    """An item given twice with one id in one subset: the later replaced the earlier (Datumaro's
+    rule: one item per id and subset)."""
 
 
 class LabelsDisagreeWarning(UserWarning):

@@ -4,6 +4,8 @@ an export can be run again, and nothing is lost on the way (classes, ids, inputs
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from conftest import make_dataset
@@ -247,3 +249,66 @@ def test_merged_and_transformed_datasets_remember_their_sources(tmp_path):
         engine.save(merged.transform("reindex"), "mnist", tmp_path, overwrite=True)
     engine.save(merged, "mnist", y, overwrite=True)  # asked for: an in-place edit of y
     assert len(engine.load("mnist", y)) == 16 and len(engine.load("mnist", x)) == 12
+
+
+def test_datumaro_module_names_not_offered_say_so_and_hasattr_still_answers():
+    with pytest.raises(NotSupportedError, match=r"Datumaro's Bbox is not supported.*class labels"):
+        dm.Bbox(0, 0, 1, 1, label=2)
+    with pytest.raises(NotSupportedError, match=r"Image\.from_file"):
+        dm.ImageFromFile("x.png")
+    assert not hasattr(dm, "Polygon") and getattr(dm, "Video", None) is None
+    with pytest.raises(AttributeError) as caught:
+        dm.NoSuchThing  # noqa: B018
+    assert not isinstance(caught.value, NotSupportedError)
+    with pytest.raises(NotSupportedError, match="model inference"):
+        dm.Dataset().run_model(None)
+    assert not hasattr(dm.Dataset(), "get_patch")
+
+
+def test_from_iterable_keeps_one_item_per_id_and_subset_as_datumaro():
+    """Datumaro's storage holds one item per (id, subset): the last one put wins, at the first
+    one's place; the engine does the same and says so."""
+    image = np.zeros((28, 28), np.uint8)
+    items = [
+        dm.DatasetItem(id="a", image=image, annotations=[dm.Label(1)]),
+        dm.DatasetItem(id="b", image=image, annotations=[dm.Label(2)]),
+        dm.DatasetItem(id="a", image=image, annotations=[dm.Label(3)]),
+        dm.DatasetItem(id="a", subset="test", image=image, annotations=[dm.Label(4)]),
+    ]
+    with pytest.warns(engine.ItemReplacedWarning, match=r"1 item\(s\).*'default:a'"):
+        dataset = dm.Dataset.from_iterable(items, categories=[str(d) for d in range(10)])
+    assert _items(dataset) == [("default", "a", 3), ("default", "b", 2), ("test", "a", 4)]
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: dm.Label(1.5), ValueError, "whole number, found 1.5"),
+        (lambda: dm.Label(float("nan")), ValueError, "whole number, found nan"),
+        (lambda: dm.Label("x"), TypeError, "must be an integer, found 'x'"),
+        (lambda: dm.Label(None), TypeError, "must be an integer, found None"),
+        (
+            lambda: dm.DatasetItem(id="a", annotations=["cat"]),
+            TypeError,
+            "annotations are Label objects.*found str",
+        ),
+        (lambda: dm.Dataset.from_iterable(["x"]), TypeError, "item 0 is a str, not a DatasetItem"),
+    ],
+)
+def test_items_that_are_not_what_datumaro_takes_are_refused_clearly(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+    assert dm.Label("3").label == 3 and dm.Label(np.float32(2.0)).label == 2  # as Datumaro
+
+
+def test_an_item_image_file_that_cannot_be_read_is_a_format_error_naming_it(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    (tmp_path / "text.png").write_text("not a picture")
+    for name, reason in [("missing.png", "no such file"), ("pipe.png", "not a regular file")]:
+        item = dm.DatasetItem(id="a", image=str(tmp_path / name), annotations=[dm.Label(1)])
+        with pytest.raises(engine.FormatError, match=f"{name}.*{reason}"):
+            dm.Dataset.from_iterable([item], categories=["0", "1"])
+    item = dm.DatasetItem(id="a", image=str(tmp_path / "text.png"))
+    with pytest.raises(engine.FormatError, match=r"text\.png: not a readable image"):
+        dm.Dataset.from_iterable([item])

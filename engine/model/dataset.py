@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import NotSupportedError
+from engine.errors import ItemReplacedWarning, NotSupportedError, warn_caller
 from engine.model.categories import ClassNames, class_names
 from engine.model.items import NO_LABEL, DatasetItem, Label
 from engine.model.lineage import Lineage
@@ -105,11 +105,29 @@ class Dataset:
                 "from_iterable(items, infos, categories): infos is a mapping of dataset facts, "
                 "as in Datumaro 1.x; pass the class names as categories=[...]"
             )
-        grouped: dict[str, list[DatasetItem]] = {}
-        for item in items:
-            grouped.setdefault(item.subset, []).append(item)
+        grouped: dict[str, dict[str, DatasetItem | ItemView]] = {}
+        replaced: list[str] = []
+        for position, item in enumerate(items):
+            if not isinstance(item, (DatasetItem, ItemView)):
+                raise TypeError(
+                    f"from_iterable: item {position} is a {type(item).__name__}, not a "
+                    "DatasetItem; make one with engine.DatasetItem(id=..., image=..., "
+                    "annotations=[engine.Label(k)])"
+                )
+            group = grouped.setdefault(item.subset, {})
+            if item.id in group:  # Datumaro keeps one item per (id, subset): the last one put
+                replaced.append(f"{item.subset}:{item.id}")
+            group[item.id] = item
+        if replaced:
+            shown = ", ".join(repr(key) for key in replaced[:5])
+            more = f" and {len(replaced) - 5} more" if len(replaced) > 5 else ""
+            warn_caller(
+                f"from_iterable: {len(replaced)} item(s) had the id of an earlier item of their "
+                f"subset and replaced it, as in Datumaro ({shown}{more})",
+                ItemReplacedWarning,
+            )
         return cls(
-            [_subset_from_items(name, group) for name, group in grouped.items()],
+            [_subset_from_items(name, list(group.values())) for name, group in grouped.items()],
             categories if categories is not None else (),
             infos,
         )
@@ -205,7 +223,7 @@ def _classes_of(subsets: Iterable[Subset]) -> ClassNames:
     return class_names(next(iter(found), ()))
 
 
-def _subset_from_items(name: str, items: list[DatasetItem]) -> Subset:
+def _subset_from_items(name: str, items: list[DatasetItem | ItemView]) -> Subset:
     labels = np.full(len(items), NO_LABEL, dtype=np.int32)
     multi: dict[int, tuple[int, ...]] = {}
     images: list[np.ndarray | None] = []

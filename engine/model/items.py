@@ -5,11 +5,14 @@ Nothing here knows about subsets; subsets (engine.model.subset) hold items as co
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from engine.errors import FormatError
 
 #: The model's label value for an item without a label (formats map their own sentinel onto it).
 NO_LABEL = -1
@@ -23,7 +26,7 @@ class Label:
     type = "label"
 
     def __init__(self, label: int, *, id: int = 0, attributes: Mapping[str, Any] | None = None):
-        self.label = int(label)
+        self.label = _class_index(label)
         self.id = id
         self.attributes = dict(attributes or {})
 
@@ -35,6 +38,34 @@ class Label:
 
     def __repr__(self) -> str:
         return f"Label({self.label})"
+
+
+def _class_index(label: Any) -> int:
+    """``label`` as an int, as Datumaro converts it (``"3"`` and ``3.0`` are 3); a fraction, NaN
+    or anything that is no number is refused rather than cut to an int."""
+    if isinstance(label, (float, np.floating)) and not float(label).is_integer():
+        raise ValueError(f"Label: the class index must be a whole number, found {label!r}")
+    try:
+        return int(label)
+    except (TypeError, ValueError):
+        raise TypeError(f"Label: the class index must be an integer, found {label!r}") from None
+
+
+def _read_picture(path: str) -> np.ndarray:
+    """The pixels of the image file at ``path``; a missing file, something that is not a regular
+    file (a FIFO would block) or a file that is no image is a FormatError naming it."""
+    from PIL import Image as PILImage
+
+    if not Path(path).is_file():
+        what = "no such file" if not os.path.lexists(path) else "not a regular file"
+        raise FormatError(path, f"the item's image file cannot be read: {what} ({path})")
+    try:
+        with PILImage.open(path) as picture:
+            return np.asarray(picture)
+    # Pillow raises many types for bad data (OSError, SyntaxError, ValueError, struct.error,
+    # DecompressionBombError...); each means "not a readable image" here
+    except Exception as error:
+        raise FormatError(path, f"not a readable image ({error or type(error).__name__})") from None
 
 
 class Image:
@@ -70,12 +101,8 @@ class Image:
     def data(self) -> np.ndarray:
         """The pixels as an array (H, W) or (H, W, C); a file is decoded on first access."""
         if self._data is None:
-            from PIL import Image as PILImage
-
             assert self.path is not None  # the constructor demands data or a path
-
-            with PILImage.open(self.path) as picture:
-                self._data = np.asarray(picture)
+            self._data = _read_picture(self.path)
         return self._data
 
     @property
@@ -119,9 +146,15 @@ class DatasetItem:
         if media is not None and image is not None:
             raise ValueError("give either media= or image=, not both")
         self.id = str(id).replace("\\", "/")
-        self.subset = subset or DEFAULT_SUBSET
+        self.subset = str(subset) if subset else DEFAULT_SUBSET
         self.media = _as_image(media if media is not None else image)
         self.annotations = list(annotations or [])
+        for annotation in self.annotations:
+            if not isinstance(annotation, Label):
+                raise TypeError(
+                    f"DatasetItem {self.id!r}: annotations are Label objects (this engine holds "
+                    f"class labels), found {type(annotation).__name__} {annotation!r:.60}"
+                )
         self.attributes = dict(attributes or {})
 
     @property
