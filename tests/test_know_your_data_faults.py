@@ -6,15 +6,24 @@ during their writes. Each test here failed before the fix it names."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import signal
+import subprocess
+import sys
+import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import engine
 from engine.cli import main
 from engine.ops.card import CROISSANT
 from tests.conftest import make_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def carded(tmp_path: Path, change=None) -> Path:
@@ -144,3 +153,114 @@ def test_error_line_with_control_characters_is_one_neutral_line(tmp_path, capsys
     assert main(["info", str(tmp_path / "x\n\x1b[2Jy")]) == 2
     err = capsys.readouterr().err
     assert not raw_controls(err) and err.count("\n") == 1 and err.startswith("mnist-engine: error")
+
+
+# -- kill -9 while the report or the duplicate sheet is written ----------------------------------
+def _start(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "engine", *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("verb", ["report", "dedup"])
+def test_kill_while_writing_leaves_the_old_or_the_new_file(tmp_path, verb):
+    """SIGKILL when the temporary file appears, or at a random moment: the target is the old
+    file or a whole new one, and the dataset folder is untouched (no temporary file in it)."""
+    data = tmp_path / "data"
+    engine.save(make_dataset((("train", 40), ("test", 20))), "mnist", data)
+    before = sorted(p.name for p in data.iterdir())
+    target = tmp_path / ("r.html" if verb == "report" else "s.png")
+    flag = ["-o"] if verb == "report" else ["--sheet"]
+    assert _start(verb, "-q", str(data), *flag, str(target)).wait(timeout=60) == 0
+    new = target.read_bytes()
+    rng = random.Random(17)
+    for attempt in range(3):
+        target.write_bytes(b"old")
+        run = _start(verb, "-q", str(data), *flag, str(target), "--overwrite")
+        deadline = time.monotonic() + 30
+        if attempt == 0:  # the moment the temporary file exists
+            while run.poll() is None and time.monotonic() < deadline:
+                if any(p.name.startswith(f".{target.name}.") for p in tmp_path.iterdir()):
+                    break
+                time.sleep(0.001)
+        else:
+            time.sleep(rng.uniform(0.2, 1.5))
+        run.kill()
+        run.wait(timeout=30)
+        assert target.read_bytes() in (b"old", new)
+        assert sorted(p.name for p in data.iterdir()) == before
+
+
+# -- hostile card files that must stay inert (guards: these held before the campaign) -----------
+LAUGHS = "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+READMES = {
+    "billion-laughs": "---\nmnist_engine:\na: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+    + LAUGHS
+    + "---\n",
+    "python-tag": "---\nmnist_engine:\nx: !!python/object/apply:os.system ['touch {flag}']\n---\n",
+    "no-closing": "---\nmnist_engine:\n" + "a: b\n" * 1000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(READMES))
+def test_hostile_readme_front_matter_is_never_parsed_or_run(tmp_path, name, capsys):
+    out = carded(tmp_path)
+    flag = tmp_path / "ran"
+    (out / "README.md").write_text(READMES[name].replace("{flag}", str(flag)), encoding="utf-8")
+    for command in (["verify"], ["info"], ["info", "--json"]):
+        assert main([*command, str(out)]) == 0
+    engine.save(engine.load(None, out), "mnist", tmp_path / "again", card=True)
+    assert not flag.exists() and "unexpected" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "sparse-2g"])
+def test_croissant_that_is_no_regular_file_is_not_read(tmp_path, kind, capsys):
+    out = carded(tmp_path)
+    card = out / CROISSANT
+    if kind == "sparse-2g":
+        with open(card, "r+b") as handle:
+            handle.truncate(2 << 30)
+    else:
+        card.unlink()
+        {"fifo": lambda: os.mkfifo(card), "folder": card.mkdir}.get(
+            kind, lambda: card.symlink_to("/dev/zero")
+        )()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.CardWarning)
+        for command in (["verify"], ["info"], ["info", "--json"]):
+            assert main([*command, str(out)]) in (0, 1)
+        engine.save(engine.load(None, out), "mnist", tmp_path / "again", card=True)
+    assert "unexpected" not in capsys.readouterr().err
+
+
+# -- degenerate datasets through dedup, validate and report (guards) ------------------------------
+def _degenerate(kind: str) -> engine.Dataset:
+    from engine.model import Subset
+
+    def part(name, labels, images):
+        return Subset(name, np.asarray(labels, np.int32), images)
+
+    blank = np.full((4, 28, 28), 7, np.uint8)
+    parts = {
+        "empty": [part("train", [], np.zeros((0, 28, 28), np.uint8))],
+        "one": [part("train", [0], blank[:1])],
+        "identical": [part("train", [0] * 4, blank), part("test", [1] * 4, blank)],
+        "no-labels": [part("train", [-1] * 4, blank)],
+        "path-name": [part("../x", [0] * 4, blank)],
+        "huge-label": [part("train", [0, 2**31 - 1, 0, 0], blank)],
+    }[kind]
+    return engine.Dataset(parts, [str(d) for d in range(10)])
+
+
+@pytest.mark.parametrize(
+    "kind", ["empty", "one", "identical", "no-labels", "path-name", "huge-label"]
+)
+def test_degenerate_datasets_through_the_api(tmp_path, kind):
+    dataset = _degenerate(kind)
+    engine.find_duplicates(dataset)
+    engine.validate(dataset)
+    engine.report(dataset, tmp_path / "r.html", title=kind)
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").endswith("</html>\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
