@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import __version__
 from engine.cli.commands import COMMANDS, Command, find
+from engine.cli.terminal import NeutralisedStream, one_line
 from engine.errors import AUDIENCE, EngineError, FormatWarning
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         warnings.simplefilter("ignore" if args.quiet else "default", FormatWarning)
         warnings.showwarning = _show_warning
+        stdout, sys.stdout = sys.stdout, NeutralisedStream(sys.stdout)
         try:
             with executors.using(executors.scheduler_address(getattr(args, "scheduler", None))):
                 return args.run(args)
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (EngineError, OSError, ValueError) as error:
             if args.debug:
                 raise
-            print(f"mnist-engine: error: {_describe(error)}", file=sys.stderr)
+            print(f"mnist-engine: error: {one_line(_describe(error))}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except KeyboardInterrupt:
             print("mnist-engine: interrupted", file=sys.stderr)
@@ -119,12 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.debug:
                 raise
             print(
-                f"mnist-engine: error: unexpected {type(error).__name__}: {_describe(error)} "
+                f"mnist-engine: error: unexpected {type(error).__name__}: "
+                f"{one_line(_describe(error))} "
                 "(a bug in mnist-engine: --debug shows where; please report it)",
                 file=sys.stderr,
             )
             return EXIT_BAD_INPUT
         finally:
+            sys.stdout = stdout
             progress.disable()
             AUDIENCE.reset(audience)
 
@@ -137,4 +141,4 @@ def _describe(error: BaseException) -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"mnist-engine: warning: {message}", file=sys.stderr)
+    print(f"mnist-engine: warning: {one_line(str(message))}", file=sys.stderr)

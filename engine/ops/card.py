@@ -28,6 +28,7 @@ import numpy as np
 from engine.errors import CardWarning, EngineError, warn_caller
 from engine.io.checksums import Match, compare, stem_of
 from engine.io.digests import file_digests
+from engine.io.jsonfile import nesting_depth
 from engine.io.yaml_text import dump as yaml_dump
 from engine.model import NO_LABEL, Dataset
 from engine.model.lineage import Lineage, Source, SourceFile, Step, files_of, plain
@@ -46,6 +47,11 @@ CROISSANT_1_0 = "http://mlcommons.org/croissant/1.0"
 HEAD_BYTES = 1 << 16
 #: the largest croissant.json read back for its provenance or hashes
 MAX_CARD_BYTES = 256 << 20
+#: the deepest nesting read back (a load-and-save cycle nests the provenance 3 levels deeper);
+#: deeper documents would exhaust the recursion of the code walking them
+MAX_CARD_DEPTH = 200
+#: the longest contentUrl taken as a file of the folder (the OS's PATH_MAX)
+MAX_URL_BYTES = 4096
 
 #: the Croissant 1.0 JSON-LD context, as the specification gives it, plus this engine's prefix
 CONTEXT: dict[str, Any] = {
@@ -203,7 +209,10 @@ def _read_json(path: Path) -> Any:
     if size > MAX_CARD_BYTES:
         raise ValueError(f"{size} bytes, more than the {MAX_CARD_BYTES} read")
     with open(path, "rb") as handle:
-        return json.loads(handle.read().decode("utf-8"))
+        data = handle.read()
+    if nesting_depth(data, MAX_CARD_DEPTH) > MAX_CARD_DEPTH:
+        raise ValueError(f"nested more than {MAX_CARD_DEPTH} levels deep")
+    return json.loads(data.decode("utf-8"))
 
 
 def hashed(
@@ -216,11 +225,12 @@ def hashed(
     format's rule; None: every entry). A source is kept as a known dataset (``specs``: name ->
     spec) only when one of its files equals a file that dataset published, as ``verify`` tells
     (byte for byte, or the same content recompressed), which the file then names: a folder
-    merely in MNIST's format is not MNIST."""
+    merely in MNIST's format is not MNIST. A source's ``history`` (read from a card) is kept
+    as the card recorded it."""
 
     def fill(source: Source) -> Source:
-        if source.history is not None:
-            source = replace(source, history=hashed(source.history, specs, owns))
+        # a card's recorded history stays as recorded: its paths are the card's words, never
+        # read (a hostile card could name /dev/zero, a FIFO or another user's files)
         if source.listed and all(f.sha256 for f in source.files):
             return source  # recorded earlier (a card's history): kept as recorded
         root = Path(source.where or source.path)
@@ -881,6 +891,9 @@ def _inside(relative: str) -> bool:
     parts = relative.split("/")
     return (
         bool(relative)
+        and "\0" not in relative  # names no file (the OS refuses it: ValueError)
+        and len(relative.encode("utf-8", "surrogatepass")) <= MAX_URL_BYTES
+        and max(len(part.encode("utf-8", "surrogatepass")) for part in parts) <= 255
         and not relative.startswith("/")
         and "\\" not in relative
         and (".." not in parts and ":" not in parts[0] and "" not in parts)
@@ -990,5 +1003,7 @@ def recorded_files(folder: Path) -> dict[str, tuple[str, int | None]] | None:
             continue  # a URL, or a path leaving the folder: not a file of this export
         if isinstance(digest, str):
             size = str(entry.get("contentSize", "")).removesuffix(" B")
-            out[url] = (digest, int(size) if size.isdigit() else None)
+            # ASCII digits only: str.isdigit takes "²" (int() refuses it) and 5,000 digits
+            known = re.fullmatch("[0-9]{1,20}", size) is not None
+            out[url] = (digest, int(size) if known else None)
     return out

@@ -217,7 +217,7 @@ def _against_card(
     seen = {c.path.relative_to(folder).as_posix() for c in checks}
     inside = folder.resolve()
     for name in sorted(recorded):
-        if inside not in (folder / name).resolve().parents:
+        if not _resolves_inside(folder / name, inside):
             continue  # through a symbolic link out of the folder: not a file of this export
         nested = "/" in name and (folder / name).is_file()
         if nested and whole:
@@ -225,3 +225,12 @@ def _against_card(
         elif name not in seen and whole and not (folder / name).is_file():
             out.append(FileCheck(folder / name, MISSING, detail=f"listed in {CROISSANT}"))
     return out
+
+
+def _resolves_inside(path: Path, inside: Path) -> bool:
+    """Whether ``path`` resolves to a place inside the folder ``inside``; a name the OS refuses
+    or a loop of symbolic links (RuntimeError from pathlib) resolves nowhere."""
+    try:
+        return inside in path.resolve().parents
+    except (OSError, ValueError, RuntimeError):
+        return False
