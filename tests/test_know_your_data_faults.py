@@ -148,6 +148,27 @@ def test_cli_output_shows_control_characters_escaped(tmp_path, capsys):
             assert json.loads(printed.out)["classes"][:5] == HOSTILE_NAMES
 
 
+def test_card_readme_shows_control_characters_escaped(tmp_path):
+    """A class name or recorded provenance holding ESC [2J went raw into README.md, where
+    ``cat README.md`` acted on it; it is written as a visible \\uXXXX escape."""
+    dataset = make_dataset()
+    dataset.categories = [*HOSTILE_NAMES, *map(str, range(5, 10))]
+    first = tmp_path / "first"
+    engine.save(dataset, "mnist", first, card=True)
+    document = json.loads((first / CROISSANT).read_text(encoding="utf-8"))
+    evil = "".join(CONTROLS) + "evil"
+    document["mnist_engine:provenance"]["sources"].append({"path": evil, "format": evil})
+    (first / CROISSANT).write_text(json.dumps(document), encoding="utf-8")
+    second = tmp_path / "second"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        engine.save(engine.load(None, first), "mnist", second, card=True)
+    body = (second / "README.md").read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    assert not raw_controls(body)
+    assert "u001b\\[2Jzero" in body  # the class table (Markdown escapes the bracket)
+    assert "u001b[2J" in body and "u000devil" in body  # the provenance block
+
+
 def test_error_line_with_control_characters_is_one_neutral_line(tmp_path, capsys):
     """An error naming a path with ESC [2J or a newline printed it raw, over two lines."""
     assert main(["info", str(tmp_path / "x\n\x1b[2Jy")]) == 2

@@ -29,6 +29,7 @@ from engine.errors import CardWarning, EngineError, warn_caller
 from engine.io.checksums import Match, compare, stem_of
 from engine.io.digests import file_digests
 from engine.io.jsonfile import nesting_depth
+from engine.io.visible_text import shown
 from engine.io.yaml_text import dump as yaml_dump
 from engine.model import NO_LABEL, Dataset
 from engine.model.lineage import Lineage, Source, SourceFile, Step, files_of, plain
@@ -686,11 +687,13 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|~])")
 
 
 def _md(text: str) -> str:
-    """Text as one Markdown table cell or line: specials escaped, line breaks as spaces."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()) or "")
+    """Text as one Markdown table cell or line: specials escaped, line breaks as spaces, control
+    characters as ``\\uXXXX``."""
+    return _MD_SPECIAL.sub(r"\\\1", shown(" ".join(str(text).splitlines()) or ""))
 
 
 def _fenced(text: str) -> list[str]:
+    text = shown(text)  # a recorded path or option may hold ESC, BEL, a bidi override
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}text", text, fence]

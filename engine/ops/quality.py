@@ -265,8 +265,9 @@ def parse_rules(text: str) -> list[Rule]:
         match = _RULE.match(word)
         name = match.group(1) if match else ""
         if not match or name not in RULES:
+            shown = word.strip() if len(word.strip()) <= 60 else word.strip()[:60] + "..."
             raise UsageError(
-                f"--fail-on: {word.strip()!r} is not a rule; write NAME or NAME>NUMBER with "
+                f"--fail-on: {shown!r} is not a rule; write NAME or NAME>NUMBER with "
                 f"NAME one of {', '.join(RULES)}"
             )
         if name == "imbalance" and match.group(2) is None:
