@@ -326,3 +326,46 @@ def test_merge_and_transform_warnings_point_at_the_callers_line():
     with pytest.warns(NoImagePathWarning) as caught:
         one.clone().transform("id_from_image_name")
     assert caught[0].filename == __file__
+
+
+def test_datumaro_split_transform_is_the_stratified_random_split(tmp_path):
+    """Datumaro's `split` (task classification) keeps each class's share in every subset; its
+    other tasks split boxes, masks or identities this engine does not hold: refused."""
+    from tests.cli_helpers import run_main
+
+    dataset = _labelled({"train": 120, "test": 40}, seed=3)
+    splits = [("train", 0.5), ("val", 0.2), ("test", 0.3)]
+    split = dataset.clone().transform("split", task="classification", splits=splits, seed=4)
+    same = dataset.clone().transform("random_split", splits=splits, seed=4)
+    for name in ("train", "val", "test"):
+        np.testing.assert_array_equal(split[name].labels, same[name].labels)
+        assert [i.id for i in split[name]] == [i.id for i in same[name]]
+    assert split.lineage.steps[-1].name == "split" and split.lineage.steps[-1].seed == 4
+    drawn = dataset.clone().transform("split", splits=splits)
+    assert drawn.lineage.steps[-1].seed is not None  # a drawn seed is recorded
+    for task in ("detection", "segmentation", "reid"):
+        with pytest.raises(engine.NotSupportedError, match=f"task '{task}'"):
+            dataset.clone().transform("split", task=task)
+    with pytest.raises(ValueError, match="unknown task 'boxes'"):
+        dataset.clone().transform("split", task="boxes")
+
+    source = tmp_path / "mnist"
+    engine.save(engine.load("mnist", engine.sample_path()), "mnist", source)
+    out = tmp_path / "split"
+    code, _, err = run_main(
+        "transform", "-t", "split", "-i", source, "-o", out, "--",
+        "-t", "classification", "--subset", "train:.5", "--subset", "val:.2",
+        "--subset", "test:.3", "--seed", "0",
+    )  # fmt: skip
+    assert code == 0, err
+    written = engine.load("mnist", out)
+    assert {name: len(part) for name, part in written.subsets().items()} == {
+        "train": 350,
+        "val": 140,
+        "test": 210,
+    }
+    for part in written.subsets().values():  # the sample has 70 items per class
+        assert np.bincount(part.labels, minlength=10).tolist() == [len(part) // 10] * 10
+    code, _, err = run_main("transform", "-t", "split", "-i", source, "-o", tmp_path / "x",
+                            "--", "-t", "reid")  # fmt: skip
+    assert code == 2 and "not hold" in err and not (tmp_path / "x").exists()

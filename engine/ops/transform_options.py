@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.errors import UsageError
 from engine.ops.duplicate_flags import add_duplicate_flags, check_duplicate_flags
-from engine.ops.transforms import TRANSFORMS
+from engine.ops.transforms import SPLIT_TASKS, TRANSFORMS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,6 +70,32 @@ def _random_split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespa
         "splits": a.splits or [("train", 0.67), ("test", 0.33)],
         "seed": a.seed,
         "stratified": a.stratified,
+    }
+
+
+def _split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-t",
+        "--task",
+        choices=SPLIT_TASKS,
+        default="classification",
+        help="Datumaro's split task; classification (the default) is the one with class labels: "
+        "each class is split on its own, so every subset keeps the class distribution",
+    )
+    parser.add_argument(
+        "-s",
+        "--subset",
+        dest="splits",
+        action="append",
+        type=_split_pair,
+        metavar="NAME:RATIO",
+        help="a subset and its share, repeatable; the shares sum to 1 (default train:.67 test:.33)",
+    )
+    parser.add_argument("--seed", type=int, help="random seed (the same seed, the same split)")
+    return lambda a: {
+        "task": a.task,
+        "splits": a.splits or [("train", 0.67), ("test", 0.33)],
+        "seed": a.seed,
     }
 
 
@@ -159,6 +185,7 @@ def _no_options(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace
 
 _BUILDERS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Namespace], dict]]] = {
     "random_split": _random_split,
+    "split": _split,
     "remap_labels": _remap_labels,
     "map_subsets": _map_subsets,
     "reindex": _reindex,

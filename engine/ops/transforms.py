@@ -1,5 +1,6 @@
-"""Dataset transforms under Datumaro's names: random_split, remap_labels, map_subsets, reindex,
-id_from_image_name, and remove_duplicates (after Datumaro's near-duplicate removal, by pixels).
+"""Dataset transforms under Datumaro's names: random_split, split (its classification task),
+remap_labels, map_subsets, reindex, id_from_image_name, and remove_duplicates (after Datumaro's
+near-duplicate removal, by pixels).
 One implementation serves `dataset.transform(...)` and the `transform` command.
 
 Each returns a new dataset; the input is never changed (the public `engine.Dataset` verbs then
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import NoImagePathWarning, warn_caller
+from engine.errors import NoImagePathWarning, NotSupportedError, warn_caller
 from engine.model import NO_LABEL, Dataset, Subset, subset_order
 from engine.model.lineage import Step, plain
 from engine.ops.merge import join_subsets, relabel, unique_ids
@@ -61,6 +62,34 @@ def random_split(
         target[shuffled] = np.repeat(np.arange(len(names)), counts)
     parts = [_rename(pool.take(target == k), name) for k, name in enumerate(names)]
     return _like(dataset, parts, dataset.categories)
+
+
+#: Datumaro's ``split`` tasks; only classification has labels this engine holds
+SPLIT_TASKS = ("classification", "detection", "segmentation", "reid")
+
+
+def split(
+    dataset: Dataset,
+    task: str = "classification",
+    splits: Sequence[tuple[str, float]] | Mapping[str, float] = (("train", 0.67), ("test", 0.33)),
+    *,
+    seed: int | None = None,
+    query: Any = None,
+) -> Dataset:
+    """Datumaro's ``split`` transform for its ``classification`` task: each class dealt into the
+    subsets in the given ratios, so every subset keeps the class distribution (this is
+    ``random_split`` stratified; ids kept). The other tasks split boxes, masks or identities,
+    which an MNIST-family dataset does not hold: NotSupportedError."""
+    if task not in SPLIT_TASKS:
+        raise ValueError(f"split: unknown task {task!r}; Datumaro's tasks are {SPLIT_TASKS}")
+    if task != "classification":
+        raise NotSupportedError(
+            f"split: task {task!r} splits {'identities' if task == 'reid' else 'annotations'} "
+            "this engine does not hold (images with class labels); use task='classification'"
+        )
+    if query is not None:
+        raise NotSupportedError("split: query= belongs to the reid task, which is not supported")
+    return random_split(dataset, splits, seed=seed, stratified=True)
 
 
 def _check_splits(
@@ -279,6 +308,7 @@ def _like(dataset: Dataset, subsets: Iterable[Subset], categories: Iterable[str]
 #: name -> transform function (each takes the dataset, then its own keyword options)
 TRANSFORMS: dict[str, Callable[..., Dataset]] = {
     "random_split": random_split,
+    "split": split,
     "remap_labels": remap_labels,
     "map_subsets": map_subsets,
     "reindex": reindex,
@@ -289,15 +319,15 @@ TRANSFORMS: dict[str, Callable[..., Dataset]] = {
 
 def transform(dataset: Dataset, name: str, **options: Any) -> Dataset:
     """Applies the transform called `name` (Datumaro's names) with its options, and records it
-    in the result's provenance. A `random_split` given no seed draws one, recorded, so the
-    split can be made again."""
+    in the result's provenance. A `random_split` or `split` given no seed draws one, recorded,
+    so the split can be made again."""
     try:
         function = TRANSFORMS[name]
     except KeyError:
         raise ValueError(
             f"unknown transform {name!r}; known transforms: {', '.join(sorted(TRANSFORMS))}"
         ) from None
-    if function is random_split and options.get("seed") is None:
+    if function in (random_split, split) and options.get("seed") is None:
         options["seed"] = int(np.random.default_rng().integers(1 << 63))
     result = function(dataset, **options)
     recorded = {key: value for key, value in options.items() if key != "seed"}
