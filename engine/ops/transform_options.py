@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.errors import UsageError
 from engine.ops.duplicate_flags import add_duplicate_flags, check_duplicate_flags
+from engine.ops.item_transforms import NOT_OFFERED_TRANSFORMS
 from engine.ops.transforms import SPLIT_TASKS, TRANSFORMS
 
 
@@ -179,6 +180,62 @@ def _remove_duplicates(parser: argparse.ArgumentParser) -> Callable[[argparse.Na
     return options
 
 
+def _project_labels(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-l",
+        "--label",
+        dest="dst_labels",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="a class of the new list, in order (repeatable); classes not named are dropped",
+    )
+    return lambda a: {"dst_labels": a.dst_labels}
+
+
+def _item_ids(parser: argparse.ArgumentParser, *, required: bool, help: str) -> None:
+    parser.add_argument(
+        "--id",
+        dest="ids",
+        action="append",
+        required=required,
+        type=_id_pair,
+        metavar="ID:SUBSET",
+        help=help,
+    )
+
+
+def _remove_items(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    _item_ids(parser, required=True, help="an item to remove (repeatable)")
+    return lambda a: {"ids": a.ids}
+
+
+def _remove_annotations(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    _item_ids(
+        parser, required=False, help="an item whose label to remove (repeatable; default all)"
+    )
+    return lambda a: {"ids": a.ids}
+
+
+def _rename(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    parser.add_argument(
+        "-e",
+        "--regex",
+        required=True,
+        metavar="|PATTERN|REPLACEMENT|",
+        help="rename ids with a regular expression, e.g. '|^|mnist_|' (the first character "
+        "delimits the parts)",
+    )
+    return lambda a: {"regex": a.regex}
+
+
+def _id_pair(text: str) -> tuple[str, str]:
+    item_id, colon, subset = text.rpartition(":")
+    if not colon or not item_id or not subset:
+        raise argparse.ArgumentTypeError(f"{text!r}: give ID:SUBSET, e.g. 17:train")
+    return item_id, subset
+
+
 def _no_options(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
     return lambda a: {}
 
@@ -191,6 +248,10 @@ _BUILDERS: dict[str, Callable[[argparse.ArgumentParser], Callable[[argparse.Name
     "reindex": _reindex,
     "id_from_image_name": _no_options,
     "remove_duplicates": _remove_duplicates,
+    "project_labels": _project_labels,
+    "remove_items": _remove_items,
+    "remove_annotations": _remove_annotations,
+    "rename": _rename,
 }
 
 
@@ -198,6 +259,10 @@ def check_transform_name(name: str) -> str:
     """`name` when it is a transform; a UsageError suggesting the closest one otherwise."""
     if name in _BUILDERS:
         return name
+    if name in NOT_OFFERED_TRANSFORMS:
+        raise UsageError(
+            f"transform {name!r} (Datumaro's) is not supported: {NOT_OFFERED_TRANSFORMS[name]}"
+        )
     close = difflib.get_close_matches(name, list(_BUILDERS), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise UsageError(

@@ -21,6 +21,13 @@ import numpy as np
 from engine.errors import NoImagePathWarning, NotSupportedError, warn_caller
 from engine.model import NO_LABEL, Dataset, Subset, subset_order
 from engine.model.lineage import Step, plain
+from engine.ops.item_transforms import (
+    NOT_OFFERED_TRANSFORMS,
+    project_labels,
+    remove_annotations,
+    remove_items,
+    rename,
+)
 from engine.ops.merge import join_subsets, relabel, unique_ids
 
 #: how far the ratios of a split may sum from 1 (they are then scaled to sum to 1 exactly)
@@ -314,6 +321,10 @@ TRANSFORMS: dict[str, Callable[..., Dataset]] = {
     "reindex": reindex,
     "id_from_image_name": id_from_image_name,
     "remove_duplicates": remove_duplicates,
+    "project_labels": project_labels,
+    "remove_items": remove_items,
+    "remove_annotations": remove_annotations,
+    "rename": rename,
 }
 
 
@@ -324,6 +335,10 @@ def transform(dataset: Dataset, name: str, **options: Any) -> Dataset:
     try:
         function = TRANSFORMS[name]
     except KeyError:
+        if name in NOT_OFFERED_TRANSFORMS:
+            raise NotSupportedError(
+                f"transform {name!r} (Datumaro's) is not supported: {NOT_OFFERED_TRANSFORMS[name]}"
+            ) from None
         raise ValueError(
             f"unknown transform {name!r}; known transforms: {', '.join(sorted(TRANSFORMS))}"
         ) from None
