@@ -7,6 +7,7 @@ Thin: they pick a format from the registry and hand the work to it.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -71,6 +72,11 @@ def load(
     first fetches the published files the load needs that `path` lacks, verified (see
     `engine.fetch`); the format must then be named.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"load: path is a dataset folder, one of its files or a project folder (a str or "
+            f"os.PathLike), found {type(path).__name__}"
+        )
     path = Path(path)
     if download:
         _fetch_for_load(format, path, subset, options)

@@ -253,3 +253,14 @@ def test_cli_reports_a_broken_file_in_one_line(tmp_path):
 def test_a_dataset_of_something_else_than_subsets_says_how_to_make_one(parts):
     with pytest.raises(TypeError, match=r"expected an engine.Subset, found (tuple|NoneType)"):
         engine.Dataset(parts)
+
+
+@pytest.mark.parametrize("path", [None, b"mnist", 5])
+def test_load_of_something_that_is_no_path_says_what_a_path_is(path):
+    with pytest.raises(TypeError, match=r"path is a dataset folder.*found (NoneType|bytes|int)"):
+        engine.load("mnist", path)
+
+
+def test_a_misspelled_load_keyword_lists_the_keywords_every_load_takes(tmp_path):
+    with pytest.raises(engine.OptionError, match=r"unknown option 'subst'.*cache_dir.*subset"):
+        engine.load("mnist", engine.sample_path(), subst="test")

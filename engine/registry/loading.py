@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compute import executors
-from engine.errors import EngineError, FormatError, UnknownFormatError
+from engine.errors import EngineError, FormatError, OptionError, UnknownFormatError
 from engine.format import Detection
 from engine.io.cache import caching
 from engine.io.categories import LABELS_FILE, META_FILE
@@ -16,6 +16,9 @@ from engine.io.regular import is_regular, kind_of
 from engine.model import Dataset
 from engine.model.lineage import Lineage, Source
 from engine.registry.catalog import all_formats, detections, get_format
+
+#: the keywords `engine.load` takes for every format, beside a format's own options
+LOAD_KEYWORDS = ("subset", "cache", "cache_dir", "executor", "download")
 
 
 def load_dataset(
@@ -36,7 +39,10 @@ def load_dataset(
             found = detect_best(path)
             format, options = found.format, {**found.options, **options}
         fmt = get_format(format)
-        checked = fmt.load_options.of(fmt.name, options)
+        try:
+            checked = fmt.load_options.of(fmt.name, options)
+        except OptionError as error:  # name the keywords every load takes, too
+            raise OptionError(fmt.name, error.problems, [*error.accepted, *LOAD_KEYWORDS]) from None
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory")
         with executors.using(executor) as running:
