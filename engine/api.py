@@ -28,7 +28,7 @@ from engine.errors import (
     warn_caller,
 )
 from engine.format import Detection
-from engine.io.output import atomic_output_dir, recover
+from engine.io.output import atomic_output_dir, input_folder, input_path, recover
 from engine.io.paths import check_dataset_names
 from engine.model import ItemView
 from engine.model.batching import Batches
@@ -90,7 +90,7 @@ def load(
             )
         project = Project.open(path)
         loaded = Dataset.adopt(project.dataset())
-        loaded.sources = (path, *project.source_paths())
+        loaded.sources = (input_path(path), *map(input_path, project.source_paths()))
         return loaded
     if format is None:  # detected here, so the dataset knows its format (Datumaro's `format`)
         if not path.is_file():
@@ -107,12 +107,12 @@ def load(
         **options,
     )
     loaded = Dataset.adopt(found)
-    loaded.sources = (path,)
+    loaded.sources = (input_path(path),)  # absolute, and known after a rename
     loaded.partial = subset is not None or path.is_file()
     whole = frozenset() if loaded.partial else frozenset(loaded.subsets())
     for part in loaded.subsets().values():
         if isinstance(part, Subset):  # a dataset built from this subset remembers its folder
-            part.sources, part.partial = (path,), True  # one subset: part of the folder
+            part.sources, part.partial = loaded.sources, True  # one subset: part of the folder
             part.siblings = whole
             part.lineage = loaded.lineage
     loaded.data_path, loaded.format = str(path), get_format(format).name
@@ -258,8 +258,7 @@ def _refuse_partial_in_place(dataset: Dataset, output: Path) -> None:
     dataset: the swap would drop the parts it was not read with."""
     target = output.resolve()
     for source in dataset.sources:
-        folder = source.parent if source.is_file() else source
-        if folder.resolve() == target:
+        if input_folder(source, target)[1] == target:
             raise OutputExistsError(
                 f"{output}: the dataset was read from part of this folder (one subset or file); "
                 "writing it here would replace the rest: read the whole folder to edit it in place"

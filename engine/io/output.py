@@ -71,6 +71,47 @@ def check_output_dir(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
+class InputPath(type(Path())):  # type: ignore[misc]
+    """An input's absolute path, with the identity (device, inode) of the folder it names (the
+    folder of one file) when it was read: the folder is still known as the input after a rename,
+    and a relative path read before a change of directory still names it."""
+
+    #: (st_dev, st_ino) of the input's folder when it was read; None when unknown
+    identity: tuple[int, int] | None = None
+    #: whether the input named one file of the folder (then never written over as a whole)
+    one_file = False
+
+
+def input_path(path: str | Path) -> Path:
+    """`path` as an `InputPath`: absolute, remembering its folder (call it when reading)."""
+    absolute = InputPath(os.path.abspath(path))
+    with contextlib.suppress(OSError):
+        absolute.one_file = absolute.is_file()
+        folder = os.stat(absolute.parent if absolute.one_file else absolute)
+        absolute.identity = (folder.st_dev, folder.st_ino)
+    return absolute
+
+
+def input_folder(given: str | Path, target: Path) -> tuple[Path, Path, bool]:
+    """(source, folder, one_file) of the input `given` as the rule sees it beside the resolved
+    output `target`: its resolved path, its folder (that of one file of a subset), and whether it
+    is one file. A folder renamed or moved since it was read is found by its identity when it is
+    `target` or a folder above it."""
+    source = Path(given).resolve()
+    one_file = source.is_file()
+    folder = source.parent if one_file else source
+    identity = getattr(given, "identity", None)
+    if identity is not None:
+        for candidate in (target, *target.parents):
+            with contextlib.suppress(OSError):
+                found = os.stat(candidate)
+                if (found.st_dev, found.st_ino) == identity:
+                    if candidate != folder:  # renamed since read: that folder is the input
+                        return candidate, candidate, bool(getattr(given, "one_file", False))
+                    break
+    return source, folder, one_file
+
+
 def check_not_input(
     output: str | Path, inputs: Iterable[str | Path], *, overwrite: bool = False
 ) -> None:
@@ -79,9 +120,8 @@ def check_not_input(
     allowed only with `overwrite` (then done by the atomic swap, like any overwrite)."""
     target = Path(output).resolve()
     for given in inputs:
-        source = Path(given).resolve()
-        folder = source.parent if source.is_file() else source  # one file of a subset
-        if folder == target and folder != source:
+        source, folder, one_file = input_folder(given, target)
+        if folder == target and one_file:
             raise OutputExistsError(
                 f"{output}: the output folder holds the input file {given}, one part of the "
                 "dataset there: writing the folder would replace the rest; to edit it in place, "
