@@ -316,3 +316,24 @@ def test_kill_of_a_real_overwrite_leaves_the_old_or_new_dataset_and_the_users_fi
         assert any(np.array_equal(labels, e) for e in expected)
         assert (out / "notes.txt").read_text() == "mine"
         assert leftovers(out) == []
+
+
+def test_a_users_folder_named_like_an_old_versions_leftover_is_never_deleted(tmp_path):
+    """Earlier versions named leftovers with 8 characters, as a user may name a backup
+    (".out.backup01.tmp"): a load or save beside it must leave it and its files alone."""
+    out = tmp_path / "out"
+    engine.save(make_dataset(), "mnist", out)
+    for name in (".out.backup01.tmp", ".out.copy_old.old"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "keep.txt").write_text("mine")
+    assert len(engine.load(None, out)) == 12
+    engine.save(make_dataset(), "mnist", out, overwrite=True)
+    for name in (".out.backup01.tmp", ".out.copy_old.old"):
+        assert (tmp_path / name / "keep.txt").read_text() == "mine"
+
+
+def test_an_old_versions_retired_folder_is_still_restored_when_the_output_is_missing(tmp_path):
+    out = tmp_path / "out"
+    engine.save(make_dataset(), "mnist", out)
+    os.rename(out, tmp_path / ".out.abcd1234.old")  # an earlier version, killed mid-swap
+    assert item_count("mnist", out) == 12

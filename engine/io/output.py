@@ -280,6 +280,11 @@ def recover(target: str | Path) -> list[str]:
         return []
     done = []
     for kind, token, leftover in sorted(found):  # every .old before any .tmp
+        if len(token) != 12 and not (kind == "old" and not os.path.lexists(target)):
+            # an earlier version's 8-character name is also what a user may call a folder
+            # (".X.backup01.tmp"): such a folder is only ever restored as the missing target
+            # (a rename, nothing lost), never deleted
+            continue
         try:
             lock = _lock(leftover, wait=False)
         except OSError:
