@@ -97,7 +97,7 @@ def test_one_file_of_a_subset_as_input_makes_its_folder_the_input(tmp_path):
     x = _mnist(tmp_path / "x")
     one = x / "t10k-images-idx3-ubyte.gz"
     code, _, err = run_main("convert", "-i", one, "-f", "mnist_csv", "-o", x / "csv")
-    assert code == 2 and "lies inside the input" in err
+    assert code == 2 and "lies inside the folder" in err and "of the input file" in err
     dataset = engine.load("mnist", one)
     for overwrite in (False, True):  # the test subset alone would replace train as well
         with pytest.raises(engine.OutputExistsError, match="part of this folder"):

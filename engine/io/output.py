@@ -136,13 +136,18 @@ def check_not_input(
                 "replaced in one step; files that are not the format's stay)"
             )
         if target in source.parents:
-            where = "holds"
+            where, named = "holds", f"the input {given}"
         elif folder in target.parents:
             where = "lies inside"
+            named = (
+                f"the folder {folder} of the input file {given}"
+                if one_file
+                else f"the input {given}"
+            )
         else:
             continue
         raise OutputExistsError(
-            f"{output}: the output folder {where} the input {given}; choose a folder outside "
+            f"{output}: the output folder {where} {named}; choose a folder outside "
             "the inputs (an input is only ever edited in place, as a whole)"
         )
 
