@@ -299,6 +299,7 @@ def test_items_that_are_not_what_datumaro_takes_are_refused_clearly(make, error,
     with pytest.raises(error, match=message):
         make()
     assert dm.Label("3").label == 3 and dm.Label(np.float32(2.0)).label == 2  # as Datumaro
+    assert dm.Label(3, group=2, object_id=5).group == 2  # Datumaro 1.x's keywords are taken
 
 
 def test_an_item_image_file_that_cannot_be_read_is_a_format_error_naming_it(tmp_path):

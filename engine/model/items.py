@@ -22,13 +22,25 @@ DEFAULT_SUBSET = "default"
 class Label:
     """A class-label annotation (Datumaro's `Label`): the class index and optional attributes."""
 
-    __slots__ = ("attributes", "id", "label")
+    __slots__ = ("attributes", "group", "id", "label", "object_id")
     type = "label"
 
-    def __init__(self, label: int, *, id: int = 0, attributes: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        label: int,
+        *,
+        id: int = 0,
+        attributes: Mapping[str, Any] | None = None,
+        group: int = 0,
+        object_id: int = -1,
+    ):
+        """Datumaro 1.x's keywords; ``group`` and ``object_id`` are kept on the object (no format
+        of the MNIST family stores them)."""
         self.label = _class_index(label)
         self.id = id
         self.attributes = dict(attributes or {})
+        self.group = group
+        self.object_id = object_id
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Label) and other.label == self.label
