@@ -50,7 +50,8 @@ def _map_pair(text: str) -> tuple[str, str]:
     return _pair(text, "SRC:DST (an empty DST deletes)")
 
 
-def _random_split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+def _split_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-s/--subset NAME:RATIO`` and ``--seed``, shared by random_split and split."""
     parser.add_argument(
         "-s",
         "--subset",
@@ -61,6 +62,10 @@ def _random_split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespa
         help="a subset and its share, repeatable; the shares sum to 1 (default train:.67 test:.33)",
     )
     parser.add_argument("--seed", type=int, help="random seed (the same seed, the same split)")
+
+
+def _random_split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], dict]:
+    _split_arguments(parser)
     parser.add_argument(
         "--no-stratify",
         dest="stratified",
@@ -83,16 +88,7 @@ def _split(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], di
         help="Datumaro's split task; classification (the default) is the one with class labels: "
         "each class is split on its own, so every subset keeps the class distribution",
     )
-    parser.add_argument(
-        "-s",
-        "--subset",
-        dest="splits",
-        action="append",
-        type=_split_pair,
-        metavar="NAME:RATIO",
-        help="a subset and its share, repeatable; the shares sum to 1 (default train:.67 test:.33)",
-    )
-    parser.add_argument("--seed", type=int, help="random seed (the same seed, the same split)")
+    _split_arguments(parser)
     return lambda a: {
         "task": a.task,
         "splits": a.splits or [("train", 0.67), ("test", 0.33)],
